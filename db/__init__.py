@@ -1,0 +1,1 @@
+"""The session history: SQLAlchemy models, engine, migrations and queries (see DESIGN.md "Data kept")."""

@@ -1,0 +1,334 @@
+"""The history schema: SQLAlchemy 2.0 typed models.
+
+Two clocks, kept apart on purpose:
+
+- ``*_at`` columns are wall-clock moments of real-world events (a session started, a note was written),
+  stored as naive UTC in SQLite and returned as timezone-aware UTC ``datetime``.
+- ``*_s`` columns are **source seconds**: the timestamps of the video, camera stream or keypoint
+  recording the engine counted from. They are what the engine produced and never mix with wall time.
+
+Angles are degrees (``*_deg``). ``Rep.min_value`` / ``max_value`` / ``range_of_motion`` keep the names of
+:class:`coach.events.RepRecord` (the JSON output uses the same names); their unit is that of the rep's
+primary measure (degrees for angles and inclinations, torso lengths for normalised distances).
+
+The schema changes only through a migration in ``db/migrations/versions`` (see ``db/engine.py``).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+import numpy as np
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+#: Constraint names are fixed so future (batch) migrations can refer to them.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timezone-aware UTC datetime, stored naive (SQLite has no time zones).
+
+    Naive values given to it are taken to be UTC already; aware ones are converted.
+    """
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is not None:
+            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime()}
+
+
+class Patient(Base):
+    __tablename__ = "patients"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+    sessions: Mapped[list[WorkoutSession]] = relationship(back_populates="patient")
+    prescriptions: Mapped[list[Prescription]] = relationship(back_populates="patient")
+
+    def __repr__(self) -> str:
+        return f"Patient(id={self.id}, name={self.name!r})"
+
+
+class Therapist(Base):
+    __tablename__ = "therapists"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class Prescription(Base):
+    """An exercise a therapist assigned to a patient, with the targets the workout uses by default."""
+
+    __tablename__ = "prescriptions"
+    __table_args__ = (
+        CheckConstraint("reps IS NULL OR reps > 0", name="reps_positive"),
+        CheckConstraint("sets IS NULL OR sets > 0", name="sets_positive"),
+        CheckConstraint("per_week IS NULL OR per_week > 0", name="per_week_positive"),
+        Index("ix_prescriptions_patient_exercise", "patient_id", "exercise_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    therapist_id: Mapped[int | None] = mapped_column(ForeignKey("therapists.id", ondelete="SET NULL"))
+    exercise_id: Mapped[str] = mapped_column(String(100))
+    reps: Mapped[int | None]
+    sets: Mapped[int | None]
+    hold_s: Mapped[float | None]
+    rom_deg: Mapped[float | None]
+    per_week: Mapped[int | None]  #: sessions a week
+    start_date: Mapped[date] = mapped_column(Date, default=lambda: utc_now().date())
+    until_date: Mapped[date | None] = mapped_column(Date)
+    active: Mapped[bool] = mapped_column(default=True)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    ended_at: Mapped[datetime | None]
+
+    patient: Mapped[Patient] = relationship(back_populates="prescriptions")
+    therapist: Mapped[Therapist | None] = relationship()
+
+
+class WorkoutSession(Base):
+    """One workout: a patient doing one exercise from one source, in one or more sets.
+
+    ``ended_at`` stays NULL while recording; a session that still has it NULL after the program stopped
+    was killed (power cut, SIGKILL) — its committed sets and reps are all there.
+    """
+
+    __tablename__ = "sessions"
+    __table_args__ = (Index("ix_sessions_patient_started", "patient_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    prescription_id: Mapped[int | None] = mapped_column(
+        ForeignKey("prescriptions.id", ondelete="SET NULL")
+    )
+    exercise_id: Mapped[str] = mapped_column(String(100))
+    definition_hash: Mapped[str] = mapped_column(String(128))  #: content hash of the exercise YAML
+    definition_version: Mapped[str] = mapped_column(String(50))
+    source: Mapped[str] = mapped_column(Text)  #: "camera 0", a file path, a recording
+    started_at: Mapped[datetime] = mapped_column(default=utc_now)
+    ended_at: Mapped[datetime | None]
+    end_reason: Mapped[str | None] = mapped_column(String(100))  #: "completed", "interrupted", "error"
+
+    patient: Mapped[Patient] = relationship(back_populates="sessions")
+    prescription: Mapped[Prescription | None] = relationship()
+    sets: Mapped[list[WorkoutSet]] = relationship(
+        back_populates="session", order_by="WorkoutSet.index", cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+    notes: Mapped[list[SessionNote]] = relationship(
+        back_populates="session", order_by="SessionNote.id", cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+
+
+class WorkoutSet(Base):
+    __tablename__ = "sets"
+    __table_args__ = (UniqueConstraint("session_id", "index"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), index=True)
+    index: Mapped[int]  #: 1-based within the session
+    target_reps: Mapped[int | None]
+    target_hold_s: Mapped[float | None]
+    started_s: Mapped[float | None]  #: source seconds
+    ended_s: Mapped[float | None]
+    #: "completed", "source ended", "camera lost", "interrupted", "error"; NULL while open or if killed
+    ended_reason: Mapped[str | None] = mapped_column(String(100))
+
+    session: Mapped[WorkoutSession] = relationship(back_populates="sets")
+    reps: Mapped[list[Rep]] = relationship(
+        back_populates="set", order_by="Rep.index", cascade="all, delete-orphan", passive_deletes=True
+    )
+    form_events: Mapped[list[FormEvent]] = relationship(
+        back_populates="set", order_by="FormEvent.time_s", cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+    holds: Mapped[list[Hold]] = relationship(
+        back_populates="set", order_by="Hold.start_s", cascade="all, delete-orphan", passive_deletes=True
+    )
+    not_measurable: Mapped[list[NotMeasurableInterval]] = relationship(
+        back_populates="set", order_by="NotMeasurableInterval.start_s", cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+    angle_series: Mapped[list[AngleSeries]] = relationship(
+        back_populates="set", order_by="AngleSeries.id", cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+
+
+class Rep(Base):
+    """One counted repetition: :class:`coach.events.RepRecord` as a row."""
+
+    __tablename__ = "reps"
+    __table_args__ = (UniqueConstraint("set_id", "index"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    set_id: Mapped[int] = mapped_column(ForeignKey("sets.id", ondelete="CASCADE"), index=True)
+    index: Mapped[int]  #: 1-based over the whole set (all sides)
+    side: Mapped[str] = mapped_column(String(10))
+    start_s: Mapped[float]
+    end_s: Mapped[float]
+    duration_s: Mapped[float]
+    eccentric_s: Mapped[float]
+    concentric_s: Mapped[float]
+    measure: Mapped[str] = mapped_column(String(100))  #: name of the primary measure
+    min_value: Mapped[float]
+    max_value: Mapped[float]
+    range_of_motion: Mapped[float]  #: max_value - min_value, in the measure's unit
+
+    set: Mapped[WorkoutSet] = relationship(back_populates="reps")
+    faults: Mapped[list[FormEvent]] = relationship(back_populates="rep", order_by="FormEvent.time_s")
+
+
+class FormEvent(Base):
+    """A form fault (:class:`coach.events.FormFault`): during a rep (``rep_id`` set) or between reps."""
+
+    __tablename__ = "form_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    set_id: Mapped[int] = mapped_column(ForeignKey("sets.id", ondelete="CASCADE"), index=True)
+    rep_id: Mapped[int | None] = mapped_column(ForeignKey("reps.id", ondelete="CASCADE"), index=True)
+    rep_index: Mapped[int | None]  #: as the engine reported it (kept when the rep never completed)
+    code: Mapped[str] = mapped_column(String(100))
+    cue: Mapped[str] = mapped_column(Text)
+    severity: Mapped[str] = mapped_column(String(10))
+    time_s: Mapped[float]
+    side: Mapped[str] = mapped_column(String(10))
+    value: Mapped[float | None]
+
+    set: Mapped[WorkoutSet] = relationship(back_populates="form_events")
+    rep: Mapped[Rep | None] = relationship(back_populates="faults")
+
+
+class Hold(Base):
+    """A continuous interval in the hold position."""
+
+    __tablename__ = "holds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    set_id: Mapped[int] = mapped_column(ForeignKey("sets.id", ondelete="CASCADE"), index=True)
+    start_s: Mapped[float]
+    end_s: Mapped[float]
+    duration_s: Mapped[float]
+    side: Mapped[str] = mapped_column(String(10))
+
+    set: Mapped[WorkoutSet] = relationship(back_populates="holds")
+
+
+class NotMeasurableInterval(Base):
+    """Source time the engine could not measure, and why."""
+
+    __tablename__ = "not_measurable"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    set_id: Mapped[int] = mapped_column(ForeignKey("sets.id", ondelete="CASCADE"), index=True)
+    start_s: Mapped[float]
+    end_s: Mapped[float]
+    duration_s: Mapped[float]
+    reason: Mapped[str] = mapped_column(Text)
+
+    set: Mapped[WorkoutSet] = relationship(back_populates="not_measurable")
+
+
+class AngleSeries(Base):
+    """A compact trace of one measure over a set, for charts: little-endian float32 arrays as bytes.
+
+    NaN in ``values`` marks samples that were not measurable. Use :meth:`arrays` to read it back.
+    """
+
+    __tablename__ = "angle_series"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    set_id: Mapped[int] = mapped_column(ForeignKey("sets.id", ondelete="CASCADE"), index=True)
+    measure: Mapped[str] = mapped_column(String(100))
+    n_samples: Mapped[int]
+    times_s_f32: Mapped[bytes] = mapped_column(LargeBinary)  #: source seconds
+    values_f32: Mapped[bytes] = mapped_column(LargeBinary)  #: the measure's unit (degrees for angles)
+
+    set: Mapped[WorkoutSet] = relationship(back_populates="angle_series")
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """(times_s, values) as float32 numpy arrays."""
+        return (
+            np.frombuffer(self.times_s_f32, dtype="<f4").copy(),
+            np.frombuffer(self.values_f32, dtype="<f4").copy(),
+        )
+
+
+class SessionNote(Base):
+    """What the patient reported after a workout: pain, effort (RPE) and free text."""
+
+    __tablename__ = "session_notes"
+    __table_args__ = (
+        CheckConstraint("pain_0_10 IS NULL OR (pain_0_10 BETWEEN 0 AND 10)", name="pain_range"),
+        CheckConstraint("effort_rpe_0_10 IS NULL OR (effort_rpe_0_10 BETWEEN 0 AND 10)", name="effort_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), index=True)
+    pain_0_10: Mapped[int | None] = mapped_column(Integer)
+    effort_rpe_0_10: Mapped[int | None] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+    session: Mapped[WorkoutSession] = relationship(back_populates="notes")
+
+
+__all__ = [
+    "AngleSeries",
+    "Base",
+    "FormEvent",
+    "Hold",
+    "NotMeasurableInterval",
+    "Patient",
+    "Prescription",
+    "Rep",
+    "SessionNote",
+    "Therapist",
+    "UTCDateTime",
+    "WorkoutSession",
+    "WorkoutSet",
+]
