@@ -1,0 +1,49 @@
+"""Pieces shared by several commands: model options, opening the pose engine, progress bars."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn,
+                           TimeElapsedColumn, TimeRemainingColumn)
+
+console = Console()
+err_console = Console(stderr=True)
+
+ModelPathOption = typer.Option(
+    None, "--model", help="Pose model .task file (default: $COACH_MODEL, then the user cache, then an "
+    "offline build; see `coach models --help`).", show_default=False)
+VariantOption = typer.Option("full", "--variant", help="Pose model variant: lite, full or heavy.")
+NumPosesOption = typer.Option(1, "--num-poses", min=1, max=8, help="Most people to detect per frame.")
+
+
+def resolve_model_path(model: Optional[Path], variant: str) -> "object":
+    """The model to use (a `coach.models.ModelInfo`), resolved in the documented order."""
+    from coach.models import resolve_model
+
+    return resolve_model(variant, model, progress=True)
+
+
+def frame_progress(description: str, total: int | None) -> Progress:
+    """A rich progress bar for frame loops (frames done / total, elapsed, remaining)."""
+    return Progress(
+        SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TimeRemainingColumn(),
+        console=err_console, transient=False,
+    )
+
+
+@contextmanager
+def progress_task(description: str, total: int | None) -> Iterator[callable]:
+    """Context manager yielding `advance(fps_text)` for a frame loop with a progress bar."""
+    with frame_progress(description, total) as progress:
+        task = progress.add_task(description, total=total, rate="")
+
+        def advance(rate: str = "") -> None:
+            progress.update(task, advance=1, rate=rate)
+
+        yield advance
