@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from pathlib import Path
-from typing import Iterator
 
 import cv2
 import numpy as np
@@ -18,28 +18,11 @@ import numpy as np
 from coach.errors import ModelError
 from coach.keypoints import Keypoints, PoseFrame
 from coach.landmarks import N_LANDMARKS
+from coach.native_output import native_stderr_silenced
 
 # MediaPipe's native logging (glog, TFLite) is noise for a user; keep warnings and errors only.
 os.environ.setdefault("GLOG_minloglevel", "2")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-
-@contextlib.contextmanager
-def _native_stderr_silenced() -> Iterator[None]:
-    """Silence file descriptor 2 while native code prints start-up chatter (XNNPACK, glog banners)."""
-    try:
-        saved = os.dup(2)
-    except OSError:
-        yield
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
 
 
 class PoseEngine:
@@ -71,7 +54,7 @@ class PoseEngine:
             min_tracking_confidence=min_tracking_confidence,
         )
         try:
-            with _native_stderr_silenced():
+            with native_stderr_silenced():
                 self._landmarker = vision.PoseLandmarker.create_from_options(options)
         except (RuntimeError, ValueError) as exc:
             raise ModelError(f"Could not load the pose model {self.model_path}: {exc}") from None
@@ -81,6 +64,8 @@ class PoseEngine:
         self._srgb = mp.ImageFormat.SRGB
         self._last_ms = -1
         self._first_call = True
+        #: seconds spent inside the model since creation (for the benchmark's "bare inference" figure)
+        self.inference_s = 0.0
 
     def detect(self, image_bgr: np.ndarray, timestamp_s: float = 0.0, frame_index: int = 0) -> PoseFrame:
         """Find people in one image.
@@ -92,8 +77,9 @@ class PoseEngine:
         rgb = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB)
         image = self._mp_image(image_format=self._srgb, data=rgb)
         # The first call prints a one-off native warning about ROI projection; keep it off the terminal.
-        quiet = _native_stderr_silenced() if self._first_call else contextlib.nullcontext()
+        quiet = native_stderr_silenced() if self._first_call else contextlib.nullcontext()
         self._first_call = False
+        t0 = time.perf_counter()
         with quiet:
             if self.mode == "video":
                 ms = max(int(round(timestamp_s * 1000.0)), self._last_ms + 1)
@@ -101,6 +87,7 @@ class PoseEngine:
                 result = self._landmarker.detect_for_video(image, ms)
             else:
                 result = self._landmarker.detect(image)
+        self.inference_s += time.perf_counter() - t0
         people = []
         for p, (norm, world) in enumerate(zip(result.pose_landmarks, result.pose_world_landmarks)):
             a = np.array([(lm.x, lm.y, lm.visibility or 0.0, lm.presence or 0.0) for lm in norm],

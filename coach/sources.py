@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from coach.errors import SourceError
+from coach.native_output import native_stderr_silenced
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
 
@@ -68,7 +69,8 @@ class VideoFileSource(FrameSource):
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         _check_file(self.path, "Video")
-        self._cap = cv2.VideoCapture(str(self.path))
+        with native_stderr_silenced():  # FFmpeg prints its own complaint about damaged files
+            self._cap = cv2.VideoCapture(str(self.path))
         if not self._cap.isOpened():
             self._cap.release()
             raise SourceError(f"{self.path} is not a video this program can read")
@@ -79,7 +81,8 @@ class VideoFileSource(FrameSource):
         self.frame_count = count if count > 0 else None
         if self.fps <= 0 or not np.isfinite(self.fps):
             self.fps = 30.0
-        ok, first = self._cap.read()
+        with native_stderr_silenced():
+            ok, first = self._cap.read()
         if not ok or first is None:
             self._cap.release()
             raise SourceError(f"{self.path} has no readable video frames (damaged or not a video)")
@@ -122,7 +125,12 @@ class CameraSource(FrameSource):
     def __init__(self, index: int, *, lost_after_s: float = 2.0) -> None:
         self.index = index
         self.lost_after_s = lost_after_s
-        self._cap = cv2.VideoCapture(index)
+        previous = cv2.utils.logging.getLogLevel()
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)  # no backend chatter for a user
+        try:
+            self._cap = cv2.VideoCapture(index)
+        finally:
+            cv2.utils.logging.setLogLevel(previous)
         if not self._cap.isOpened():
             self._cap.release()
             raise SourceError(f"Camera {index} could not be opened (is it connected and free?)")

@@ -48,5 +48,5 @@ def run(argv: list[str] | None = None) -> None:
     try:
         app(args=argv, prog_name="coach")
     except CoachError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)

@@ -41,8 +41,9 @@ def extract(
 
     if preview is not None and preview.suffix.lower() != ".mp4":
         raise CoachError(f"--preview must name an .mp4 file, not {preview}")
-    info = resolve_model_path(model, variant)
-    with open_source(source) as src, PoseEngine(info.path, num_poses=num_poses) as engine:
+    with open_source(source) as src:  # a bad source fails before any model work
+        info = resolve_model_path(model, variant)
+        engine = PoseEngine(info.path, num_poses=num_poses)
         writer = VideoWriter(preview, src.fps) if preview else None
         t0 = time.perf_counter()
         with progress_task(f"extracting {Path(str(source)).name}", src.frame_count) as advance:
@@ -58,6 +59,7 @@ def extract(
             finally:
                 if writer is not None:
                     writer.close()
+                engine.close()
     path = save_recording(output, series)
     found = int(np.count_nonzero(series.n_people))
     total = len(series)

@@ -1,0 +1,129 @@
+"""Throughput figures for one clip: decoding alone, bare inference, the whole pipeline, the engine alone.
+
+Figures, not tests: the `bench` command prints them; nothing here asserts a speed.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from coach.pose_engine import PoseEngine
+from coach.sources import VideoFileSource
+
+Progress = Callable[[str, int, int | None], None]
+
+
+@dataclass
+class BenchResult:
+    """Frames per second of each stage on one clip (see `run_benchmark`)."""
+
+    video: str
+    width_px: int
+    height_px: int
+    source_fps: float
+    frames: int
+    decode_fps: float
+    inference_fps: float
+    pipeline_fps: float
+    pipeline_over_inference: float  #: pipeline fps / bare inference fps (1.0 = no overhead)
+    realtime_factor: float  #: pipeline fps / source fps (≥ 1 keeps up with the camera)
+    model_variant: str
+    engine_fps: float | None = None  #: counting engine on the recording, no model
+    latency_ms_p50: float | None = None  #: frame read → overlay drawn, camera path
+    latency_ms_p95: float | None = None
+    extra: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _noop(stage: str, done: int, total: int | None) -> None:
+    return None
+
+
+def run_benchmark(video: str | Path, model_path: str | Path, *, model_variant: str = "full",
+                  max_frames: int | None = None, exercise: str | None = None,
+                  progress: Progress = _noop) -> BenchResult:
+    """Measure one clip in three passes: decode only; pose pipeline (timing the model calls inside it);
+    then the counting engine alone on the keypoints of pass 2.
+
+    max_frames limits every pass to the first N frames. `exercise` selects the definition used for the
+    pipeline's counting stage and the engine figure (default: squat).
+    """
+    from coach.recording import KeypointSeries, RecordingMeta
+
+    # 1. decoding alone
+    with VideoFileSource(video) as src:
+        total = src.frame_count if max_frames is None else min(max_frames, src.frame_count or max_frames)
+        t0 = time.perf_counter()
+        n_decoded = 0
+        for frame in src:
+            n_decoded += 1
+            progress("decode", n_decoded, total)
+            if max_frames is not None and n_decoded >= max_frames:
+                break
+        decode_s = time.perf_counter() - t0
+        source_fps, width, height = src.fps, src.width_px, src.height_px
+
+    # 2. the pipeline as it exists: decode → pose → keypoints → counting engine
+    counter = _make_counter(exercise)
+    frames = []
+    with VideoFileSource(video) as src, PoseEngine(model_path) as engine:
+        t0 = time.perf_counter()
+        for frame in src:
+            pose = engine.detect(frame.image_bgr, frame.timestamp_s, frame.index)
+            if counter is not None:
+                counter.update(pose)
+            frames.append(pose)
+            progress("pipeline", len(frames), total)
+            if max_frames is not None and len(frames) >= max_frames:
+                break
+        pipeline_s = time.perf_counter() - t0
+        inference_s = engine.inference_s
+    n = len(frames)
+
+    # 3. the counting engine alone on those keypoints
+    series = KeypointSeries.from_frames(frames, RecordingMeta(str(video), source_fps, width, height))
+    engine_fps = _engine_fps(exercise, series)
+
+    pipeline_fps = n / pipeline_s if pipeline_s > 0 else float("nan")
+    inference_fps = n / inference_s if inference_s > 0 else float("nan")
+    return BenchResult(
+        video=str(video), width_px=width, height_px=height, source_fps=source_fps, frames=n,
+        decode_fps=n_decoded / decode_s if decode_s > 0 else float("nan"),
+        inference_fps=inference_fps, pipeline_fps=pipeline_fps,
+        pipeline_over_inference=pipeline_fps / inference_fps,
+        realtime_factor=pipeline_fps / source_fps if source_fps else float("nan"),
+        model_variant=model_variant, engine_fps=engine_fps,
+    )
+
+
+def _make_counter(exercise: str | None):
+    """A live counting engine for the pipeline pass, or None while the engine is not available."""
+    try:
+        from coach.analysis import ExerciseEngine
+        from coach.exercise_library import get_definition
+    except ImportError:
+        return None
+    return ExerciseEngine(get_definition(exercise or "squat"))
+
+
+def _engine_fps(exercise: str | None, series) -> float | None:
+    """Frames per second of the offline counting engine on `series` (best of 3 runs)."""
+    try:
+        from coach.analysis import analyse_series
+        from coach.exercise_library import get_definition
+    except ImportError:
+        return None
+    definition = get_definition(exercise or "squat")
+    best = np.inf
+    for _ in range(3):
+        t0 = time.perf_counter()
+        analyse_series(definition, series)
+        best = min(best, time.perf_counter() - t0)
+    return len(series) / best if best > 0 else float("nan")

@@ -1,0 +1,63 @@
+"""`coach bench VIDEO`: how fast each stage runs on this machine."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from coach.cli.common import ModelPathOption, VariantOption, console, err_console, resolve_model_path
+
+
+def bench(
+    video: Path = typer.Argument(..., help="A video clip (30 fps 1280×720 is the reference)."),
+    frames: Optional[int] = typer.Option(None, "--frames", min=10, help="Only the first N frames."),
+    exercise: str = typer.Option("squat", "--exercise", help="Definition used by the counting stage."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON figures instead of a table."),
+    model: Optional[Path] = ModelPathOption,
+    variant: str = VariantOption,
+) -> None:
+    """Measure frames/s of each stage on one clip: decoding, inference, pipeline, counting engine.
+
+    Prints frames/s for decoding alone, bare pose inference, the whole pipeline, and the counting engine
+    on the resulting keypoints; plus pipeline ÷ inference and the real-time factor.
+
+    These are figures for this machine, not a test. Example: coach bench clip.mp4 --json
+    """
+    from rich.progress import Progress
+
+    from coach.benchmark import run_benchmark
+
+    info = resolve_model_path(model, variant)
+    with Progress(console=err_console, transient=True) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(stage: str, done: int, total: int | None) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done)
+
+        result = run_benchmark(video, info.path, model_variant=info.variant, max_frames=frames,
+                               exercise=exercise, progress=progress)
+    if as_json:
+        print(json.dumps(result.to_dict(), indent=2))
+        return
+    table = Table(title=f"{video.name}: {result.width_px}×{result.height_px}, {result.source_fps:.1f} fps, "
+                  f"{result.frames} frames, {result.model_variant} model")
+    table.add_column("stage")
+    table.add_column("frames/s", justify="right")
+    table.add_row("decoding alone", f"{result.decode_fps:,.1f}")
+    table.add_row("bare pose inference", f"{result.inference_fps:,.1f}")
+    table.add_row("whole pipeline", f"{result.pipeline_fps:,.1f}")
+    if result.engine_fps is not None:
+        table.add_row(f"counting engine ({exercise}, recording)", f"{result.engine_fps:,.0f}")
+    console.print(table)
+    console.print(f"pipeline ÷ inference: {result.pipeline_over_inference:.3f}   "
+                  f"real-time factor: {result.realtime_factor:.2f}×")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("bench")(bench)
