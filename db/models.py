@@ -215,9 +215,10 @@ class Rep(Base):
     eccentric_s: Mapped[float]
     concentric_s: Mapped[float]
     measure: Mapped[str] = mapped_column(String(100))  #: name of the primary measure
-    min_value: Mapped[float]
-    max_value: Mapped[float]
-    range_of_motion: Mapped[float]  #: max_value - min_value, in the measure's unit
+    #: Extremes of the primary measure during the rep, in the measure's unit; NULL if not finite.
+    min_value: Mapped[float | None]
+    max_value: Mapped[float | None]
+    range_of_motion: Mapped[float | None]  #: max_value - min_value
 
     set: Mapped[WorkoutSet] = relationship(back_populates="reps")
     faults: Mapped[list[FormEvent]] = relationship(back_populates="rep", order_by="FormEvent.time_s")

@@ -155,9 +155,9 @@ def upgrade() -> None:
     sa.Column('eccentric_s', sa.Double(), nullable=False),
     sa.Column('concentric_s', sa.Double(), nullable=False),
     sa.Column('measure', sa.String(length=100), nullable=False),
-    sa.Column('min_value', sa.Double(), nullable=False),
-    sa.Column('max_value', sa.Double(), nullable=False),
-    sa.Column('range_of_motion', sa.Double(), nullable=False),
+    sa.Column('min_value', sa.Double(), nullable=True),
+    sa.Column('max_value', sa.Double(), nullable=True),
+    sa.Column('range_of_motion', sa.Double(), nullable=True),
     sa.ForeignKeyConstraint(['set_id'], ['sets.id'], name=op.f('fk_reps_set_id_sets'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_reps')),
     sa.UniqueConstraint('set_id', 'index', name=op.f('uq_reps_set_id_index'))

@@ -1,0 +1,491 @@
+"""The session recorder: a sink that writes a workout into the history database as it happens.
+
+Never lose a rep:
+
+- every completed rep is one transaction (the rep and its faults together), committed before
+  :meth:`SessionRecorder.on_event` returns; so are faults between reps and each closed hold or
+  not-measurable interval. After a SIGKILL every completed rep is in the file (WAL, fsync per commit,
+  see ``db/engine.py``) and the file is valid.
+- the session row and each set row are committed when they start, so a killed session is visible
+  (``ended_at`` NULL) with everything it had committed.
+- used as a context manager, an exception or Ctrl-C still ends the open set and the session, with the
+  reason ("interrupted", "error"), and the exception goes on.
+
+Times inside a set are source seconds from the events; ``started_at`` / ``ended_at`` of the session are
+wall-clock UTC (a session is a real-world event; this is the database edge, not the engine).
+
+Typical use::
+
+    with SessionRecorder(db_path, "ana", "squat", spec_hash, spec_version, "clip.mp4") as rec:
+        rec.start_set(1, target_reps=10)
+        for event in events:
+            rec.on_event(event)
+        rec.add_holds(result.holds)                 # the engine's final records, when it has them
+        rec.add_not_measurable(result.not_measurable)
+        rec.add_angle_series("knee", times_s, knee_deg)
+        rec.end_set("source ended")
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from datetime import datetime
+from typing import Iterable, Sequence
+
+import numpy as np
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from coach.errors import CoachError
+from coach.events import (
+    FaultRaised,
+    FormFault,
+    HoldProgress,
+    HoldRecord,
+    MeasurabilityChanged,
+    NotMeasurable,
+    PhaseChanged,
+    RepCompleted,
+    RepRecord,
+)
+from db.engine import close_database, open_database, write_session
+from db.models import (
+    AngleSeries,
+    FormEvent,
+    Hold,
+    NotMeasurableInterval,
+    Patient,
+    Rep,
+    SessionNote,
+    WorkoutSession,
+    WorkoutSet,
+    utc_now,
+)
+
+log = logging.getLogger(__name__)
+
+#: Reasons a set or a session ends (free text is accepted; these are the ones the program uses).
+COMPLETED = "completed"
+SOURCE_ENDED = "source ended"
+CAMERA_LOST = "camera lost"
+INTERRUPTED = "interrupted"
+ERROR = "error"
+
+#: Angle series are thinned to at most this many samples per second of source time.
+ANGLE_SERIES_MAX_HZ = 10.0
+
+
+def downsample(times_s: np.ndarray, values: np.ndarray, max_hz: float = ANGLE_SERIES_MAX_HZ):
+    """Keep the first sample of every ``1/max_hz`` bucket of source time (NaN values are kept as NaN)."""
+    times_s = np.asarray(times_s, dtype=np.float64)
+    values = np.asarray(values, dtype=np.float64)
+    if times_s.ndim != 1 or values.shape != times_s.shape:
+        raise ValueError(
+            f"angle series needs two 1-D arrays of the same length, got shapes {times_s.shape} and "
+            f"{values.shape}"
+        )
+    if times_s.size == 0:
+        return times_s, values
+    if max_hz <= 0:
+        raise ValueError(f"max_hz must be positive, got {max_hz}")
+    order = np.argsort(times_s, kind="stable")
+    times_s, values = times_s[order], values[order]
+    buckets = np.floor((times_s - times_s[0]) * max_hz).astype(np.int64)
+    _, first = np.unique(buckets, return_index=True)
+    return times_s[first], values[first]
+
+
+class SessionRecorder:
+    """Records one workout session (one patient, one exercise, one source) into the history database.
+
+    ``db`` is a database path (opened, migrated, and closed again by :meth:`finish`) or a
+    ``sessionmaker`` from :func:`db.engine.open_database` (left open for its owner).
+    The session row is written by the constructor.
+    """
+
+    def __init__(
+        self,
+        db: str | os.PathLike[str] | sessionmaker[Session],
+        patient: str,
+        exercise_id: str,
+        definition_hash: str,
+        definition_version: str,
+        source: str,
+        *,
+        prescription_id: int | None = None,
+        started_at: datetime | None = None,
+    ) -> None:
+        patient = patient.strip()
+        if not patient:
+            raise CoachError("The patient name is empty; give one with --patient NAME.")
+        if isinstance(db, sessionmaker):
+            self._sm, self._owns_db = db, False
+        else:
+            self._sm, self._owns_db = open_database(db), True
+        self.patient = patient
+        self.exercise_id = exercise_id
+        self._set_id: int | None = None  # the open set
+        self._set_index: int | None = None
+        self._last_set_id: int | None = None
+        self._last_set_index = 0
+        self._finished = False
+        self._reset_set_state()
+        try:
+            with write_session(self._sm) as s:
+                row = s.scalars(select(Patient).where(Patient.name == patient)).one_or_none()
+                if row is None:
+                    row = Patient(name=patient)
+                    s.add(row)
+                    s.flush()
+                session = WorkoutSession(
+                    patient_id=row.id,
+                    prescription_id=prescription_id,
+                    exercise_id=exercise_id,
+                    definition_hash=definition_hash,
+                    definition_version=definition_version,
+                    source=source,
+                    started_at=started_at or utc_now(),
+                )
+                s.add(session)
+                s.flush()
+                self.session_id: int = session.id
+        except BaseException:
+            if self._owns_db:
+                close_database(self._sm)
+            raise
+
+    # ----------------------------------------------------------------------------------------- sets
+
+    def _reset_set_state(self) -> None:
+        self._first_time_s: float | None = None
+        self._last_time_s: float | None = None
+        self._rep_ids: dict[int, int] = {}
+        self._pending_faults: dict[int, list[FormFault]] = {}  # faults of reps not completed yet
+        self._hold_start_s: float | None = None
+        self._nm_start: tuple[float, str] | None = None
+        self._provisional_holds: list[int] = []
+        self._provisional_nm: list[int] = []
+        self._holds_final = False  # add_holds() gave the engine's own records for this set
+        self._nm_final = False
+
+    @property
+    def set_id(self) -> int | None:
+        """Database id of the open set, None between sets."""
+        return self._set_id
+
+    def start_set(
+        self,
+        index: int | None = None,
+        target_reps: int | None = None,
+        *,
+        target_hold_s: float | None = None,
+        started_s: float | None = None,
+    ) -> int:
+        """Open set ``index`` (1-based; default: the next one) and commit it. Returns the set's id.
+
+        A set still open is ended first as "completed".
+        """
+        self._check_open()
+        if self._set_id is not None:
+            self.end_set(COMPLETED)
+        if index is None:
+            index = self._last_set_index + 1
+        with write_session(self._sm) as s:
+            row = WorkoutSet(
+                session_id=self.session_id,
+                index=index,
+                target_reps=target_reps,
+                target_hold_s=target_hold_s,
+                started_s=started_s,
+            )
+            s.add(row)
+            s.flush()
+            self._set_id = row.id
+        self._set_index = index
+        self._last_set_id, self._last_set_index = self._set_id, index
+        self._reset_set_state()
+        self._first_time_s = started_s
+        return self._set_id
+
+    def end_set(self, reason: str = COMPLETED, *, ended_s: float | None = None) -> None:
+        """Close the open set: pending hold / not-measurable intervals end at the last event time."""
+        if self._set_id is None:
+            return
+        end_s = ended_s if ended_s is not None else self._last_time_s
+        set_id = self._set_id
+        with write_session(self._sm) as s:
+            if self._hold_start_s is not None and end_s is not None and not self._holds_final:
+                s.add(_hold_row(set_id, self._hold_start_s, end_s, "both"))
+            if self._nm_start is not None and end_s is not None and not self._nm_final:
+                start_s, why = self._nm_start
+                s.add(_nm_row(set_id, start_s, end_s, why))
+            for rep_index, faults in sorted(self._pending_faults.items()):
+                for fault in faults:  # faults of a rep that never completed: kept, without a rep
+                    s.add(_fault_row(set_id, None, fault, rep_index))
+            row = s.get(WorkoutSet, set_id)
+            if row.started_s is None:
+                row.started_s = self._first_time_s
+            row.ended_s = end_s
+            row.ended_reason = reason
+        self._set_id = None
+        self._set_index = None
+        self._reset_set_state()
+
+    def _ensure_set(self) -> int:
+        if self._set_id is None:
+            self.start_set()
+        return self._set_id
+
+    def _target_set(self) -> int:
+        """The set that records given after the fact belong to: the open one, else the last one."""
+        if self._set_id is not None:
+            return self._set_id
+        if self._last_set_id is not None:
+            return self._last_set_id
+        return self._ensure_set()
+
+    # --------------------------------------------------------------------------------------- events
+
+    def _saw_time(self, time_s: float) -> None:
+        if self._first_time_s is None or time_s < self._first_time_s:
+            self._first_time_s = time_s
+        if self._last_time_s is None or time_s > self._last_time_s:
+            self._last_time_s = time_s
+
+    def on_event(self, event) -> None:
+        """Record one engine event (see ``coach/events.py``); what completes is committed at once."""
+        self._check_open()
+        if isinstance(event, RepCompleted):
+            self.add_rep(event.rep)
+        elif isinstance(event, FaultRaised):
+            self._saw_time(event.time_s)
+            self.add_fault(event.fault)
+        elif isinstance(event, HoldProgress):
+            self._ensure_set()
+            self._saw_time(event.time_s)
+            if event.holding and self._hold_start_s is None:
+                self._hold_start_s = event.time_s
+            elif not event.holding and self._hold_start_s is not None:
+                start_s, self._hold_start_s = self._hold_start_s, None
+                if not self._holds_final:
+                    with write_session(self._sm) as s:
+                        row = _hold_row(self._set_id, start_s, event.time_s, "both")
+                        s.add(row)
+                        s.flush()
+                        self._provisional_holds.append(row.id)
+        elif isinstance(event, MeasurabilityChanged):
+            self._ensure_set()
+            self._saw_time(event.time_s)
+            if not event.measurable and self._nm_start is None:
+                self._nm_start = (event.time_s, event.reason)
+            elif event.measurable and self._nm_start is not None:
+                (start_s, why), self._nm_start = self._nm_start, None
+                if not self._nm_final:
+                    with write_session(self._sm) as s:
+                        row = _nm_row(self._set_id, start_s, event.time_s, why)
+                        s.add(row)
+                        s.flush()
+                        self._provisional_nm.append(row.id)
+        elif isinstance(event, PhaseChanged):
+            if self._set_id is not None:
+                self._saw_time(event.time_s)
+        else:
+            raise TypeError(f"SessionRecorder.on_event got {type(event).__name__}, not an engine event")
+
+    def add_rep(self, rep: RepRecord) -> int:
+        """Insert one completed rep with its faults, in one committed transaction. Returns its id.
+
+        Faults the engine raised earlier for this rep (``FaultRaised`` with ``rep_index``) are added
+        unless the rep's own ``faults`` already hold them (same code and time).
+        """
+        self._check_open()
+        set_id = self._ensure_set()
+        if rep.index in self._rep_ids:
+            raise ValueError(f"rep {rep.index} of set {self._set_index} was already recorded")
+        self._saw_time(rep.start_s)
+        self._saw_time(rep.end_s)
+        faults = list(rep.faults)
+        seen = {(f.code, f.time_s) for f in faults}
+        faults += [f for f in self._pending_faults.get(rep.index, []) if (f.code, f.time_s) not in seen]
+        with write_session(self._sm) as s:
+            row = Rep(
+                set_id=set_id,
+                index=rep.index,
+                side=rep.side,
+                start_s=rep.start_s,
+                end_s=rep.end_s,
+                duration_s=rep.duration_s,
+                eccentric_s=rep.eccentric_s,
+                concentric_s=rep.concentric_s,
+                measure=rep.measure,
+                min_value=_finite(rep.min_value),
+                max_value=_finite(rep.max_value),
+                range_of_motion=_finite(rep.range_of_motion),
+            )
+            s.add(row)
+            s.flush()
+            for fault in faults:
+                s.add(_fault_row(set_id, row.id, fault, rep.index))
+            rep_id = row.id
+        self._pending_faults.pop(rep.index, None)
+        self._rep_ids[rep.index] = rep_id
+        return rep_id
+
+    def add_fault(self, fault: FormFault) -> None:
+        """A fault outside a rep is committed now; one inside a rep waits for the rep (or the set end)."""
+        self._check_open()
+        set_id = self._ensure_set()
+        self._saw_time(fault.time_s)
+        if fault.rep_index is not None and fault.rep_index not in self._rep_ids:
+            self._pending_faults.setdefault(fault.rep_index, []).append(fault)
+            return
+        with write_session(self._sm) as s:
+            s.add(_fault_row(set_id, self._rep_ids.get(fault.rep_index), fault, fault.rep_index))
+
+    # --------------------------------------------------------------------------- records, after the fact
+
+    def add_holds(self, holds: Iterable[HoldRecord]) -> None:
+        """The engine's hold intervals for the current (or last) set; they replace the intervals
+        derived from ``HoldProgress`` events, and later ``HoldProgress`` events of the set are ignored."""
+        self._check_open()
+        set_id = self._target_set()
+        holds = list(holds)
+        with write_session(self._sm) as s:
+            if set_id == self._set_id and self._provisional_holds:
+                s.execute(delete(Hold).where(Hold.id.in_(self._provisional_holds)))
+            s.add_all(_hold_row(set_id, h.start_s, h.end_s, h.side) for h in holds)
+        if set_id == self._set_id:
+            self._provisional_holds = []
+            self._hold_start_s = None
+            self._holds_final = True
+
+    def add_not_measurable(self, intervals: Iterable[NotMeasurable]) -> None:
+        """The engine's not-measurable intervals for the current (or last) set; they replace those
+        derived from ``MeasurabilityChanged`` events."""
+        self._check_open()
+        set_id = self._target_set()
+        intervals = list(intervals)
+        with write_session(self._sm) as s:
+            if set_id == self._set_id and self._provisional_nm:
+                s.execute(
+                    delete(NotMeasurableInterval).where(NotMeasurableInterval.id.in_(self._provisional_nm))
+                )
+            s.add_all(_nm_row(set_id, i.start_s, i.end_s, i.reason) for i in intervals)
+        if set_id == self._set_id:
+            self._provisional_nm = []
+            self._nm_start = None
+            self._nm_final = True
+
+    def add_angle_series(
+        self,
+        measure: str,
+        times_s: Sequence[float] | np.ndarray,
+        values: Sequence[float] | np.ndarray,
+        *,
+        max_hz: float = ANGLE_SERIES_MAX_HZ,
+    ) -> int:
+        """Store a measure's trace for the current (or last) set, thinned to ``max_hz``, as float32."""
+        self._check_open()
+        set_id = self._target_set()
+        t, v = downsample(times_s, values, max_hz)
+        with write_session(self._sm) as s:
+            row = AngleSeries(
+                set_id=set_id,
+                measure=measure,
+                n_samples=int(t.size),
+                times_s_f32=t.astype("<f4").tobytes(),
+                values_f32=v.astype("<f4").tobytes(),
+            )
+            s.add(row)
+            s.flush()
+            return row.id
+
+    def add_note(
+        self, pain_0_10: int | None = None, effort_rpe_0_10: int | None = None, text: str = ""
+    ) -> int:
+        """What the person reports after the workout: pain and effort (0–10) and free text."""
+        for name, value in (("pain", pain_0_10), ("effort", effort_rpe_0_10)):
+            if value is not None and not (0 <= value <= 10):
+                raise CoachError(f"The {name} score must be between 0 and 10, got {value}.")
+        with write_session(self._sm) as s:
+            row = SessionNote(
+                session_id=self.session_id, pain_0_10=pain_0_10, effort_rpe_0_10=effort_rpe_0_10, text=text
+            )
+            s.add(row)
+            s.flush()
+            return row.id
+
+    # ------------------------------------------------------------------------------------- the end
+
+    @property
+    def finished(self) -> bool:
+        return self._finished
+
+    def finish(self, reason: str = COMPLETED) -> None:
+        """End the open set (with ``reason``) and the session (``ended_at`` now). Safe to call twice."""
+        if self._finished:
+            return
+        try:
+            if self._set_id is not None:
+                self.end_set(reason)
+            with write_session(self._sm) as s:
+                row = s.get(WorkoutSession, self.session_id)
+                row.ended_at = utc_now()
+                row.end_reason = reason
+            self._finished = True
+        finally:
+            if self._owns_db:
+                close_database(self._sm)
+                self._owns_db = False
+            self._finished = True
+
+    def _check_open(self) -> None:
+        if self._finished:
+            raise RuntimeError(f"session {self.session_id} is already finished")
+
+    def __enter__(self) -> SessionRecorder:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc_type is None:
+            self.finish(COMPLETED)
+            return False
+        reason = INTERRUPTED if issubclass(exc_type, KeyboardInterrupt) else ERROR
+        try:
+            self.finish(reason)
+        except Exception:  # do not hide the exception that ended the workout
+            log.exception("could not close session %s after %s", self.session_id, exc_type.__name__)
+        return False
+
+
+def _hold_row(set_id: int, start_s: float, end_s: float, side: str) -> Hold:
+    return Hold(set_id=set_id, start_s=start_s, end_s=end_s, duration_s=end_s - start_s, side=side)
+
+
+def _nm_row(set_id: int, start_s: float, end_s: float, reason: str) -> NotMeasurableInterval:
+    return NotMeasurableInterval(
+        set_id=set_id, start_s=start_s, end_s=end_s, duration_s=end_s - start_s, reason=reason
+    )
+
+
+def _fault_row(set_id: int, rep_id: int | None, fault: FormFault, rep_index: int | None) -> FormEvent:
+    return FormEvent(
+        set_id=set_id,
+        rep_id=rep_id,
+        rep_index=rep_index,
+        code=fault.code,
+        cue=fault.cue,
+        severity=fault.severity,
+        time_s=fault.time_s,
+        side=fault.side,
+        value=_finite(fault.value),
+    )
+
+
+def _finite(value: float | None) -> float | None:
+    """SQLite turns NaN into NULL anyway; say so explicitly (and treat infinities the same way)."""
+    if value is None or not math.isfinite(value):
+        return None
+    return float(value)
