@@ -1,0 +1,245 @@
+"""A workout: frames → pose → the exercise engine → sinks (overlay, terminal, database, JSON), in sets.
+
+The workout owns set and rest logic and nothing else: counting is the engine's, drawing the renderer's,
+storage the recorder's. Sinks receive the engine's events and a per-frame `OverlayModel`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator, Protocol
+
+from coach.events import Event, FaultRaised, RepCompleted
+from coach.keypoints import PoseFrame
+from coach.recording import KeypointSeries, is_recording, load_recording
+from coach.renderer import OverlayModel
+from coach.sources import Frame
+
+#: seconds a cue stays on screen after its fault
+CUE_SHOW_S = 2.5
+
+
+@dataclass(frozen=True)
+class WorkoutPlan:
+    """Targets for the session: sets, reps per set (None = until the source ends), hold, rest."""
+
+    sets: int = 1
+    reps: int | None = None
+    hold_s: float | None = None
+    rest_s: float = 60.0
+
+
+@dataclass
+class SetResult:
+    """What one set produced (the engine's result for the frames of that set)."""
+
+    index: int
+    target_reps: int | None
+    ended_reason: str
+    result: object  #: coach.analysis.AnalysisResult
+
+
+@dataclass
+class WorkoutSummary:
+    exercise: str
+    sets: list[SetResult] = field(default_factory=list)
+    source: str = ""
+    ended_reason: str = ""
+    session_id: int | None = None
+
+    @property
+    def reps(self) -> int:
+        return sum(s.result.reps for s in self.sets)
+
+    def to_dict(self) -> dict:
+        """The machine-readable result (`workout --json`): totals over sets, then each set."""
+        sets = [dict(index=s.index, target_reps=s.target_reps, ended_reason=s.ended_reason,
+                     **s.result.to_dict()) for s in self.sets]
+        reps_records = [r for s in sets for r in s.get("reps_records", [])]
+        faults = [f for s in sets for f in s.get("faults", [])]
+        nm = [i for s in sets for i in s.get("not_measurable", [])]
+        holds = [h for s in sets for h in s.get("holds", [])]
+        return {
+            "exercise": self.exercise,
+            "source": self.source,
+            "session_id": self.session_id,
+            "reps": self.reps,
+            "reps_per_side": {
+                "left": sum(s.result.reps_left for s in self.sets),
+                "right": sum(s.result.reps_right for s in self.sets),
+            },
+            "hold_s": sum(s.result.hold_s for s in self.sets),
+            "reps_records": reps_records,
+            "faults": faults,
+            "holds": holds,
+            "not_measurable_s": sum(s.result.not_measurable_s for s in self.sets),
+            "not_measurable": nm,
+            "ended_reason": self.ended_reason,
+            "sets": sets,
+        }
+
+
+class WorkoutSink(Protocol):
+    """Something that watches a workout: overlay window, video file, terminal panel, database."""
+
+    def on_set_started(self, set_index: int, target_reps: int | None) -> None: ...
+    def on_events(self, events: list[Event]) -> None: ...
+    def on_frame(self, frame: Frame | None, pose: PoseFrame, overlay: OverlayModel) -> None: ...
+    def on_set_ended(self, set_result: SetResult) -> None: ...
+
+
+class Workout:
+    """Feeds frames to a fresh engine per set, ends sets at the target, rests between them."""
+
+    def __init__(self, definition, plan: WorkoutPlan, sinks: Iterable[WorkoutSink] = (), *,
+                 live: bool = False, side: str | None = None, person: int = 0) -> None:
+        self.definition = definition
+        self.plan = plan
+        self.sinks = list(sinks)
+        self.live = live
+        self.side = side
+        self.person = person
+        self.summary = WorkoutSummary(exercise=definition.id)
+        self.set_index = 0
+        self.engine = None
+        self.rest_until_s: float | None = None
+        self.paused = False
+        self._cue: tuple[str, float] | None = None
+        self._last_t = 0.0
+        self._start_set()
+
+    # -- sets --------------------------------------------------------------------------------------
+    def _start_set(self) -> None:
+        from coach.analysis import ExerciseEngine
+
+        self.set_index += 1
+        self.engine = ExerciseEngine(self.definition, side=self.side)
+        self.rest_until_s = None
+        for sink in self.sinks:
+            sink.on_set_started(self.set_index, self.plan.reps)
+
+    def end_set(self, reason: str) -> None:
+        """Close the running set (its engine's open holds/intervals) and tell the sinks."""
+        if self.engine is None:
+            return
+        events = self.engine.finish(self._last_t)
+        if events:
+            for sink in self.sinks:
+                sink.on_events(events)
+        result = SetResult(self.set_index, self.plan.reps, reason, self.engine.result())
+        self.summary.sets.append(result)
+        self.engine = None
+        for sink in self.sinks:
+            sink.on_set_ended(result)
+
+    def next_set(self) -> None:
+        """Key 'n': end the current set now, or skip the rest."""
+        if self.engine is not None:
+            self.end_set("skipped")
+            if self.set_index < self.plan.sets:
+                self.rest_until_s = self._last_t + (self.plan.rest_s if self.live else 0.0)
+        elif self.set_index < self.plan.sets:
+            self._start_set()
+
+    @property
+    def done(self) -> bool:
+        """True when every planned set has ended."""
+        return self.engine is None and self.set_index >= self.plan.sets
+
+    # -- frames ------------------------------------------------------------------------------------
+    def process(self, frame: Frame | None, pose: PoseFrame) -> list[Event]:
+        """Feed one frame; returns the engine's events for it."""
+        self._last_t = pose.timestamp_s
+        events: list[Event] = []
+        if self.engine is None and self.rest_until_s is not None and pose.timestamp_s >= self.rest_until_s:
+            self._start_set()
+        if self.engine is not None and not self.paused:
+            events = self.engine.update(pose, self.person)
+            for ev in events:
+                if isinstance(ev, FaultRaised):
+                    self._cue = (ev.fault.cue, ev.time_s)
+            if events:
+                for sink in self.sinks:
+                    sink.on_events(events)
+        overlay = self.overlay_model(pose.timestamp_s)
+        for sink in self.sinks:
+            sink.on_frame(frame, pose, overlay)
+        if self.engine is not None and self._set_target_reached():
+            self.end_set("completed")
+            if self.set_index < self.plan.sets:
+                self.rest_until_s = pose.timestamp_s + (self.plan.rest_s if self.live else 0.0)
+        return events
+
+    def _set_target_reached(self) -> bool:
+        st = self.engine.state
+        if self.plan.reps and st.reps >= self.plan.reps:
+            return True
+        return bool(self.plan.hold_s and st.held_s >= self.plan.hold_s)
+
+    def finish(self, reason: str) -> WorkoutSummary:
+        """End the workout (source ended, camera lost, quit, interrupted) keeping everything counted."""
+        if self.engine is not None:
+            self.end_set(reason)
+        self.summary.ended_reason = reason
+        return self.summary
+
+    def overlay_model(self, time_s: float) -> OverlayModel:
+        """What the overlay shows now, read from the engine's state (the overlay never counts)."""
+        d = self.definition
+        model = OverlayModel(exercise_name=d.name, target_reps=self.plan.reps, set_index=self.set_index,
+                             sets=self.plan.sets, paused=self.paused, person_index=self.person,
+                             target_hold_s=self.plan.hold_s)
+        if self.engine is None:
+            last = self.summary.sets[-1].result if self.summary.sets else None
+            model.reps = last.reps if last else 0
+            if self.rest_until_s is not None:
+                model.resting_s = max(0.0, self.rest_until_s - time_s)
+            return model
+        st = self.engine.state
+        model.reps = st.reps
+        if d.alternating or d.per_side:
+            model.reps_left, model.reps_right = st.reps_left, st.reps_right
+        model.phase = st.phase or ""
+        model.measure_name = st.primary_measure
+        model.measure_value = st.values.get(st.primary_measure) if st.values else None
+        model.arc_landmarks = st.primary_landmarks
+        if d.is_hold:
+            model.held_s = st.held_s
+        if not st.measurable:
+            model.not_measurable = st.reason or "cannot see the body"
+        if self._cue and time_s - self._cue[1] <= CUE_SHOW_S:
+            model.cue = self._cue[0]
+        return model
+
+
+def pose_stream(source: str | Path, *, model_path: Path | None = None, num_poses: int = 1
+                ) -> tuple[Iterator[tuple[Frame | None, PoseFrame]], dict]:
+    """Frames and their keypoints from a camera, a video, an image or a keypoint recording.
+
+    Returns (iterator, info) where info has: description, fps, width_px, height_px, is_live,
+    frame_count, and a callable `ended_reason()`. A recording is replayed without the model (frame None).
+    """
+    if is_recording(source):
+        series: KeypointSeries = load_recording(source)
+        info = dict(description=str(source), fps=series.meta.fps, width_px=series.meta.width_px,
+                    height_px=series.meta.height_px, is_live=False, frame_count=len(series),
+                    ended_reason=lambda: "end of recording")
+        return ((None, pf) for pf in series.frames()), info
+
+    from coach.pose_engine import PoseEngine
+    from coach.sources import open_source
+
+    src = open_source(source)
+    info = dict(description=src.description, fps=src.fps, width_px=src.width_px, height_px=src.height_px,
+                is_live=src.is_live, frame_count=src.frame_count, ended_reason=lambda: src.ended_reason)
+    if model_path is None:
+        src.close()
+        raise ValueError("a model path is needed for video and camera sources")
+
+    def frames() -> Iterator[tuple[Frame | None, PoseFrame]]:
+        with src, PoseEngine(model_path, num_poses=num_poses) as engine:
+            for frame in src:
+                yield frame, engine.detect(frame.image_bgr, frame.timestamp_s, frame.index)
+
+    return frames(), info
