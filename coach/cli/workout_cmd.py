@@ -1,0 +1,242 @@
+"""`coach workout`: a coached set from the camera, a video or a recording, saved to the history."""
+
+from __future__ import annotations
+
+import json
+import signal
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.live import Live
+from rich.table import Table
+
+from coach.cli.common import ModelPathOption, NumPosesOption, VariantOption, console, err_console
+from coach.errors import CoachError
+
+
+class TerminalSink:
+    """A rich live panel (camera) or progress bar (files) for headless use."""
+
+    def __init__(self, live_source: bool, total_frames: int | None, exercise: str) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.live_source = live_source
+        self.exercise = exercise
+        self.overlay = None
+        if live_source:
+            self.live = Live(self._panel(), console=err_console, refresh_per_second=8, transient=False)
+            self.progress = None
+        else:
+            self.live = None
+            self.progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                     TextColumn("{task.fields[status]}"), TimeRemainingColumn(),
+                                     console=err_console, transient=True)
+            self.task = self.progress.add_task(exercise, total=total_frames, status="")
+
+    def __enter__(self) -> "TerminalSink":
+        (self.live or self.progress).__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        (self.live or self.progress).__exit__(*exc)
+
+    def _panel(self) -> Table:
+        t = Table(title=f"coach — {self.exercise}", show_header=False, min_width=40)
+        o = self.overlay
+        if o is None:
+            t.add_row("waiting for the camera…")
+            return t
+        t.add_row("set", f"{o.set_index}/{o.sets}")
+        t.add_row("reps", f"{o.reps}" + (f"/{o.target_reps}" if o.target_reps else ""))
+        if o.reps_left is not None:
+            t.add_row("left / right", f"{o.reps_left} / {o.reps_right}")
+        if o.held_s is not None:
+            t.add_row("held", f"{o.held_s:.1f} s")
+        t.add_row("phase", o.phase or "–")
+        if o.measure_value is not None:
+            t.add_row(o.measure_name, f"{o.measure_value:.0f}")
+        if o.cue:
+            t.add_row("cue", f"[bold yellow]{o.cue}")
+        if o.not_measurable:
+            t.add_row("status", f"[red]not measurable: {o.not_measurable}")
+        if o.resting_s is not None:
+            t.add_row("rest", f"{o.resting_s:.0f} s")
+        return t
+
+    def on_set_started(self, set_index, target_reps) -> None:
+        return None
+
+    def on_events(self, events) -> None:
+        return None
+
+    def on_frame(self, frame, pose, overlay) -> None:
+        self.overlay = overlay
+        if self.live is not None:
+            self.live.update(self._panel())
+        else:
+            status = f"reps {overlay.reps}" + (f"  held {overlay.held_s:.1f}s" if overlay.held_s is not None else "")
+            self.progress.update(self.task, advance=1, status=status)
+
+    def on_set_ended(self, set_result) -> None:
+        return None
+
+
+def print_summary(summary: dict) -> None:
+    """End-of-session tables: per set, then per rep."""
+    sets = Table(title=f"{summary['exercise']}: {summary['reps']} reps"
+                 + (f", held {summary['hold_s']:.1f} s" if summary["hold_s"] else "")
+                 + (f"  (session {summary['session_id']})" if summary.get("session_id") else ""))
+    for col in ("set", "reps", "L", "R", "held s", "faults", "not measurable s", "ended"):
+        sets.add_column(col, justify="right" if col != "ended" else "left")
+    for s in summary["sets"]:
+        sets.add_row(str(s["index"]), str(s["reps"]), str(s["reps_per_side"]["left"]),
+                     str(s["reps_per_side"]["right"]), f"{s['hold_s']:.1f}", str(len(s["faults"])),
+                     f"{s['not_measurable_s']:.1f}", s["ended_reason"])
+    console.print(sets)
+    if summary["reps_records"]:
+        reps = Table(title="repetitions")
+        for col in ("#", "side", "start s", "duration s", "down s", "up s", "min", "max", "ROM", "faults"):
+            reps.add_column(col, justify="right")
+        for r in summary["reps_records"]:
+            reps.add_row(str(r["index"]), r["side"], f"{r['start_s']:.2f}", f"{r['duration_s']:.2f}",
+                         f"{r['eccentric_s']:.2f}", f"{r['concentric_s']:.2f}", f"{r['min_value']:.0f}",
+                         f"{r['max_value']:.0f}", f"{r['range_of_motion']:.0f}",
+                         ", ".join(f["code"] for f in r["faults"]) or "–")
+        console.print(reps)
+
+
+def workout(
+    exercise: str = typer.Option(..., "--exercise", "-e", help="Exercise id (see `coach exercises list`)."),
+    patient: str = typer.Option("me", "--patient", "-p", help="Whose session this is (kept in the history)."),
+    source: str = typer.Option("0", "--source", "-s", help="Camera index, video file, or keypoint recording "
+                               "(.npz from `pose extract`)."),
+    sets: Optional[int] = typer.Option(None, "--sets", min=1, help="Sets (default: the definition's target; "
+                                       "1 for files)."),
+    reps: Optional[int] = typer.Option(None, "--reps", min=1, help="Reps per set (default: the definition's "
+                                       "target for the camera; count to the end for files)."),
+    rest_s: float = typer.Option(60.0, "--rest", help="Seconds of rest between sets (camera)."),
+    side: Optional[str] = typer.Option(None, "--side", help="left, right or both (default: the definition's)."),
+    show: bool = typer.Option(True, "--show/--no-show", help="Open a window with the overlay (needs a display)."),
+    save_video: Optional[Path] = typer.Option(None, "--save-video", help="Write the annotated video (.mp4)."),
+    db: Optional[Path] = typer.Option(None, "--db", help="History database (default: $COACH_DB, else the "
+                                      "user data folder)."),
+    no_db: bool = typer.Option(False, "--no-db", help="Do not keep this session."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON on stdout."),
+    exercises_dir: Optional[Path] = typer.Option(None, "--exercises", help="Extra folder of exercise "
+                                                 "definitions (overrides built-ins with the same id)."),
+    model: Optional[Path] = ModelPathOption,
+    variant: str = VariantOption,
+    num_poses: int = NumPosesOption,
+) -> None:
+    """Coach a set: count reps, time holds, flag form, and keep the session.
+
+    Examples:\n
+      coach workout -e squat --patient ana               (webcam)\n
+      coach workout -e squat --source clip.mp4 --no-show --json\n
+      coach workout -e plank --source plank.npz --save-video plank_coached.mp4
+    """
+    from coach.exercise_library import get_definition
+    from coach.recording import is_recording
+    from coach.workout import Workout, WorkoutPlan, pose_stream
+    from coach.workout_sinks import RecorderSink, VideoSink, WindowSink, display_available
+
+    definition = get_definition(exercise, extra_dirs=[exercises_dir] if exercises_dir else ())
+    if save_video is not None and save_video.suffix.lower() != ".mp4":
+        raise CoachError(f"--save-video must name an .mp4 file, not {save_video}")
+    if side is not None and side not in ("left", "right", "both"):
+        raise CoachError(f"--side must be left, right or both, not '{side}'")
+
+    model_path = None
+    if not is_recording(source):
+        from coach.sources import open_source
+
+        open_source(source).close()  # a bad source fails here, before any model work
+        from coach.models import resolve_model
+
+        model_path = resolve_model(variant, model, progress=not as_json).path
+    stream, info = pose_stream(source, model_path=model_path, num_poses=num_poses)
+    live = bool(info["is_live"])
+    targets = definition.targets
+    plan = WorkoutPlan(
+        sets=sets or ((targets.sets or 1) if live else 1),
+        reps=reps or ((targets.reps or None) if live else None),
+        hold_s=(targets.hold_s or None) if live else None,
+        rest_s=rest_s,
+    )
+    if show and not display_available():
+        if not as_json:
+            err_console.print("no display found: running without a window (use --no-show to silence this)")
+        show = False
+
+    if live:
+        console.print(f"[bold]{definition.name}[/]: {definition.setup or ''}")
+        if definition.view and definition.view != "any":
+            console.print(f"Place the camera for a [bold]{definition.view}[/] view of your whole body.")
+
+    sinks = []
+    recorder = None
+    if not no_db:
+        from coach.session_recorder import SessionRecorder
+
+        recorder = SessionRecorder(db, patient, definition.id, definition.content_hash,
+                                   definition.version, info["description"])
+        sinks.append(RecorderSink(recorder, definition.primary_measure))
+    video = VideoSink(save_video, info["fps"]) if save_video else None
+    if video:
+        sinks.append(video)
+    window = WindowSink() if show else None
+    if window:
+        sinks.append(window)
+    terminal = TerminalSink(live, info["frame_count"], definition.id)
+    sinks.append(terminal)
+
+    session = Workout(definition, plan, sinks, live=live,
+                      side=side)
+    reason = "source ended"
+    # SIGTERM ends the session like Ctrl-C does: everything counted is kept.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        with terminal:
+            for frame, pose in stream:
+                session.process(frame, pose)
+                if window and window.last_key:
+                    if window.last_key == "quit":
+                        reason = "quit"
+                        break
+                    if window.last_key == "pause":
+                        session.paused = not session.paused
+                    elif window.last_key == "next":
+                        session.next_set()
+                if session.done:
+                    reason = "completed"
+                    break
+            else:
+                ended = info["ended_reason"]()
+                reason = "camera lost" if ended == "camera lost" else "source ended"
+    except KeyboardInterrupt:
+        reason = "interrupted"
+    finally:
+        summary = session.finish(reason)
+        if video:
+            video.close()
+        if window:
+            window.close()
+        if recorder is not None:
+            summary.session_id = recorder.session_id
+            recorder.finish(reason if reason in ("completed", "interrupted", "camera lost") else "completed")
+    summary.source = info["description"]
+    result = summary.to_dict()
+    if as_json:
+        print(json.dumps(result, indent=2))
+    else:
+        print_summary(result)
+        if save_video:
+            console.print(f"annotated video: [bold]{save_video}[/]")
+        if reason == "camera lost":
+            err_console.print("[yellow]The camera stopped delivering frames; the set was ended and "
+                              "everything counted was kept.[/]")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("workout")(workout)
