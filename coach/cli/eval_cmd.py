@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from coach.cli.common import ModelPathOption, VariantOption, console, resolve_model_path
+from coach.cli.common import ModelPathOption, VariantOption, console, err_console, resolve_model_path
 
 eval_app = typer.Typer(help="Measure accuracy against labelled data.", no_args_is_help=True)
 
@@ -57,6 +57,83 @@ def eval_pose(
     console.print(table)
     console.print(f"keypoints: {summary['n_keypoints']}  mean error: {summary['mean_error_px']:.1f} px  "
                   f"max error: {summary['max_error_px']:.1f} px  PCK@{threshold_px:g}px: {summary['pck']:.3f}")
+
+
+@eval_app.command("reps")
+def eval_reps(
+    labels: Path = typer.Argument(..., help="Tab-separated labels: file, exercise, reps and/or hold_s "
+                                  "(optional reps_alt, reps_left, reps_right)."),
+    videos: Path = typer.Option(..., "--videos", help="Folder holding the labelled clips."),
+    hold_tolerance_s: float = typer.Option(1.5, "--hold-tolerance", help="A hold is right within this "
+                                           "many seconds."),
+    recordings: Optional[Path] = typer.Option(None, "--recordings", help="Folder caching each clip's "
+                                              "keypoints (default: the user cache)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
+    model: Optional[Path] = ModelPathOption,
+    variant: str = VariantOption,
+) -> None:
+    """Count every labelled clip and compare with the labels: per clip and overall.
+
+    Keypoints are extracted once per clip and model and cached, so a second run only re-counts.
+    Example: coach eval reps ../shared/data/labels.tsv --videos ../shared/data/videos
+    """
+    from platformdirs import user_cache_dir
+    from rich.progress import Progress
+
+    from coach.errors import CoachError
+    from coach.rep_eval import evaluate_labels, read_labels, recording_cache_path, summarise
+
+    rows = read_labels(labels)
+    if not videos.is_dir():
+        raise CoachError(f"Video folder not found: {videos}")
+    cache_root = recordings or Path(user_cache_dir("coach", appauthor=False)) / "recordings"
+    info = resolve_model_path(model, variant)
+
+    with Progress(console=err_console, transient=True) as bar:
+        overall = bar.add_task("clips", total=len(rows))
+
+        def get_series(label):
+            from coach.extraction import extract_keypoints
+            from coach.pose_engine import PoseEngine
+            from coach.recording import load_recording, save_recording
+            from coach.sources import open_source
+
+            video = videos / label.file
+            if not video.is_file():
+                raise CoachError(f"clip not found: {video}")
+            cached = recording_cache_path(video, info.sha256, 1, cache_root)
+            if cached.exists():
+                return load_recording(cached)
+            with open_source(video) as src, PoseEngine(info.path) as engine:
+                task = bar.add_task(f"keypoints {label.file}", total=src.frame_count)
+                series = extract_keypoints(src, engine, model_variant=info.variant, model_sha256=info.sha256,
+                                           on_frame=lambda f, p: bar.update(task, advance=1))
+                bar.remove_task(task)
+            save_recording(cached, series)
+            return series
+
+        results = evaluate_labels(rows, get_series, hold_tolerance_s=hold_tolerance_s,
+                                  on_clip=lambda r: bar.update(overall, advance=1))
+    summary = summarise(results)
+    if as_json:
+        print(json.dumps({"clips": [r.to_dict() for r in results], "summary": summary}, indent=2))
+        return
+    table = Table(title=f"rep counts: {labels.name}")
+    for col in ("file", "exercise", "expected", "counted", "diff", "L/R", "hold s (true)", "ok"):
+        table.add_column(col, justify="left" if col in ("file", "exercise") else "right")
+    for r in results:
+        lr = f"{r.reps_left}/{r.reps_right} ({r.expected_left}/{r.expected_right})" \
+            if r.expected_left is not None else ""
+        hold = f"{r.hold_s:.1f} ({r.expected_hold_s:.1f})" if r.hold_s is not None else ""
+        mark = "[green]yes[/]" if r.ok else f"[red]{r.error or 'no'}[/]"
+        table.add_row(r.file, r.exercise, "" if r.expected is None else str(r.expected),
+                      "" if r.counted is None else str(r.counted), "" if r.diff is None else f"{r.diff:+d}",
+                      lr, hold, mark)
+    console.print(table)
+    hold_text = (f"  hold error mean {summary['hold_error_s']:.2f} s, max {summary['max_hold_error_s']:.2f} s"
+                 if summary["hold_error_s"] is not None else "")
+    console.print(f"clips {summary['n']}  exact {summary['exact_rate']:.1%}  off-by-one {summary['obo_rate']:.1%}"
+                  f"  max |diff| {summary['max_abs_diff']}  MAE/expected {summary['mae']:.3f}{hold_text}")
 
 
 def register(app: typer.Typer) -> None:
