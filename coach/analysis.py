@@ -1,0 +1,631 @@
+"""Public entry points of the counting engine: `analyse_series` (a whole recording) and `ExerciseEngine`
+(live, frame by frame). Both are pure: no I/O, no drawing, no wall clock; times come from the source.
+
+Pipeline: keypoints -> measures (visibility-gated, side chosen) -> de-spiking and smoothing (zero-phase
+offline, One-Euro live) -> adaptive range (if the definition asks for it) -> conditions evaluated into a
+per-frame bitmask -> the state machine (`coach.state_machine`), one per side when sides are counted apart.
+"""
+
+from __future__ import annotations
+
+import time as _time
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from coach.events import Event, FormFault, HoldRecord, NotMeasurable, RepRecord
+from coach.exercise_spec import ExerciseDefinition
+from coach.expressions import RANGE_HI, RANGE_LO
+from coach.filters import OneEuro, despike, one_euro, rolling_envelope, sample_rate_hz, zero_phase
+from coach.keypoints import PoseFrame
+from coach.landmarks import N_LANDMARKS
+from coach.measures import compute, estimate_view, invisible_landmarks, side_visibility
+from coach.recording import KeypointSeries
+from coach.state_machine import MachineConfig, RuleInfo, StateMachine, Tally
+
+SIDES = ("left", "right")
+
+
+# ---------------------------------------------------------------------------- compiled definition
+
+
+@dataclass
+class Compiled:
+    """What the engine needs from a definition, resolved once."""
+
+    d: ExerciseDefinition
+    phases: tuple[str, ...]
+    cfg: MachineConfig
+    conds: list[tuple[int, object]]  #: (bit, Condition) for every phase condition and form rule
+    needed: tuple[str, ...]  #: measures that must be measurable for the machine to run
+    primary: str
+
+
+def compile_definition(d: ExerciseDefinition) -> Compiled:
+    mv = d.movement
+    phases = tuple(mv.phases)
+    conds: list[tuple[int, object]] = []
+    needed = {mv.measure}
+    for k, p in enumerate(phases):
+        w = d.condition(f"phase:{p}:when")
+        u = d.condition(f"phase:{p}:until")
+        conds.append((1 << (2 * k), w))
+        conds.append((1 << (2 * k + 1), u))
+        needed |= w.names | u.names
+    rules = []
+    base = 2 * len(phases)
+    for i, r in enumerate(d.form):
+        check = r.check.strip()
+        phase = None
+        kind = check
+        if check.startswith("during"):
+            kind = "during"
+            phase = phases.index(check[len("during"):].strip())
+        bit = 1 << (base + i)
+        rules.append(RuleInfo(r.code, r.cue, r.severity, r.cooldown_s, kind, phase, r.breaks_hold, bit))
+        conds.append((bit, d.condition(f"form:{i}")))
+    cfg = MachineConfig(
+        phases=phases,
+        cycle=tuple(phases.index(p) for p in mv.rep) if mv.rep else None,
+        hold_phase=phases.index(mv.hold.phase) if mv.hold else None,
+        min_phase_s=mv.min_phase_s, max_gap_s=mv.max_gap_s, min_rep_s=mv.min_rep_s,
+        max_rep_s=mv.max_rep_s, hold_min_s=mv.hold.min_s if mv.hold else 0.0,
+        bridge_gap_s=mv.hold.bridge_gap_s if mv.hold else 0.0, rules=tuple(rules), measure=mv.measure,
+        rest=mv.range.rest if mv.range else None, rest_s=mv.rest_s,
+    )
+    return Compiled(d, phases, cfg, conds, tuple(sorted(needed)), mv.measure)
+
+
+# ---------------------------------------------------------------------------- results
+
+
+@dataclass
+class AnalysisResult:
+    exercise: str
+    reps: int
+    reps_left: int
+    reps_right: int
+    hold_s: float
+    reps_records: list[RepRecord]
+    holds: list[HoldRecord]
+    faults: list[FormFault]
+    not_measurable: list[NotMeasurable]
+    not_measurable_s: float
+    phase_trace: dict  #: {"times_s": [...], "phase": [...]} phase name ("" between phases) per frame
+    measure_trace: dict  #: {"times_s", "measure", "values", "range_lo", "range_hi", "side"}
+    side: str = "none"  #: side the measures were taken on (auto resolves to left/right)
+    content_hash: str = ""
+
+    def to_dict(self) -> dict:
+        return {
+            "exercise": self.exercise,
+            "reps": self.reps,
+            "reps_per_side": {"left": self.reps_left, "right": self.reps_right},
+            "hold_s": round(self.hold_s, 3),
+            "side": self.side,
+            "reps_records": [r.to_dict() for r in self.reps_records],
+            "holds": [h.to_dict() for h in self.holds],
+            "faults": [f.to_dict() for f in self.faults],
+            "not_measurable_s": round(self.not_measurable_s, 3),
+            "not_measurable": [n.to_dict() for n in self.not_measurable],
+            "definition_hash": self.content_hash,
+        }
+
+
+# ---------------------------------------------------------------------------- measures over a series
+
+
+def _person_arrays(series: KeypointSeries, person: int):
+    p = min(person, series.n_slots - 1)
+    xy = series.image_xy_px[:, p].astype(np.float64)
+    world = series.world_xyz_m[:, p].astype(np.float64)
+    vis = series.visibility[:, p].astype(np.float64)
+    present = series.n_people > person
+    vis = np.where(present[:, None], np.nan_to_num(vis, nan=0.0), 0.0)
+    return xy, world, vis
+
+
+def _jump_gate(xy: np.ndarray, vis: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """Visibility with frames zeroed where the whole skeleton jumps (camera cut, another person).
+
+    A torso centre moving more than 1.5 torso lengths between consecutive frames cannot be a body: the
+    frame after the jump and the frame before are both suspect, so the short stretch is dropped.
+    """
+    from coach.landmarks import landmark_index as li
+    sh = 0.5 * (xy[:, li("left_shoulder")] + xy[:, li("right_shoulder")])
+    hp = 0.5 * (xy[:, li("left_hip")] + xy[:, li("right_hip")])
+    centre = 0.5 * (sh + hp)
+    torso = np.linalg.norm(sh - hp, axis=1)
+    step = np.linalg.norm(np.diff(centre, axis=0), axis=1)
+    ref = np.fmax(torso[1:], torso[:-1])
+    with np.errstate(invalid="ignore"):
+        jump = step > 1.5 * ref
+    bad = np.zeros(len(xy), bool)
+    bad[1:] |= jump
+    if bad.any():
+        vis = vis.copy()
+        vis[bad] = 0.0
+    return vis
+
+
+def _choose_side_offline(geom, vis: np.ndarray) -> str:
+    scores = [float(np.nanmean(side_visibility(geom, vis, s))) if len(vis) else 0.0 for s in SIDES]
+    return SIDES[int(np.argmax(scores))] if scores[0] != scores[1] else "left"
+
+
+def _choose_side_causal(geom, vis: np.ndarray, times: np.ndarray, tau_s: float = 2.0,
+                        margin: float = 0.1) -> np.ndarray:
+    """Per-frame side from an exponential average of each side's visibility, switching with a margin."""
+    sv = [side_visibility(geom, vis, s).tolist() for s in SIDES]
+    out = np.empty(len(times), dtype=object)
+    avg = [0.0, 0.0]
+    cur = 0
+    prev_t = None
+    for i, t in enumerate(times.tolist()):
+        a = 1.0 if prev_t is None else min(1.0, max(0.0, (t - prev_t) / tau_s))
+        prev_t = t
+        avg[0] += a * (sv[0][i] - avg[0])
+        avg[1] += a * (sv[1][i] - avg[1])
+        if avg[1 - cur] > avg[cur] + margin:
+            cur = 1 - cur
+        out[i] = SIDES[cur]
+    return out
+
+
+@dataclass
+class _Traces:
+    values: dict  #: measure -> (T,) smoothed values on the chosen side (or both-sides mean)
+    per_side: dict  #: measure -> {"left": (T,), "right": (T,)} smoothed, for sided measures
+    side: str  #: "left"/"right"/"both"/"none" (most common side used by the primary measure)
+    side_per_frame: np.ndarray | None
+
+
+def _smooth(x: np.ndarray, times: np.ndarray, d: ExerciseDefinition, offline: bool) -> np.ndarray:
+    sm = d.movement.smoothing
+    x = despike(x, sm.despike_frames, causal=not offline)
+    if offline:
+        return zero_phase(x, times, sm.cutoff_hz)
+    return one_euro(x, times, sm.min_cutoff_hz, sm.beta)
+
+
+def _measure_traces(d: ExerciseDefinition, xy, world, vis, times, offline: bool,
+                    side_override: str | None) -> _Traces:
+    prim = d.measures[d.movement.measure]
+    geom_p = prim.geometry
+    auto_side: str | np.ndarray
+    if side_override in SIDES:
+        auto_side = side_override
+    elif not geom_p.sided:
+        auto_side = "left"
+    elif offline:
+        auto_side = _choose_side_offline(geom_p, vis)
+    else:
+        auto_side = _choose_side_causal(geom_p, vis, times)
+    values, per_side = {}, {}
+    for name, m in d.measures.items():
+        g = m.geometry
+        mv = m.min_visibility if m.min_visibility is not None else d.min_visibility
+        if not g.sided:
+            values[name] = _smooth(compute(g, xy, world, vis, "left", mv), times, d, offline)
+            continue
+        sides = {s: _smooth(compute(g, xy, world, vis, s, mv), times, d, offline) for s in SIDES}
+        per_side[name] = sides
+        side = m.side if not (side_override in SIDES and m.side == "auto") else side_override
+        if side in SIDES:
+            values[name] = sides[side]
+        elif side == "both":
+            with np.errstate(invalid="ignore"):
+                import warnings
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    values[name] = np.nanmean(np.stack([sides["left"], sides["right"]]), axis=0)
+        elif isinstance(auto_side, str):
+            values[name] = sides[auto_side]
+        else:
+            values[name] = np.where(auto_side == "left", sides["left"], sides["right"])
+    if prim.side == "both" and side_override not in SIDES:
+        side_label = "both"
+    elif not geom_p.sided:
+        side_label = "none"
+    elif isinstance(auto_side, str):
+        side_label = prim.side if prim.side in SIDES else auto_side
+    else:
+        side_label = "left" if np.mean(auto_side == "left") >= 0.5 else "right"
+    return _Traces(values, per_side, side_label, None if isinstance(auto_side, str) else auto_side)
+
+
+def _range(d: ExerciseDefinition, x: np.ndarray, times: np.ndarray, offline: bool):
+    rg = d.movement.range
+    fs = sample_rate_hz(times)
+    window = max(3, int(round(rg.window_s * fs)))
+    lo, hi = rolling_envelope(x, window, causal=not offline, quantile=rg.quantile)
+    span = hi - lo
+    with np.errstate(invalid="ignore"):
+        small = ~(span >= rg.min_span)
+    if rg.rest == "high":
+        lo = np.where(small, hi - rg.min_span, lo)
+    else:
+        hi = np.where(small, lo + rg.min_span, hi)
+    return lo, hi
+
+
+def _masks(comp: Compiled, env: dict, n: int) -> np.ndarray:
+    mask = np.zeros(n, dtype=np.int64)
+    for bit, cond in comp.conds:
+        r = np.asarray(cond.evaluate(env), dtype=bool)
+        if r.shape == ():
+            r = np.full(n, bool(r))
+        mask |= r.astype(np.int64) * bit
+    return mask
+
+
+def _reason_fn(d: ExerciseDefinition, comp: Compiled, vis, n_people, view_est, side_of):
+    """Builds the text of a "not measurable" reason for frames [i0, i1)."""
+    def reason(i0: int, i1: int) -> str:
+        i1 = len(vis) if i1 < 0 else i1
+        i0 = max(0, min(i0, len(vis) - 1))
+        i1 = max(i0 + 1, i1)
+        if np.mean(n_people[i0:i1] == 0) > 0.5:
+            return "nobody in view"
+        counts: dict[str, int] = {}
+        for name in comp.needed:
+            m = d.measures[name]
+            g = m.geometry
+            mv = m.min_visibility if m.min_visibility is not None else d.min_visibility
+            for i in range(i0, i1, max(1, (i1 - i0) // 20)):
+                for lm in invisible_landmarks(g, vis[i], side_of(i), mv):
+                    counts[lm] = counts.get(lm, 0) + 1
+        if counts:
+            top = sorted(counts, key=lambda k: (-counts[k], k))[:4]
+            text = f"{', '.join(top)} not visible"
+        else:
+            text = "landmarks unreliable (jumping between frames)"
+        if d.view != "any":
+            seen = [v for v in view_est[i0:i1] if v]
+            if seen:
+                common = max(set(seen), key=seen.count)
+                if common != d.view:
+                    text += f"; needs a {d.view} view, the camera sees the {common}"
+        return text
+    return reason
+
+
+def _credit_fn(d: ExerciseDefinition, per_side: dict):
+    cs = d.movement.credit_side
+    if cs is None:
+        return None
+    left = per_side[cs.measure]["left"]
+    right = per_side[cs.measure]["right"]
+
+    def credit(i: int) -> str:
+        a, b = left[i], right[i]
+        if np.isnan(a) and np.isnan(b):
+            return "none"
+        if np.isnan(b):
+            return "left"
+        if np.isnan(a):
+            return "right"
+        return ("left" if a < b else "right") if cs.pick == "min" else ("left" if a > b else "right")
+    return credit
+
+
+def analyse_series(definition: ExerciseDefinition, series: KeypointSeries, *, person: int = 0,
+                   side: str | None = None, offline: bool = True) -> AnalysisResult:
+    """Count reps, time holds and check form over a whole recording.
+
+    `offline=True` uses zero-phase smoothing and whole-clip information (auto side chosen on the whole
+    clip, centred range window); `offline=False` is causal and gives what the live engine would.
+    """
+    d = definition
+    comp = compile_definition(d)
+    times = np.asarray(series.timestamps_s, dtype=np.float64)
+    n = len(times)
+    xy, world, vis = _person_arrays(series, person)
+    vis = _jump_gate(xy, vis, times)
+    tr = _measure_traces(d, xy, world, vis, times, offline, side)
+    view_est = estimate_view(xy, vis) if n else np.array([], dtype=object)
+    tally = Tally()
+    mv = d.movement
+    if mv.sides == "each":
+        runs = [(s, {k: (tr.per_side[k][s] if k in tr.per_side and d.measures[k].side in ("auto", "both")
+                         else v) for k, v in tr.values.items()}) for s in SIDES]
+    else:
+        runs = [(tr.side, tr.values)]
+    machines = []
+    phase_names = np.full(n, "", dtype=object)
+    lo = hi = None
+    for run_side, vals in runs:
+        env = dict(vals)
+        x = vals[comp.primary]
+        if mv.range is not None:
+            lo, hi = _range(d, x, times, offline)
+            env[RANGE_LO], env[RANGE_HI] = lo, hi
+        mask = _masks(comp, env, n)
+        ok = np.ones(n, bool)
+        for name in comp.needed:
+            ok &= ~np.isnan(vals[name])
+        if mv.range is not None:
+            ok &= ~np.isnan(lo)
+        side_fixed = run_side if run_side in SIDES else (tr.side if tr.side in SIDES else "left")
+        side_pf = tr.side_per_frame
+
+        def side_of(i, _s=side_fixed, _pf=side_pf):
+            return _pf[i] if _pf is not None and mv.sides != "each" else _s
+        reason = _reason_fn(d, comp, vis, series.n_people if person == 0 else series.n_people - person,
+                            view_est, side_of)
+        sm = StateMachine(comp.cfg, tally, side=run_side if run_side != "none" else "none",
+                          credit=_credit_fn(d, tr.per_side), reason=reason)
+        step = sm.step
+        names = comp.phases
+        for i, (t, v, o, m) in enumerate(zip(times.tolist(), x.tolist(), ok.tolist(), mask.tolist())):
+            step(t, v, o, m, i)
+            if sm.phase is not None and len(runs) == 1:
+                phase_names[i] = names[sm.phase]
+        sm.finish(float(times[-1]) if n else None)
+        machines.append(sm)
+    tally.records.sort(key=lambda r: r.end_s)
+    tally.records[:] = [RepRecord(i + 1, r.side, r.start_s, r.end_s, r.eccentric_s, r.concentric_s, r.measure,
+                                  r.min_value, r.max_value, r.faults) for i, r in enumerate(tally.records)]
+    nm = sorted(tally.not_measurable, key=lambda x: x.start_s)
+    if len(runs) > 1:  # keep intervals where neither side could be measured... report both sides' gaps
+        nm = _merge_intervals(nm)
+    x = runs[0][1][comp.primary]
+    return AnalysisResult(
+        exercise=d.id, reps=tally.reps, reps_left=tally.reps_left, reps_right=tally.reps_right,
+        hold_s=tally.held_s, reps_records=list(tally.records), holds=sorted(tally.holds, key=lambda h: h.start_s),
+        faults=sorted(tally.faults, key=lambda f: f.time_s), not_measurable=nm,
+        not_measurable_s=float(sum(i.duration_s for i in nm)),
+        phase_trace={"times_s": times, "phase": phase_names},
+        measure_trace={"times_s": times, "measure": comp.primary, "values": x,
+                       "range_lo": lo, "range_hi": hi, "side": tr.side},
+        side=tr.side if mv.sides != "each" else "both", content_hash=d.content_hash,
+    )
+
+
+def _merge_intervals(items: list[NotMeasurable]) -> list[NotMeasurable]:
+    out: list[NotMeasurable] = []
+    for it in items:
+        if out and it.start_s <= out[-1].end_s:
+            last = out[-1]
+            out[-1] = NotMeasurable(last.start_s, max(last.end_s, it.end_s), last.reason)
+        else:
+            out.append(it)
+    return out
+
+
+def engine_fps(definition: ExerciseDefinition, series: KeypointSeries, *, offline: bool = True,
+               repeat: int = 3) -> float:
+    """Frames per second of `analyse_series` on a recording (best of `repeat` runs)."""
+    best = float("inf")
+    for _ in range(max(1, repeat)):
+        t0 = _time.perf_counter()
+        analyse_series(definition, series, offline=offline)
+        best = min(best, _time.perf_counter() - t0)
+    return len(series) / best if best > 0 else float("inf")
+
+
+# ---------------------------------------------------------------------------- live engine
+
+
+@dataclass
+class EngineState:
+    """What the overlay shows; read it after each `update`."""
+
+    phase: str | None = None
+    reps: int = 0
+    reps_left: int = 0
+    reps_right: int = 0
+    held_s: float = 0.0
+    values: dict = field(default_factory=dict)  #: current (smoothed) measure values
+    measurable: bool = True
+    reason: str = ""
+    last_cue: str = ""
+    last_cue_s: float | None = None
+    range_lo: float | None = None
+    range_hi: float | None = None
+    side: str = "none"
+
+
+class ExerciseEngine:
+    """Live, causal, per-frame counting for one definition. Pure: no I/O, no drawing, no wall clock."""
+
+    def __init__(self, definition: ExerciseDefinition, *, side: str | None = None):
+        self.d = definition
+        self.comp = compile_definition(definition)
+        self.side_override = side
+        self.tally = Tally()
+        mv = definition.movement
+        self._sides = list(SIDES) if mv.sides == "each" else [None]
+        self._filters: dict = {}
+        self._spike: dict = {}
+        self._ranges: dict = {}
+        self._vis_avg = [0.0, 0.0]
+        self._auto = side if side in SIDES else "left"
+        self._prev_t: float | None = None
+        self._prev_centre = None
+        self._i = 0
+        self._history: deque = deque(maxlen=4096)  # (i, per-side credit values)
+        self._last_reason = ""
+        self._machines = {}
+        for s in self._sides:
+            self._machines[s] = StateMachine(self.comp.cfg, self.tally,
+                                             side=s if s else "none", credit=self._credit if
+                                             mv.credit_side else None, reason=lambda a, b: self._last_reason)
+        self._conds = [(bit, c.compile()) for bit, c in self.comp.conds]
+        self._state = EngineState()
+
+    # -- helpers
+
+    def _credit(self, i: int) -> str:
+        cs = self.d.movement.credit_side
+        for j, vals in reversed(self._history):
+            if j == i:
+                a, b = vals
+                if a != a and b != b:
+                    return "none"
+                if b != b:
+                    return "left"
+                if a != a:
+                    return "right"
+                return ("left" if a < b else "right") if cs.pick == "min" else ("left" if a > b else "right")
+        return "none"
+
+    def _filtered(self, key: str, v: float, t: float) -> float:
+        sm = self.d.movement.smoothing
+        buf = self._spike.get(key)
+        if buf is None:
+            buf = self._spike[key] = deque(maxlen=sm.despike_frames)
+        buf.append(v)
+        if v != v:
+            return v
+        vals = [x for x in buf if x == x]
+        med = float(np.median(vals)) if vals else v
+        f = self._filters.get(key)
+        if f is None:
+            f = self._filters[key] = OneEuro(sm.min_cutoff_hz, sm.beta)
+        return f(med, t)
+
+    def _range(self, key: str, v: float, t: float) -> tuple[float, float]:
+        rg = self.d.movement.range
+        st = self._ranges.get(key)
+        if st is None:
+            st = self._ranges[key] = {"buf": deque(), "lo": float("nan"), "hi": float("nan"), "n": 0}
+        buf = st["buf"]
+        if v == v:
+            buf.append((t, v))
+        while buf and buf[0][0] < t - rg.window_s:
+            buf.popleft()
+        st["n"] += 1
+        if buf and (st["n"] % 4 == 0 or st["lo"] != st["lo"]):
+            arr = np.fromiter((x for _, x in buf), float)
+            st["lo"], st["hi"] = (float(q) for q in np.quantile(arr, [rg.quantile, 1 - rg.quantile]))
+        lo, hi = st["lo"], st["hi"]
+        if not hi - lo >= rg.min_span:
+            if rg.rest == "high":
+                lo = hi - rg.min_span
+            else:
+                hi = lo + rg.min_span
+        return lo, hi
+
+    # -- public
+
+    @property
+    def state(self) -> EngineState:
+        return self._state
+
+    def update(self, frame: PoseFrame, person: int = 0) -> list[Event]:
+        """Feed one frame; returns the events it caused."""
+        d, comp, mv = self.d, self.comp, self.d.movement
+        t = float(frame.timestamp_s)
+        i = self._i
+        self._i += 1
+        if person < len(frame.people):
+            kp = frame.people[person]
+            xy = kp.image_xy_px[None].astype(np.float64)
+            world = kp.world_xyz_m[None].astype(np.float64)
+            vis = np.nan_to_num(kp.visibility[None].astype(np.float64))
+        else:
+            xy = np.full((1, N_LANDMARKS, 2), np.nan)
+            world = np.full((1, N_LANDMARKS, 3), np.nan)
+            vis = np.zeros((1, N_LANDMARKS))
+        # jump gate
+        from coach.landmarks import landmark_index as li
+        sh = 0.5 * (xy[0, li("left_shoulder")] + xy[0, li("right_shoulder")])
+        hp = 0.5 * (xy[0, li("left_hip")] + xy[0, li("right_hip")])
+        centre = 0.5 * (sh + hp)
+        torso = float(np.linalg.norm(sh - hp))
+        if self._prev_centre is not None:
+            pc, pt = self._prev_centre
+            if float(np.linalg.norm(centre - pc)) > 1.5 * max(torso, pt):
+                vis = np.zeros_like(vis)
+        self._prev_centre = (centre, torso)
+        # side
+        prim = d.measures[mv.measure].geometry
+        if self.side_override not in SIDES and prim.sided:
+            a = 1.0 if self._prev_t is None else min(1.0, max(0.0, (t - self._prev_t) / 2.0))
+            for k, s in enumerate(SIDES):
+                self._vis_avg[k] += a * (float(side_visibility(prim, vis, s)[0]) - self._vis_avg[k])
+            cur = SIDES.index(self._auto)
+            if self._vis_avg[1 - cur] > self._vis_avg[cur] + 0.1:
+                self._auto = SIDES[1 - cur]
+        self._prev_t = t
+        per_side: dict = {}
+        values: dict = {}
+        for name, m in d.measures.items():
+            g = m.geometry
+            mvis = m.min_visibility if m.min_visibility is not None else d.min_visibility
+            if not g.sided:
+                values[name] = self._filtered(name, float(compute(g, xy, world, vis, "left", mvis)[0]), t)
+                continue
+            ps = {s: self._filtered(f"{name}:{s}", float(compute(g, xy, world, vis, s, mvis)[0]), t)
+                  for s in SIDES}
+            per_side[name] = ps
+            side = m.side if not (self.side_override in SIDES and m.side == "auto") else self.side_override
+            if side in SIDES:
+                values[name] = ps[side]
+            elif side == "both":
+                got = [x for x in ps.values() if x == x]
+                values[name] = sum(got) / len(got) if got else float("nan")
+            else:
+                values[name] = ps[self._auto]
+        if mv.credit_side is not None:
+            cps = per_side[mv.credit_side.measure]
+            self._history.append((i, (cps["left"], cps["right"])))
+        events: list[Event] = []
+        st = self._state
+        for s in self._sides:
+            vals = values if s is None else {
+                k: (per_side[k][s] if k in per_side and d.measures[k].side in ("auto", "both") else v)
+                for k, v in values.items()}
+            env = dict(vals)
+            key = s or "main"
+            if mv.range is not None:
+                lo, hi = self._range(key, vals[comp.primary], t)
+                env[RANGE_LO], env[RANGE_HI] = lo, hi
+                st.range_lo, st.range_hi = lo, hi
+            ok = all(vals[nm] == vals[nm] for nm in comp.needed)
+            if mv.range is not None:
+                ok = ok and env[RANGE_LO] == env[RANGE_LO]
+            mask = 0
+            if ok:
+                for bit, fn in self._conds:
+                    try:
+                        if fn(env):
+                            mask |= bit
+                    except (TypeError, ZeroDivisionError):
+                        pass
+            else:
+                missing = []
+                for nm in comp.needed:
+                    m = d.measures[nm]
+                    mvis = m.min_visibility if m.min_visibility is not None else d.min_visibility
+                    sd = s or (self._auto if m.side not in SIDES else m.side)
+                    missing += [x for x in invisible_landmarks(m.geometry, vis[0], sd, mvis) if x not in missing]
+                self._last_reason = ("nobody in view" if frame.nobody else
+                                     f"{', '.join(missing[:4])} not visible" if missing else
+                                     "landmarks unreliable")
+            events += self._machines[s].step(t, vals[comp.primary], ok, mask, i)
+        m0 = self._machines[self._sides[0]]
+        st.phase = None if m0.phase is None else comp.phases[m0.phase]
+        st.reps, st.reps_left, st.reps_right = self.tally.reps, self.tally.reps_left, self.tally.reps_right
+        st.held_s = self.tally.held_s + sum(mc.open_hold_s for mc in self._machines.values())
+        st.values = values
+        st.measurable = all(mc.measurable for mc in self._machines.values())
+        st.reason = "" if st.measurable else self._last_reason
+        st.last_cue, st.last_cue_s = self.tally.last_cue, self.tally.last_cue_s
+        st.side = (self._auto if self.side_override not in SIDES else self.side_override) if prim.sided \
+            else "none"
+        return events
+
+    def finish(self, time_s: float | None = None) -> list[Event]:
+        """Close open holds and not-measurable intervals (call at the end of the set)."""
+        events: list[Event] = []
+        for mc in self._machines.values():
+            events += mc.finish(time_s)
+        self._state.held_s = self.tally.held_s
+        return events
+
+    @property
+    def tally_result(self) -> Tally:
+        return self.tally

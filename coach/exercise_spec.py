@@ -1,0 +1,620 @@
+"""The exercise language: pydantic models of a definition, YAML loading with line numbers, validation.
+
+A definition is data: it is parsed and checked here before use and its conditions are parsed by
+`coach.expressions` (never executed as Python). Every mistake becomes one message of the form
+``file:line: field.path: what was expected, what was found; did you mean X?``.
+The reference of every field is `exercises/README.md`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, \
+    model_validator
+
+from coach.errors import DefinitionError
+from coach.expressions import KEYWORDS, Condition, ExpressionError, Node, parse_condition
+from coach.landmarks import LANDMARK_NAMES, SIDED_PARTS
+from coach.measures import NORMALISERS, MeasureGeometry, valid_part
+
+_PART_NAMES = tuple(SIDED_PARTS) + tuple(LANDMARK_NAMES)
+_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def _closest(name: str, choices: Iterable[str], cutoff: float = 0.5) -> str | None:
+    m = difflib.get_close_matches(str(name), list(choices), n=1, cutoff=cutoff)
+    return m[0] if m else None
+
+
+def _check_part(name: str) -> str:
+    if not isinstance(name, str) or not valid_part(name):
+        hint = _closest(str(name), _PART_NAMES, 0.6)
+        suffix = f"; did you mean '{hint}'?" if hint else ""
+        raise ValueError(f"unknown landmark '{name}'{suffix} (a landmark such as 'nose' or "
+                         f"'left_knee', or a sided part such as 'knee')")
+    return name
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class MeasureSpec(_Model):
+    """One measure: exactly one of angle / inclination / distance."""
+
+    angle: list[str] | None = Field(None, min_length=3, max_length=3)
+    inclination: list[str] | None = Field(None, min_length=2, max_length=2)
+    distance: list[str] | None = Field(None, min_length=2, max_length=2)
+    from_: Literal["vertical", "horizontal"] = Field("vertical", alias="from")
+    axis: Literal["x", "y", "xy"] = "xy"
+    per: Literal["torso", "shoulder_width", "hip_width", "thigh", "shin", "upper_arm", "forearm",
+                 "none"] = "torso"
+    space: Literal["2d", "3d"] = "2d"
+    side: Literal["left", "right", "both", "auto"] = "auto"
+    min_visibility: float | None = Field(None, ge=0.0, le=1.0)
+
+    @field_validator("angle", "inclination", "distance")
+    @classmethod
+    def _parts(cls, v):
+        if v is not None:
+            for p in v:
+                _check_part(p)
+        return v
+
+    @model_validator(mode="after")
+    def _one_kind(self):
+        kinds = [k for k in ("angle", "inclination", "distance") if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            found = ", ".join(kinds) if kinds else "none of them"
+            raise ValueError(f"a measure needs exactly one of angle, inclination, distance; found {found}")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(k for k in ("angle", "inclination", "distance") if getattr(self, k) is not None)
+
+    @property
+    def geometry(self) -> MeasureGeometry:
+        return MeasureGeometry(kind=self.kind, parts=tuple(getattr(self, self.kind)), space=self.space,
+                               reference=self.from_, axis=self.axis, per=self.per)
+
+    @property
+    def unit(self) -> str:
+        if self.kind == "distance":
+            return "" if self.per == "none" and self.space == "3d" else (
+                "px" if self.per == "none" else self.per + " lengths")
+        return "deg"
+
+
+class PhaseSpec(_Model):
+    when: str  #: condition to enter the phase
+    until: str | None = None  #: condition to leave it (default: when `when` stops holding)
+
+
+class RangeSpec(_Model):
+    """Adaptive range: percentages in conditions are relative to the person's own recent range."""
+
+    rest: Literal["high", "low"]
+    min_span: float = Field(gt=0)
+    window_s: float = Field(10.0, gt=0)
+    quantile: float = Field(0.02, ge=0.0, lt=0.25)
+
+
+class HoldSpec(_Model):
+    phase: str
+    min_s: float = Field(1.0, ge=0)
+    bridge_gap_s: float = Field(0.0, ge=0)
+
+
+class CreditSide(_Model):
+    measure: str
+    pick: Literal["min", "max"]
+
+
+class Smoothing(_Model):
+    cutoff_hz: float = Field(3.0, gt=0)
+    min_cutoff_hz: float = Field(1.0, gt=0)
+    beta: float = Field(0.05, ge=0)
+    despike_frames: int = Field(5, ge=1, le=31)
+
+
+class MovementSpec(_Model):
+    measure: str
+    phases: dict[str, PhaseSpec] = Field(min_length=1)
+    rep: list[str] | None = Field(None, min_length=2)
+    hold: HoldSpec | None = None
+    sides: Literal["together", "each"] = "together"
+    credit_side: CreditSide | None = None
+    min_phase_s: float = Field(0.1, ge=0)
+    max_gap_s: float = Field(1.0, ge=0)
+    min_rep_s: float = Field(0.0, ge=0)
+    max_rep_s: float | None = Field(None, gt=0)
+    rest_s: float | None = Field(None, gt=0)
+    range: RangeSpec | None = None
+    smoothing: Smoothing = Field(default_factory=Smoothing)
+
+
+class FormRule(_Model):
+    code: str
+    check: str = "always"  #: always | at_turn | over_rep | "during PHASE"
+    fail_if: str
+    cue: str
+    severity: Literal["info", "warning", "error"] = "warning"
+    cooldown_s: float = Field(5.0, ge=0)
+    breaks_hold: bool = False
+
+
+class Tempo(_Model):
+    eccentric_s: float | None = Field(None, gt=0)
+    concentric_s: float | None = Field(None, gt=0)
+    pause_s: float | None = Field(None, ge=0)
+
+
+class Targets(_Model):
+    reps: int | None = Field(None, ge=1)
+    sets: int | None = Field(None, ge=1)
+    hold_s: float | None = Field(None, gt=0)
+    rom_deg: float | None = Field(None, gt=0)
+    rest_between_sets_s: float | None = Field(None, ge=0)
+    tempo: Tempo | None = None
+
+
+class ExerciseDefinition(_Model):
+    id: str
+    name: str
+    category: Literal["fitness", "rehab"] = "fitness"
+    description: str = ""
+    view: Literal["side", "front", "any"] = "any"
+    setup: list[str] = Field(default_factory=list)
+    version: int = Field(1, ge=1)
+    min_visibility: float = Field(0.5, ge=0.0, le=1.0)
+    measures: dict[str, MeasureSpec] = Field(min_length=1)
+    movement: MovementSpec
+    form: list[FormRule] = Field(default_factory=list)
+    targets: Targets = Field(default_factory=Targets)
+
+    _content_hash: str = PrivateAttr("")
+    _source: str = PrivateAttr("")
+    _conditions: dict = PrivateAttr(default_factory=dict)
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, v: str) -> str:
+        if not _ID.match(v):
+            raise ValueError(f"an id is lower-case letters, digits and _ starting with a letter, found '{v}'")
+        return v
+
+    @field_validator("setup", mode="before")
+    @classmethod
+    def _setup(cls, v):
+        return [v] if isinstance(v, str) else v
+
+    @property
+    def content_hash(self) -> str:
+        """sha256 of the definition file's text (stored with sessions so old results stay interpretable)."""
+        return self._content_hash
+
+    @property
+    def source(self) -> str:
+        return self._source
+
+    @property
+    def targets_dict(self) -> dict:
+        return self.targets.model_dump(exclude_none=True)
+
+    def condition(self, key: str) -> Condition:
+        """Parsed condition by key: ``phase:NAME:when``, ``phase:NAME:until``, ``form:INDEX``."""
+        return self._conditions[key]
+
+    def measure_unit(self, name: str) -> str:
+        return self.measures[name].unit
+
+
+@dataclass(frozen=True)
+class DefinitionProblem:
+    """One mistake in one definition file."""
+
+    path: str
+    line: int | None
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return f"{where}: {self.field + ': ' if self.field else ''}{self.message}"
+
+
+# ---------------------------------------------------------------- YAML with line numbers
+
+
+class _Problem(Exception):
+    def __init__(self, line: int | None, field: str, message: str):
+        super().__init__(message)
+        self.line, self.field, self.message = line, field, message
+
+
+def _compose(text: str) -> tuple[Any, dict[tuple, int]]:
+    """Parse YAML text into Python data and a map from field path to line number (1-based)."""
+    loader = yaml.SafeLoader(text)
+    try:
+        try:
+            node = loader.get_single_node()
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line = mark.line + 1 if mark else None
+            what = exc.problem or str(exc)
+            ctx = f" ({exc.context})" if exc.context else ""
+            raise _Problem(line, "", f"not valid YAML: {what}{ctx}") from None
+        except yaml.YAMLError as exc:
+            raise _Problem(None, "", f"not valid YAML: {exc}") from None
+        lines: dict[tuple, int] = {}
+
+        def walk(n, path: tuple):
+            lines.setdefault(path, n.start_mark.line + 1)
+            if isinstance(n, yaml.MappingNode):
+                out = {}
+                for k_node, v_node in n.value:
+                    key = loader.construct_object(k_node, deep=True)
+                    if not isinstance(key, (str, int, float, bool)):
+                        raise _Problem(k_node.start_mark.line + 1, _dotted(path),
+                                       "expected a plain name as key")
+                    key = str(key) if not isinstance(key, str) else key
+                    if key in out:
+                        raise _Problem(k_node.start_mark.line + 1, _dotted(path + (key,)),
+                                       f"'{key}' is given twice (first on line {lines[path + (key,)]})")
+                    lines[path + (key,)] = k_node.start_mark.line + 1
+                    out[key] = walk(v_node, path + (key,))
+                return out
+            if isinstance(n, yaml.SequenceNode):
+                return [walk(v, path + (i,)) for i, v in enumerate(n.value)]
+            try:
+                return loader.construct_object(n, deep=True)
+            except yaml.YAMLError as exc:
+                raise _Problem(n.start_mark.line + 1, _dotted(path), f"bad value: {exc}") from None
+
+        data = walk(node, ()) if node is not None else None
+        return data, lines
+    finally:
+        loader.dispose()
+
+
+def _dotted(loc: Iterable) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _line_for(loc: tuple, lines: dict[tuple, int]) -> int | None:
+    loc = tuple(loc)
+    while loc:
+        if loc in lines:
+            return lines[loc]
+        loc = loc[:-1]
+    return lines.get(())
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"{value!r} (true/false)"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "nothing"
+    if isinstance(value, str):
+        return f"'{value}' (text)"
+    return f"{value!r} ({'a number' if isinstance(value, (int, float)) else type(value).__name__})"
+
+
+def _model_at(loc: tuple) -> type[BaseModel] | None:
+    """The pydantic model class describing the mapping at `loc` (for suggesting field names)."""
+    model: Any = ExerciseDefinition
+    for part in loc:
+        if model is None:
+            return None
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            field = None
+            for name, f in model.model_fields.items():
+                if part == name or part == f.alias:
+                    field = f
+                    break
+            if field is None:
+                return None
+            model = _inner_model(field.annotation)
+        else:
+            return None
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _inner_model(annotation):
+    import typing
+    args = typing.get_args(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for a in args:
+        m = _inner_model(a)
+        if m is not None:
+            return m
+    return None
+
+
+def _field_names(model: type[BaseModel]) -> list[str]:
+    return [f.alias or n for n, f in model.model_fields.items()]
+
+
+def _model_for_mapping(loc: tuple) -> type[BaseModel] | None:
+    """Model of the mapping at `loc`, understanding dicts of models (measures.X, movement.phases.X)."""
+    if loc == ():
+        return ExerciseDefinition
+    if len(loc) == 2 and loc[0] == "measures":
+        return MeasureSpec
+    if len(loc) == 3 and loc[:2] == ("movement", "phases"):
+        return PhaseSpec
+    if len(loc) == 2 and loc[0] == "form" and isinstance(loc[1], int):
+        return FormRule
+    return _model_at(loc)
+
+
+def _pydantic_problems(exc: ValidationError, lines: dict[tuple, int]) -> list[_Problem]:
+    out = []
+    for err in exc.errors(include_url=False):
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
+        typ = err["type"]
+        field = _dotted(loc)
+        line = _line_for(loc, lines)
+        found = err.get("input")
+        if typ == "extra_forbidden":
+            parent = _model_for_mapping(loc[:-1])
+            names = _field_names(parent) if parent else []
+            hint = _closest(str(loc[-1]), names, 0.5)
+            msg = f"unknown field '{loc[-1]}'"
+            msg += f"; did you mean '{hint}'?" if hint else (
+                f"; expected one of: {', '.join(names)}" if names else "")
+        elif typ == "missing":
+            msg = f"required field '{loc[-1]}' is missing"
+            line = _line_for(loc[:-1], lines)
+        elif typ == "value_error":
+            msg = str(err["msg"]).removeprefix("Value error, ")
+        elif typ == "literal_error":
+            expected = err.get("ctx", {}).get("expected", "")
+            hint = _closest(str(found), re.findall(r"'([^']*)'", expected), 0.4)
+            msg = f"expected one of {expected}, found {_describe(found)}"
+            msg += f"; did you mean '{hint}'?" if hint else ""
+        else:
+            m = str(err["msg"])
+            m = re.sub(r"^Input should be ", "expected ", m)
+            m = re.sub(r"^Input ", "expected the value to ", m)
+            m = m.replace("Dictionary", "a mapping").replace("dictionary", "a mapping")
+            m = m.replace("valid list", "list").replace("valid string", "text")
+            msg = f"{m}, found {_describe(found)}"
+        out.append(_Problem(line, field, msg))
+    out.sort(key=lambda p: (p.line or 0))
+    return out
+
+
+# ---------------------------------------------------------------- semantic checks
+
+
+def _simple_compare(node: Node) -> tuple[str, str, float, bool] | None:
+    """(name, op, threshold, is_percent) when `node` is ``name OP number`` or ``number OP name``."""
+    if node.kind != "cmp":
+        return None
+    left, right = node.args
+    op = str(node.value)
+    flip = {"<": ">", ">": "<", "<=": ">=", ">=": "<="}
+    if left.kind == "name" and right.kind in ("num", "pct"):
+        return str(left.value), op, float(right.value), right.kind == "pct"
+    if right.kind == "name" and left.kind in ("num", "pct"):
+        return str(right.value), flip[op], float(left.value), left.kind == "pct"
+    return None
+
+
+def _semantic_problems(d: ExerciseDefinition, lines: dict[tuple, int]) -> list[_Problem]:
+    probs: list[_Problem] = []
+
+    def add(loc: tuple, msg: str):
+        probs.append(_Problem(_line_for(loc, lines), _dotted(loc), msg))
+
+    names = list(d.measures)
+    for n in names:
+        if n in KEYWORDS or not re.match(r"^[A-Za-z_][A-Za-z_0-9]*$", n):
+            add(("measures", n), f"'{n}' cannot name a measure (use letters, digits and _, not and/or/not/abs)")
+    mv = d.movement
+    if mv.measure not in d.measures:
+        hint = _closest(mv.measure, names)
+        add(("movement", "measure"), f"unknown measure '{mv.measure}'"
+            + (f"; did you mean '{hint}'?" if hint else f"; measures defined: {', '.join(names)}"))
+        return probs
+    conds: dict[str, Condition] = {}
+
+    def parse(loc: tuple, key: str, text: str) -> Condition | None:
+        try:
+            c = parse_condition(text, names)
+        except ExpressionError as exc:
+            add(loc, f"{exc} in \"{text}\"")
+            return None
+        if c.uses_percent:
+            if mv.range is None:
+                add(loc, f"'%' thresholds are relative to the movement's range, but movement.range is not "
+                         f"given (add e.g. range: {{rest: high, min_span: 40}}) in \"{text}\"")
+                return None
+        conds[key] = c
+        return c
+
+    phase_names = list(mv.phases)
+    for pname, ph in mv.phases.items():
+        if pname in ("moving", "rest") or not re.match(r"^[A-Za-z_][A-Za-z_0-9]*$", pname):
+            add(("movement", "phases", pname), f"'{pname}' cannot name a phase (reserved or not a plain name)")
+        w = parse(("movement", "phases", pname, "when"), f"phase:{pname}:when", ph.when)
+        u = None
+        if ph.until is not None:
+            u = parse(("movement", "phases", pname, "until"), f"phase:{pname}:until", ph.until)
+        if w is not None and u is not None:
+            sw, su = _simple_compare(w.root), _simple_compare(u.root)
+            if sw and su and sw[0] == su[0] and sw[3] == su[3]:
+                name, wop, wt, pct = sw
+                _, uop, ut, _ = su
+                unit = "%" if pct else ""
+                if (wop[0] == ">") == (uop[0] == ">"):
+                    add(("movement", "phases", pname, "until"),
+                        f"leaving '{pname}' must be the opposite comparison of entering it "
+                        f"(when \"{ph.when}\"), found \"{ph.until}\"")
+                elif wop[0] == ">" and ut >= wt:
+                    add(("movement", "phases", pname, "until"),
+                        f"exit threshold {ut:g}{unit} must be below the enter threshold {wt:g}{unit} "
+                        f"(hysteresis: enter above {wt:g}{unit}, leave below a lower value), found "
+                        f"\"{ph.until}\"")
+                elif wop[0] == "<" and ut <= wt:
+                    add(("movement", "phases", pname, "until"),
+                        f"exit threshold {ut:g}{unit} must be above the enter threshold {wt:g}{unit} "
+                        f"(hysteresis: enter below {wt:g}{unit}, leave above a higher value), found "
+                        f"\"{ph.until}\"")
+        if w is not None and u is None and ph.until is None:
+            conds[f"phase:{pname}:until"] = Condition(f"not ({ph.when})", Node("not", None, (w.root,)))
+    pct_names = {n for c in conds.values() if c.uses_percent for n in c.names}
+    if mv.range is not None:
+        for key, c in conds.items():
+            if c.uses_percent and c.names - {mv.measure}:
+                pname = key.split(":")[1]
+                add(("movement", "phases", pname, key.split(":")[2]),
+                    f"'%' thresholds are relative to the range of the primary measure '{mv.measure}'; "
+                    f"compare only '{mv.measure}' with a percentage in \"{c.text}\"")
+    del pct_names
+    if mv.rep is not None:
+        for i, p in enumerate(mv.rep):
+            if p not in mv.phases:
+                hint = _closest(p, phase_names)
+                add(("movement", "rep", i), f"the rep cycle names phase '{p}', which is not defined"
+                    + (f"; did you mean '{hint}'?" if hint else f"; phases: {', '.join(phase_names)}"))
+        for a, b in zip(mv.rep, mv.rep[1:]):
+            if a == b:
+                add(("movement", "rep"), f"the rep cycle repeats '{a}' twice in a row; list each change "
+                                         f"of phase once, e.g. [up, down, up]")
+                break
+    if mv.hold is not None and mv.hold.phase not in mv.phases:
+        hint = _closest(mv.hold.phase, phase_names)
+        add(("movement", "hold", "phase"), f"hold names phase '{mv.hold.phase}', which is not defined"
+            + (f"; did you mean '{hint}'?" if hint else f"; phases: {', '.join(phase_names)}"))
+    if mv.rep is None and mv.hold is None:
+        add(("movement",), "a movement needs a rep cycle (rep: [up, down, up]) or a hold (hold: {phase: ...})")
+    if mv.credit_side is not None:
+        cs = mv.credit_side
+        if cs.measure not in d.measures:
+            hint = _closest(cs.measure, names)
+            add(("movement", "credit_side", "measure"), f"unknown measure '{cs.measure}'"
+                + (f"; did you mean '{hint}'?" if hint else ""))
+        elif not d.measures[cs.measure].geometry.sided:
+            add(("movement", "credit_side", "measure"),
+                f"'{cs.measure}' has no side (it uses no left/right landmark), so it cannot tell sides apart")
+    if mv.sides == "each" and not d.measures[mv.measure].geometry.sided:
+        add(("movement", "sides"), f"sides: each needs a sided primary measure; '{mv.measure}' has no side")
+    for i, rule in enumerate(d.form):
+        check = rule.check.strip()
+        if check.startswith("during"):
+            rest = check[len("during"):].strip()
+            if rest not in mv.phases:
+                hint = _closest(rest, phase_names)
+                add(("form", i, "check"), f"'during' needs a defined phase, found '{rest or 'nothing'}'"
+                    + (f"; did you mean 'during {hint}'?" if hint else f"; phases: {', '.join(phase_names)}"))
+        elif check not in ("always", "at_turn", "over_rep"):
+            hint = _closest(check, ["always", "at_turn", "over_rep", *(f"during {p}" for p in phase_names)])
+            add(("form", i, "check"), f"expected always, at_turn, over_rep or 'during PHASE', found '{check}'"
+                + (f"; did you mean '{hint}'?" if hint else ""))
+        parse(("form", i, "fail_if"), f"form:{i}", rule.fail_if)
+    codes = [r.code for r in d.form]
+    for i, c in enumerate(codes):
+        if c in codes[:i]:
+            add(("form", i, "code"), f"fault code '{c}' is used by two rules; codes must be unique")
+    d._conditions = conds
+    return probs
+
+
+def parse_definition_text(text: str, source: str = "<text>") -> tuple[ExerciseDefinition | None,
+                                                                         list[DefinitionProblem]]:
+    """Parse and validate a definition; returns (definition or None, problems)."""
+    def prob(p: _Problem) -> DefinitionProblem:
+        return DefinitionProblem(source, p.line, p.field, p.message)
+
+    try:
+        data, lines = _compose(text)
+    except _Problem as p:
+        return None, [prob(p)]
+    if not isinstance(data, dict):
+        return None, [DefinitionProblem(source, 1, "", f"expected a mapping of fields (id: ..., name: ...), "
+                                                       f"found {_describe(data)}")]
+    try:
+        d = ExerciseDefinition.model_validate(data)
+    except ValidationError as exc:
+        return None, [prob(p) for p in _pydantic_problems(exc, lines)]
+    sem = _semantic_problems(d, lines)
+    if sem:
+        return None, [prob(p) for p in sem]
+    d._content_hash = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    d._source = source
+    return d, []
+
+
+def load_definition(path) -> ExerciseDefinition:
+    """Load and validate one definition file. Raises DefinitionError naming file, line and field."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DefinitionError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DefinitionError(f"{path}: cannot read it ({exc})") from None
+    d, problems = parse_definition_text(text, str(path))
+    if problems:
+        raise DefinitionError(str(problems[0]))
+    assert d is not None
+    return d
+
+
+def definition_files(paths: Iterable) -> list[Path]:
+    """Expand files and directories (their *.yaml / *.yml) into a sorted list of files."""
+    out: list[Path] = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            out.extend(sorted([*p.glob("*.yaml"), *p.glob("*.yml")]))
+        else:
+            out.append(p)
+    return out
+
+
+def validate_paths(paths) -> list[DefinitionProblem]:
+    """Every problem in every definition file under `paths` (files or directories), and duplicate ids."""
+    problems: list[DefinitionProblem] = []
+    seen: dict[str, str] = {}
+    files = definition_files(paths)
+    for f in files:
+        if not f.exists():
+            problems.append(DefinitionProblem(str(f), None, "", "no such file or directory"))
+            continue
+        try:
+            text = f.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(DefinitionProblem(str(f), None, "", f"cannot read it ({exc})"))
+            continue
+        d, probs = parse_definition_text(text, str(f))
+        problems.extend(probs)
+        if d is not None:
+            if d.id in seen:
+                line = _line_for(("id",), _compose(text)[1])
+                problems.append(DefinitionProblem(str(f), line, "id",
+                                                  f"id '{d.id}' is already used by {seen[d.id]}"))
+            else:
+                seen[d.id] = str(f)
+    return problems

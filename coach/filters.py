@@ -1,0 +1,204 @@
+"""Smoothing of measure traces: causal One-Euro for live use, zero-phase low-pass for offline analysis.
+
+Both are NaN-aware: a NaN (not measurable) stays NaN; it is never filled with a made-up value in the output.
+
+Lag
+---
+- `OneEuro` (causal; Casiez et al. 2012) is a first-order low-pass whose cutoff rises with speed:
+  ``fc = min_cutoff_hz + beta * |d value / dt|``. Its delay is the time constant ``1 / (2 pi fc)``: with
+  ``min_cutoff_hz = 1.0`` about 0.16 s when the measure is still, falling to a few tens of milliseconds while
+  it moves fast (beta = 0.05 on an angle moving 100 deg/s gives fc = 6 Hz, 27 ms). After a gap longer than
+  `reset_after_s` it restarts from the next value (no drag across the gap).
+- `zero_phase` runs a 2nd-order Butterworth low-pass forwards and backwards (`scipy.signal.filtfilt`):
+  no lag at all and a 4th-order roll-off, at the price of needing the future, hence offline only. Gaps up
+  to `max_fill_s` are bridged by linear interpolation for the filter's sake, then put back to NaN; longer
+  gaps split the trace into segments filtered separately.
+- `despike` (median of a short window) removes one- and two-frame outliers (a landmark flicking to the
+  wrong limb) before either filter; centred it delays nothing, trailing (live) it delays half its window.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import signal
+from scipy.ndimage import maximum_filter1d, minimum_filter1d
+
+
+def sample_rate_hz(times_s: np.ndarray) -> float:
+    """Median frame rate of a time axis (30 when it cannot be told)."""
+    if len(times_s) < 2:
+        return 30.0
+    dt = np.median(np.diff(times_s))
+    return float(1.0 / dt) if dt > 0 else 30.0
+
+
+def _nan_runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """[start, end) index runs where mask is True."""
+    if not mask.any():
+        return []
+    m = np.concatenate([[False], mask, [False]]).astype(np.int8)
+    d = np.diff(m)
+    return list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)))
+
+
+def despike(values: np.ndarray, window: int = 5, causal: bool = False) -> np.ndarray:
+    """NaN-aware running median over `window` frames (centred, or trailing when `causal`)."""
+    x = np.asarray(values, dtype=np.float64)
+    if window <= 1 or len(x) < window:
+        return x.copy()
+    if causal:
+        padded = np.concatenate([np.full(window - 1, np.nan), x])
+    else:
+        h = window // 2
+        padded = np.concatenate([np.full(h, np.nan), x, np.full(window - 1 - h, np.nan)])
+    win = np.lib.stride_tricks.sliding_window_view(padded, window)
+    with np.errstate(all="ignore"):
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            out = np.nanmedian(win, axis=1)
+    out[np.isnan(x)] = np.nan
+    return out
+
+
+def zero_phase(values: np.ndarray, times_s: np.ndarray, cutoff_hz: float = 3.0,
+               max_fill_s: float = 0.25) -> np.ndarray:
+    """Zero-lag low-pass (Butterworth, order 2, forwards-backwards); NaN stays NaN."""
+    x = np.asarray(values, dtype=np.float64)
+    out = np.full_like(x, np.nan)
+    if len(x) == 0:
+        return out
+    fs = sample_rate_hz(times_s)
+    wn = cutoff_hz / (fs / 2.0)
+    if wn >= 1.0:
+        return x.copy()
+    b, a = signal.butter(2, wn)
+    nan = np.isnan(x)
+    # Fill short gaps for the filter's sake only.
+    filled = x.copy()
+    idx = np.arange(len(x))
+    long_gap = np.zeros(len(x), bool)
+    max_fill = max(1, int(round(max_fill_s * fs)))
+    for s, e in _nan_runs(nan):
+        if s == 0 or e == len(x) or e - s > max_fill:
+            long_gap[s:e] = True
+    good = ~nan
+    if good.sum() >= 2:
+        fill = nan & ~long_gap
+        filled[fill] = np.interp(idx[fill], idx[good], x[good])
+    padlen = 3 * max(len(a), len(b))
+    for s, e in _nan_runs(~long_gap):
+        seg = filled[s:e]
+        if e - s > padlen:
+            out[s:e] = signal.filtfilt(b, a, seg, padlen=min(padlen * 5, e - s - 1))
+        else:
+            out[s:e] = seg
+    out[nan] = np.nan
+    return out
+
+
+class OneEuro:
+    """Causal One-Euro filter for one scalar stream (use one instance per measure)."""
+
+    __slots__ = ("min_cutoff_hz", "beta", "d_cutoff_hz", "reset_after_s", "_x", "_dx", "_t")
+
+    def __init__(self, min_cutoff_hz: float = 1.0, beta: float = 0.05, d_cutoff_hz: float = 1.0,
+                 reset_after_s: float = 0.5):
+        self.min_cutoff_hz = min_cutoff_hz
+        self.beta = beta
+        self.d_cutoff_hz = d_cutoff_hz
+        self.reset_after_s = reset_after_s
+        self._x: float | None = None
+        self._dx = 0.0
+        self._t = 0.0
+
+    @staticmethod
+    def _alpha(cutoff_hz: float, dt: float) -> float:
+        tau = 1.0 / (2.0 * math.pi * cutoff_hz)
+        return 1.0 / (1.0 + tau / dt)
+
+    def __call__(self, value: float, t: float) -> float:
+        if value != value:  # NaN: not measurable; keep state, report NaN
+            return value
+        if self._x is None or t - self._t > self.reset_after_s or t <= self._t:
+            self._x, self._dx, self._t = value, 0.0, t
+            return value
+        dt = t - self._t
+        dx = (value - self._x) / dt
+        ad = self._alpha(self.d_cutoff_hz, dt)
+        self._dx = self._dx + ad * (dx - self._dx)
+        cutoff = self.min_cutoff_hz + self.beta * abs(self._dx)
+        a = self._alpha(cutoff, dt)
+        self._x = self._x + a * (value - self._x)
+        self._t = t
+        return self._x
+
+
+def one_euro(values: np.ndarray, times_s: np.ndarray, min_cutoff_hz: float = 1.0, beta: float = 0.05,
+             d_cutoff_hz: float = 1.0) -> np.ndarray:
+    """Run a `OneEuro` over a whole trace (same result as feeding it frame by frame)."""
+    f = OneEuro(min_cutoff_hz, beta, d_cutoff_hz)
+    xs = np.asarray(values, dtype=np.float64).tolist()
+    ts = np.asarray(times_s, dtype=np.float64).tolist()
+    return np.array([f(x, t) for x, t in zip(xs, ts)], dtype=np.float64)
+
+
+def rolling_envelope(values: np.ndarray, window: int, causal: bool, quantile: float = 0.0
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Low and high envelope of a trace over a window of frames (centred, or trailing when causal).
+
+    With `quantile` 0 these are the running min and max (NaN ignored); with q > 0 the q and 1-q quantiles,
+    which ignore brief outliers. Frames whose window has no value get NaN.
+    """
+    x = np.asarray(values, dtype=np.float64)
+    n = len(x)
+    window = max(1, min(int(window), max(n, 1)))
+    if n == 0:
+        return x.copy(), x.copy()
+    if quantile <= 0:
+        hi_in = np.where(np.isnan(x), -np.inf, x)
+        lo_in = np.where(np.isnan(x), np.inf, x)
+        origin = (window - 1) // 2 if causal else 0
+        # scipy's origin shifts the window; with origin=(w-1)//2 the window ends at the current frame
+        hi = maximum_filter1d(hi_in, window, mode="nearest", origin=origin)
+        lo = minimum_filter1d(lo_in, window, mode="nearest", origin=origin)
+        if causal:  # the first frames only see the past
+            for i in range(min(window, n)):
+                seg = x[: i + 1]
+                seg = seg[~np.isnan(seg)]
+                hi[i] = seg.max() if seg.size else -np.inf
+                lo[i] = seg.min() if seg.size else np.inf
+        hi[np.isinf(hi)] = np.nan
+        lo[np.isinf(lo)] = np.nan
+        return lo, hi
+    if causal:
+        padded = np.concatenate([np.full(window - 1, np.nan), x])
+    else:
+        h = window // 2
+        padded = np.concatenate([np.full(h, np.nan), x, np.full(window - 1 - h, np.nan)])
+    win = np.lib.stride_tricks.sliding_window_view(padded, window)
+    # Quantiles change slowly: compute them every `step` frames and interpolate (keeps this O(n)).
+    step = max(1, window // 24)
+    at = np.arange(0, n, step)
+    if at[-1] != n - 1:
+        at = np.append(at, n - 1)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        lo_s, hi_s = np.nanquantile(win[at], [quantile, 1.0 - quantile], axis=1)
+    if step == 1:
+        return lo_s, hi_s
+    idx = np.arange(n)
+    ok = ~np.isnan(lo_s)
+    if not ok.any():
+        return np.full(n, np.nan), np.full(n, np.nan)
+    lo = np.interp(idx, at[ok], lo_s[ok])
+    hi = np.interp(idx, at[ok], hi_s[ok])
+    if causal:  # interpolation must not look ahead: hold the last computed value instead
+        k = np.searchsorted(at[ok], idx, side="right") - 1
+        valid = k >= 0
+        lo = np.where(valid, lo_s[ok][np.maximum(k, 0)], np.nan)
+        hi = np.where(valid, hi_s[ok][np.maximum(k, 0)], np.nan)
+    return lo, hi

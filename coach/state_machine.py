@@ -1,0 +1,355 @@
+"""The exercise state machine: phases with hysteresis and dwell, the rep cycle, holds, gaps, form faults.
+
+It is fed one frame at a time — time, primary measure value, whether the frame is measurable, and a
+bitmask of which conditions hold in that frame (computed vectorised beforehand, see `coach.analysis`) —
+so the per-frame work is a handful of integer and float operations. The same machine serves live use
+(`ExerciseEngine.update`) and offline analysis (`analyse_series`).
+
+Rules
+-----
+- A phase is entered when its ``when`` condition has held continuously for ``min_phase_s`` (the entry is
+  dated to when it started holding) and left when its ``until`` condition holds. Between phases the
+  person is "moving" (phase None). Thresholds apart (hysteresis) plus the dwell mean jitter around a
+  threshold never enters a phase twice.
+- A rep is the declared cycle of phases, e.g. [up, down, up]: it starts when the person leaves the first
+  phase and ends when the last phase is entered. Entering the first phase again restarts the cycle (a half
+  rep is not counted); a phase out of order abandons it.
+- Frames that are not measurable pause the machine. A gap longer than ``max_gap_s`` abandons the rep in
+  progress (a rep must be seen) and forgets the phase; shorter gaps are passed over.
+- Holds: time in the hold phase while measurable and no ``breaks_hold`` rule fails. A gap shorter than
+  ``bridge_gap_s`` inside a hold, after which the person is still in the hold, counts as held.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from coach.events import (Event, FaultRaised, FormFault, HoldProgress, HoldRecord, MeasurabilityChanged,
+                          NotMeasurable, PhaseChanged, RepCompleted, RepRecord)
+
+#: Not-measurable intervals shorter than this are not reported (single dropped frames are bridged).
+MIN_REPORTED_GAP_S = 0.2
+
+
+@dataclass(frozen=True)
+class RuleInfo:
+    code: str
+    cue: str
+    severity: str
+    cooldown_s: float
+    check: str  #: always | at_turn | over_rep | during
+    phase: int | None  #: phase index for "during"
+    breaks_hold: bool
+    bit: int
+
+
+@dataclass
+class Tally:
+    """Results shared by the machines of one set (one machine per side when sides are counted apart)."""
+
+    reps: int = 0
+    reps_left: int = 0
+    reps_right: int = 0
+    records: list[RepRecord] = field(default_factory=list)
+    faults: list[FormFault] = field(default_factory=list)
+    holds: list[HoldRecord] = field(default_factory=list)
+    held_s: float = 0.0
+    not_measurable: list[NotMeasurable] = field(default_factory=list)
+    last_cue: str = ""
+    last_cue_s: float | None = None
+    _cue_times: dict = field(default_factory=dict)
+
+
+@dataclass
+class MachineConfig:
+    phases: tuple[str, ...]
+    cycle: tuple[int, ...] | None
+    hold_phase: int | None
+    min_phase_s: float
+    max_gap_s: float
+    min_rep_s: float
+    max_rep_s: float | None
+    hold_min_s: float
+    bridge_gap_s: float
+    rules: tuple[RuleInfo, ...]
+    measure: str
+    rest: str | None  #: "high"/"low" end where reps start, or None (inferred per rep)
+    rest_s: float | None = None
+
+
+class StateMachine:
+    """One counting machine (one side, or both sides together)."""
+
+    def __init__(self, cfg: MachineConfig, tally: Tally, side: str = "none",
+                 credit: Callable[[int], str] | None = None,
+                 reason: Callable[[int, int], str] | None = None):
+        self.cfg = cfg
+        self.tally = tally
+        self.side = side
+        self.credit = credit
+        self.reason = reason or (lambda i0, i1: "not visible")
+        n = len(cfg.phases)
+        self.when_bits = tuple(1 << (2 * k) for k in range(n))
+        self.until_bits = tuple(1 << (2 * k + 1) for k in range(n))
+        self.frame_rule_bits = 0
+        self.hold_break_bits = 0
+        for r in cfg.rules:
+            if r.check in ("always", "during"):
+                self.frame_rule_bits |= r.bit
+            if r.breaks_hold:
+                self.hold_break_bits |= r.bit
+        self.phase: int | None = None
+        self.cand: int | None = None
+        self.cand_since = 0.0
+        self.progress = -1
+        self.rep_start: float | None = None
+        self.vmin = self.vmax = float("nan")
+        self.tmin = self.tmax = 0.0
+        self.imin = self.imax = -1
+        self.mmin = self.mmax = 0
+        self.v_start = float("nan")
+        self.rep_or = 0
+        self.rep_faults: list[FormFault] = []
+        self.prev_mask = 0
+        self.prev_t: float | None = None
+        self.gap_start: float | None = None
+        self.gap_i = -1
+        self.last_ok_t: float | None = None
+        self.measurable = True
+        self.hold_start: float | None = None
+        self.last_change_t: float | None = None
+        self.resting = False
+        self.value = float("nan")
+
+    # ------------------------------------------------------------------ helpers
+
+    def _cue(self, t: float, fault: FormFault, cooldown_s: float, out: list) -> None:
+        last = self.tally._cue_times.get(fault.code)
+        if last is None or t - last >= cooldown_s:
+            self.tally._cue_times[fault.code] = t
+            self.tally.last_cue = fault.cue
+            self.tally.last_cue_s = t
+            out.append(FaultRaised(t, fault))
+
+    def _reset_rep(self) -> None:
+        self.rep_start = None
+        self.vmin = self.vmax = float("nan")
+        self.rep_or = 0
+        self.rep_faults = []
+
+    def _start_rep(self, t: float, v: float) -> None:
+        self.rep_start = t
+        self.v_start = v
+        self.vmin = self.vmax = float("nan")
+        self.imin = self.imax = -1
+        self.rep_or = 0
+        self.rep_faults = []
+
+    def _close_hold(self, end: float, out: list) -> None:
+        if self.hold_start is None:
+            return
+        dur = end - self.hold_start
+        if dur >= self.cfg.hold_min_s and dur > 0:
+            self.tally.holds.append(HoldRecord(self.hold_start, end, self.side if self.side != "none"
+                                               else "both"))
+            self.tally.held_s += dur
+            out.append(HoldProgress(end, self.tally.held_s, False))
+        self.hold_start = None
+
+    @property
+    def open_hold_s(self) -> float:
+        if self.hold_start is None or self.prev_t is None:
+            return 0.0
+        return max(0.0, self.prev_t - self.hold_start)
+
+    def _complete_rep(self, t_end: float, i: int, out: list) -> None:
+        cfg = self.cfg
+        start = self.rep_start
+        if start is None or self.imin < 0:
+            return
+        dur = t_end - start
+        if dur < cfg.min_rep_s or (cfg.max_rep_s is not None and dur > cfg.max_rep_s):
+            return
+        if cfg.rest == "high":
+            use_min = True
+        elif cfg.rest == "low":
+            use_min = False
+        else:
+            use_min = abs(self.v_start - self.vmin) >= abs(self.vmax - self.v_start)
+        t_turn, i_turn, m_turn = (self.tmin, self.imin, self.mmin) if use_min else \
+            (self.tmax, self.imax, self.mmax)
+        t_turn = min(max(t_turn, start), t_end)
+        side = self.side
+        if self.credit is not None:
+            side = self.credit(i_turn)
+        tally = self.tally
+        index = tally.reps + 1
+        during = [FormFault(f.code, f.cue, f.time_s, f.severity, index, side, f.value)
+                  for f in self.rep_faults]
+        new: list[tuple[FormFault, RuleInfo]] = []
+        for r in cfg.rules:
+            if r.check == "at_turn" and (m_turn & r.bit):
+                new.append((FormFault(r.code, r.cue, t_turn, r.severity, index, side), r))
+            elif r.check == "over_rep" and (self.rep_or & r.bit):
+                new.append((FormFault(r.code, r.cue, t_end, r.severity, index, side), r))
+        faults = during + [f for f, _ in new]
+        rec = RepRecord(index=index, side=side, start_s=start, end_s=t_end, eccentric_s=t_turn - start,
+                        concentric_s=t_end - t_turn, measure=cfg.measure, min_value=self.vmin,
+                        max_value=self.vmax, faults=tuple(faults))
+        tally.reps = index
+        if side == "left":
+            tally.reps_left += 1
+        elif side == "right":
+            tally.reps_right += 1
+        tally.records.append(rec)
+        out.append(RepCompleted(t_end, rec))
+        for f, r in new:
+            tally.faults.append(f)
+            self._cue(t_end, f, r.cooldown_s, out)
+
+    def _enter(self, k: int, t_entry: float, t: float, v: float, i: int, out: list) -> None:
+        cfg = self.cfg
+        self.phase = k
+        self.last_change_t = t_entry
+        self.resting = False
+        out.append(PhaseChanged(t, cfg.phases[k], self.side))
+        if k == cfg.hold_phase and self.hold_start is None:
+            self.hold_start = t_entry
+            out.append(HoldProgress(t, self.tally.held_s, True))
+        cyc = cfg.cycle
+        if cyc is None:
+            return
+        p = self.progress
+        if p >= 0 and k == cyc[p + 1]:
+            p += 1
+            if p == len(cyc) - 1:
+                self._complete_rep(t_entry, i, out)
+                self._reset_rep()
+                p = 0 if cyc[0] == cyc[-1] else -1
+            self.progress = p
+        elif k == cyc[0]:
+            self.progress = 0
+            self._reset_rep()
+        elif k in cyc:
+            self.progress = -1
+            self._reset_rep()
+
+    def _exit(self, t: float, v: float, out: list) -> None:
+        k = self.phase
+        self.phase = None
+        cyc = self.cfg.cycle
+        if cyc is not None and self.progress == 0 and k == cyc[0]:
+            self._start_rep(t, v)
+        if k == self.cfg.hold_phase:
+            self._close_hold(t, out)
+
+    # ------------------------------------------------------------------ per frame
+
+    def step(self, t: float, v: float, ok: bool, mask: int, i: int) -> list[Event]:
+        """Advance by one frame. `i` is the frame's index (used to look up values at turning points)."""
+        out: list[Event] = []
+        cfg = self.cfg
+        if not ok:
+            if self.gap_start is None:
+                self.gap_start = t if self.last_ok_t is None else self.last_ok_t
+                self.gap_i = i
+            self.cand = None
+            if self.measurable and t - self.gap_start >= MIN_REPORTED_GAP_S:
+                self.measurable = False
+                out.append(MeasurabilityChanged(t, False, self.reason(self.gap_i, i)))
+            self.prev_t = t
+            return out
+        self.value = v
+        if self.gap_start is not None:
+            g = t - self.gap_start
+            if g >= MIN_REPORTED_GAP_S:
+                self.tally.not_measurable.append(NotMeasurable(self.gap_start, t, self.reason(self.gap_i, i)))
+                if not self.measurable:
+                    self.measurable = True
+                    out.append(MeasurabilityChanged(t, True, ""))
+            bridged = (self.hold_start is not None and g <= cfg.bridge_gap_s
+                       and self.phase == cfg.hold_phase
+                       and (mask & self.until_bits[self.phase]) == 0)
+            if not bridged:
+                if self.hold_start is not None and g > cfg.max_gap_s:
+                    self._close_hold(self.gap_start, out)
+                if g > cfg.max_gap_s:
+                    self.phase = None
+                    self.progress = -1
+                    self._reset_rep()
+            self.gap_start = None
+        self.last_ok_t = t
+        # phases
+        ph = self.phase
+        if ph is not None and (mask & self.until_bits[ph]):
+            self._exit(t, v, out)
+            ph = None
+        if ph is None:
+            cand = None
+            for k, b in enumerate(self.when_bits):
+                if mask & b:
+                    cand = k
+                    break
+            if cand is None:
+                self.cand = None
+            else:
+                if cand != self.cand:
+                    self.cand = cand
+                    self.cand_since = t
+                if t - self.cand_since >= cfg.min_phase_s:
+                    self._enter(cand, self.cand_since, t, v, i, out)
+                    self.cand = None
+        # rep tracking
+        if self.rep_start is not None:
+            if not v >= self.vmin:  # also true while vmin is NaN
+                self.vmin, self.tmin, self.imin, self.mmin = v, t, i, mask
+            if not v <= self.vmax:
+                self.vmax, self.tmax, self.imax, self.mmax = v, t, i, mask
+            self.rep_or |= mask
+        # frame-level form rules (rising edge)
+        fr = mask & self.frame_rule_bits
+        if fr:
+            rising = fr & ~self.prev_mask
+            if rising:
+                for r in cfg.rules:
+                    if rising & r.bit and (r.check == "always" or r.phase == self.phase):
+                        idx = self.tally.reps + 1 if self.rep_start is not None else None
+                        f = FormFault(r.code, r.cue, t, r.severity, idx, self.side)
+                        last = self.tally._cue_times.get(r.code)
+                        if last is None or t - last >= r.cooldown_s:
+                            self.tally.faults.append(f)
+                            if idx is not None:
+                                self.rep_faults.append(f)
+                            self._cue(t, f, r.cooldown_s, out)
+        # holds
+        if mask & self.hold_break_bits:
+            if self.hold_start is not None:
+                self._close_hold(t, out)
+        elif self.hold_start is None and self.phase is not None and self.phase == cfg.hold_phase:
+            self.hold_start = t
+            out.append(HoldProgress(t, self.tally.held_s, True))
+        # rest (inactivity)
+        if cfg.rest_s is not None and not self.resting and self.last_change_t is not None \
+                and t - self.last_change_t > cfg.rest_s and self.phase != cfg.hold_phase:
+            self.resting = True
+            out.append(PhaseChanged(t, "rest", self.side))
+        self.prev_mask = mask
+        self.prev_t = t
+        return out
+
+    def finish(self, t: float | None = None) -> list[Event]:
+        """Close an open hold or not-measurable interval at time `t` (default: the last frame)."""
+        out: list[Event] = []
+        end = t if t is not None else (self.prev_t if self.prev_t is not None else 0.0)
+        if self.gap_start is not None:
+            if end - self.gap_start >= MIN_REPORTED_GAP_S:
+                self.tally.not_measurable.append(NotMeasurable(self.gap_start, end,
+                                                               self.reason(self.gap_i, -1)))
+            if self.hold_start is not None:
+                self._close_hold(self.gap_start if end - self.gap_start > self.cfg.bridge_gap_s else end,
+                                 out)
+            self.gap_start = None
+        if self.hold_start is not None:
+            self._close_hold(end, out)
+        return out
