@@ -365,16 +365,30 @@ def rep_rows(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> list[RepRow]:
-    """Every rep of the matching sessions, oldest session first, in set and rep order."""
+    """Every rep of the matching sessions, oldest session first, in set and rep order.
+
+    Plain column rows, not ORM objects: a year of daily sessions is tens of thousands of reps.
+    """
     q = (
         select(
-            Rep,
-            WorkoutSet.index,
             WorkoutSession.id,
+            Patient.name,
             WorkoutSession.exercise_id,
             WorkoutSession.definition_version,
             WorkoutSession.started_at,
-            Patient.name,
+            WorkoutSet.index,
+            Rep.index,
+            Rep.side,
+            Rep.measure,
+            Rep.start_s,
+            Rep.end_s,
+            Rep.duration_s,
+            Rep.eccentric_s,
+            Rep.concentric_s,
+            Rep.min_value,
+            Rep.max_value,
+            Rep.range_of_motion,
+            Rep.id,
         )
         .join(WorkoutSet, WorkoutSet.id == Rep.set_id)
         .join(WorkoutSession, WorkoutSession.id == WorkoutSet.session_id)
@@ -384,36 +398,17 @@ def rep_rows(
     q = q.order_by(WorkoutSession.started_at, WorkoutSession.id, WorkoutSet.index, Rep.index)
     rows = db.execute(q).all()
     codes: dict[int, list[str]] = defaultdict(list)
-    rep_ids = [r[0].id for r in rows]
-    for chunk_start in range(0, len(rep_ids), 900):  # SQLite's limit on bound parameters
-        chunk = rep_ids[chunk_start : chunk_start + 900]
-        for rep_id, code in db.execute(
-            select(FormEvent.rep_id, FormEvent.code).where(FormEvent.rep_id.in_(chunk)).order_by(FormEvent.time_s)
-        ):
-            codes[rep_id].append(code)
-    return [
-        RepRow(
-            session_id=sid,
-            patient=name,
-            exercise_id=ex,
-            definition_version=ver,
-            started_at=started,
-            set_index=set_index,
-            rep_index=r.index,
-            side=r.side,
-            measure=r.measure,
-            start_s=r.start_s,
-            end_s=r.end_s,
-            duration_s=r.duration_s,
-            eccentric_s=r.eccentric_s,
-            concentric_s=r.concentric_s,
-            min_value=r.min_value,
-            max_value=r.max_value,
-            range_of_motion=r.range_of_motion,
-            fault_codes=tuple(codes.get(r.id, ())),
-        )
-        for r, set_index, sid, ex, ver, started, name in rows
-    ]
+    fq = (
+        select(FormEvent.rep_id, FormEvent.code)
+        .join(WorkoutSet, WorkoutSet.id == FormEvent.set_id)
+        .join(WorkoutSession, WorkoutSession.id == WorkoutSet.session_id)
+        .join(Patient, Patient.id == WorkoutSession.patient_id)
+        .where(FormEvent.rep_id.is_not(None))
+        .order_by(FormEvent.time_s, FormEvent.id)
+    )
+    for rep_id, code in db.execute(_session_filter(fq, patient, exercise_id, since, until)):
+        codes[rep_id].append(code)
+    return [RepRow(*row[:-1], fault_codes=tuple(codes.get(row[-1], ()))) for row in rows]
 
 
 @dataclass
