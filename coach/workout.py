@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator, Protocol
 
+import numpy as np
+
 from coach.events import Event, FaultRaised, RepCompleted
 from coach.keypoints import PoseFrame
 from coach.recording import KeypointSeries, is_recording, load_recording
@@ -107,6 +109,9 @@ class Workout:
         self.paused = False
         self._cue: tuple[str, float] | None = None
         self._last_t = 0.0
+        self.primary: str = definition.movement.measure
+        self.sided_reps = definition.movement.sides == "each" or definition.movement.credit_side is not None
+        self.is_hold = definition.movement.hold is not None
         self._start_set()
 
     # -- sets --------------------------------------------------------------------------------------
@@ -116,6 +121,9 @@ class Workout:
         self.set_index += 1
         self.engine = ExerciseEngine(self.definition, side=self.side)
         self.rest_until_s = None
+        self._trace_t: list[float] = []
+        self._trace_v: list[float] = []
+        self._trace_phase: list[str] = []
         for sink in self.sinks:
             sink.on_set_started(self.set_index, self.plan.reps)
 
@@ -127,7 +135,7 @@ class Workout:
         if events:
             for sink in self.sinks:
                 sink.on_events(events)
-        result = SetResult(self.set_index, self.plan.reps, reason, self.engine.result())
+        result = SetResult(self.set_index, self.plan.reps, reason, self._live_result())
         self.summary.sets.append(result)
         self.engine = None
         for sink in self.sinks:
@@ -141,6 +149,26 @@ class Workout:
                 self.rest_until_s = self._last_t + (self.plan.rest_s if self.live else 0.0)
         elif self.set_index < self.plan.sets:
             self._start_set()
+
+    def _live_result(self):
+        """The running set's result, in the same shape as offline analysis (`AnalysisResult`)."""
+        from coach.analysis import AnalysisResult
+
+        tally = self.engine.tally
+        records = sorted(tally.records, key=lambda r: r.end_s)
+        nm = sorted(tally.not_measurable, key=lambda x: x.start_s)
+        times = np.asarray(self._trace_t, dtype=np.float64)
+        return AnalysisResult(
+            exercise=self.definition.id, reps=tally.reps, reps_left=tally.reps_left,
+            reps_right=tally.reps_right, hold_s=tally.held_s, reps_records=records,
+            holds=sorted(tally.holds, key=lambda h: h.start_s), faults=sorted(tally.faults, key=lambda f: f.time_s),
+            not_measurable=nm, not_measurable_s=float(sum(i.duration_s for i in nm)),
+            phase_trace={"times_s": times, "phase": np.asarray(self._trace_phase, dtype=object)},
+            measure_trace={"times_s": times, "measure": self.primary,
+                           "values": np.asarray(self._trace_v, dtype=np.float64), "range_lo": None,
+                           "range_hi": None, "side": self.engine.state.side},
+            side=self.engine.state.side, content_hash=self.definition.content_hash,
+        )
 
     @property
     def done(self) -> bool:
@@ -156,6 +184,10 @@ class Workout:
             self._start_set()
         if self.engine is not None and not self.paused:
             events = self.engine.update(pose, self.person)
+            st = self.engine.state
+            self._trace_t.append(pose.timestamp_s)
+            self._trace_v.append(float(st.values.get(self.primary, np.nan)) if st.values else np.nan)
+            self._trace_phase.append(st.phase or "")
             for ev in events:
                 if isinstance(ev, FaultRaised):
                     self._cue = (ev.fault.cue, ev.time_s)
@@ -198,19 +230,31 @@ class Workout:
             return model
         st = self.engine.state
         model.reps = st.reps
-        if d.alternating or d.per_side:
+        if self.sided_reps:
             model.reps_left, model.reps_right = st.reps_left, st.reps_right
         model.phase = st.phase or ""
-        model.measure_name = st.primary_measure
-        model.measure_value = st.values.get(st.primary_measure) if st.values else None
-        model.arc_landmarks = st.primary_landmarks
-        if d.is_hold:
+        model.measure_name = self.primary
+        model.measure_value = st.values.get(self.primary) if st.values else None
+        model.arc_landmarks = primary_angle_landmarks(d, st.side)
+        if self.is_hold:
             model.held_s = st.held_s
         if not st.measurable:
             model.not_measurable = st.reason or "cannot see the body"
         if self._cue and time_s - self._cue[1] <= CUE_SHOW_S:
             model.cue = self._cue[0]
         return model
+
+
+def primary_angle_landmarks(definition, side: str) -> tuple[str, str, str] | None:
+    """Landmark names (a, vertex, c) of the primary measure when it is a joint angle, for the overlay's arc."""
+    from coach.landmarks import is_landmark
+
+    spec = definition.measures[definition.movement.measure]
+    if not spec.angle:
+        return None
+    side = side if side in ("left", "right") else "left"
+    names = tuple(p if is_landmark(p) else f"{side}_{p}" for p in spec.angle)
+    return names if all(is_landmark(n) for n in names) else None
 
 
 def pose_stream(source: str | Path, *, model_path: Path | None = None, num_poses: int = 1

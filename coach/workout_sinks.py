@@ -33,7 +33,7 @@ class RecorderSink:
         result = set_result.result
         self.recorder.add_holds(result.holds)
         self.recorder.add_not_measurable(result.not_measurable)
-        times, values = result.measure_trace
+        times, values = result.measure_trace["times_s"], result.measure_trace["values"]
         if len(times):
             self.recorder.add_angle_series(self.primary_measure, np.asarray(times), np.asarray(values))
         self.recorder.end_set(set_result.ended_reason)

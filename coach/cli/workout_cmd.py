@@ -170,7 +170,9 @@ def workout(
         show = False
 
     if live:
-        console.print(f"[bold]{definition.name}[/]: {definition.setup or ''}")
+        console.print(f"[bold]{definition.name}[/]")
+        for line in definition.setup:
+            console.print(f"  • {line}")
         if definition.view and definition.view != "any":
             console.print(f"Place the camera for a [bold]{definition.view}[/] view of your whole body.")
 
@@ -178,10 +180,11 @@ def workout(
     recorder = None
     if not no_db:
         from coach.session_recorder import SessionRecorder
+        from db.engine import resolve_db_path
 
-        recorder = SessionRecorder(db, patient, definition.id, definition.content_hash,
-                                   definition.version, info["description"])
-        sinks.append(RecorderSink(recorder, definition.primary_measure))
+        recorder = SessionRecorder(resolve_db_path(db), patient, definition.id, definition.content_hash,
+                                   str(definition.version), info["description"])
+        sinks.append(RecorderSink(recorder, definition.movement.measure))
     video = VideoSink(save_video, info["fps"]) if save_video else None
     if video:
         sinks.append(video)
