@@ -21,6 +21,7 @@ from typing import Iterator, Literal
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from coach.errors import CoachError
@@ -132,15 +133,34 @@ def upgrade_to_head(path: str | os.PathLike[str], *, script_location: Path | Non
     checked afterwards; two programs opening an old database at once take turns.
     """
     from alembic import command
+    from alembic.script import ScriptDirectory
 
     head = head_revision(script_location)
+    known = {rev.revision for rev in ScriptDirectory.from_config(
+        alembic_config(script_location=script_location)).walk_revisions()}
     engine = make_engine(path, foreign_keys=False)
     try:
         with engine.connect() as conn:
-            if current_revision(conn) == head:
+            current = current_revision(conn)
+            if current == head:
                 return
         with engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn:
             with conn.begin():
+                current = current_revision(conn)  # again, now that we hold the write lock
+                if current is not None and current not in known:
+                    raise CoachError(
+                        f"The database {path} has schema revision {current}, newer than this program "
+                        f"knows (up to {head}); use a newer coach, or another --db."
+                    )
+                if current is None:
+                    tables = [t for (t,) in conn.exec_driver_sql(
+                        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+                        if t != "alembic_version"]
+                    if tables:
+                        raise CoachError(
+                            f"{path} is an SQLite database but not a coach history (it has tables "
+                            f"{', '.join(sorted(tables)[:5])}); give another --db."
+                        )
                 command.upgrade(alembic_config(conn, script_location), "head")
             problems = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
             if problems:
@@ -167,7 +187,13 @@ def open_database(
         raise CoachError(f"Cannot create the folder for the database {db_path}: {exc.strerror}.") from exc
     if db_path.is_dir():
         raise CoachError(f"The database path {db_path} is a folder; give a file name such as coach.sqlite.")
-    upgrade_to_head(db_path)
+    try:
+        upgrade_to_head(db_path)
+    except DBAPIError as exc:
+        detail = str(exc.orig) if exc.orig is not None else str(exc)
+        if "not a database" in detail:
+            raise CoachError(f"{db_path} is not an SQLite database; give another --db.") from exc
+        raise CoachError(f"Cannot open the database {db_path}: {detail}.") from exc
     engine = make_engine(db_path, synchronous=synchronous)
     return sessionmaker(bind=engine, expire_on_commit=False)
 

@@ -384,3 +384,25 @@ def test_empty_database_lists_nothing(sm):
             queries.get_session(s, 1)
         with pytest.raises(queries.NotFound, match="No patients are recorded yet"):
             queries.patient_summary(s, "ana")
+
+
+def test_files_that_are_not_our_database_are_one_sentence(tmp_path):
+    from coach.errors import CoachError
+
+    text = tmp_path / "notes.txt"
+    text.write_text("not a database at all, just some text that is long enough to matter " * 20)
+    with pytest.raises(CoachError, match="not an SQLite database"):
+        open_database(text)
+
+    other = tmp_path / "other.sqlite"
+    with _raw(other) as raw:
+        raw.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY)")
+    with pytest.raises(CoachError, match="not a coach history"):
+        open_database(other)
+
+    newer = tmp_path / "newer.sqlite"
+    close_database(open_database(newer))
+    with _raw(newer) as raw:
+        raw.execute("UPDATE alembic_version SET version_num = '0099'")
+    with pytest.raises(CoachError, match="newer than this program knows"):
+        open_database(newer)
