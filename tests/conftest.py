@@ -17,3 +17,15 @@ def pose_model() -> Path:
     from coach.models import resolve_model
 
     return resolve_model("full", allow_download=False, progress=False).path
+
+
+#: ../shared/data beside the project: real footage, read only, may be absent (CI on a bare clone).
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The shared footage folder; tests using it skip cleanly when it is absent."""
+    if not (SHARED_DATA / "videos").is_dir():
+        pytest.skip("../shared/data is not present")
+    return SHARED_DATA

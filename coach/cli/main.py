@@ -24,6 +24,7 @@ app = typer.Typer(
 COMMAND_MODULES = (
     "coach.cli.demo_cmd",
     "coach.cli.workout_cmd",
+    "coach.cli.sessions_cmd",
     "coach.cli.exercises_cmd",
     "coach.cli.pose_cmd",
     "coach.cli.models_cmd",
