@@ -17,8 +17,8 @@ def demo(
 ) -> None:
     """Run a full workout on a synthetic squat set: counting, cues, database, summary, annotated video.
 
-    A synthetic person (keypoints generated with known answers) performs a set with a little noise and one
-    shallow rep; the recording is replayed through the same pipeline as a camera workout: exercise
+    A synthetic person (keypoints generated with known answers) performs a set with a little pixel noise
+    and a moment out of view between two reps; the recording is replayed through the same pipeline as a camera workout: exercise
     engine, form rules, overlay, session recorder. Everything is written under --out.
     """
     from coach.cli.workout_cmd import workout
@@ -26,7 +26,7 @@ def demo(
     from coach.synthetic import synthesize
 
     out.mkdir(parents=True, exist_ok=True)
-    clip = synthesize(exercise, reps=reps, rep_s=2.2, noise_px=1.5, seed=7, depth=1.0)
+    clip = synthesize(exercise, reps=reps, rep_s=2.2, noise_px=1.5, seed=7, dropouts=[(3.3, 3.9)])
     recording = save_recording(out / f"{exercise}_demo.npz", clip.series)
     video = out / f"{exercise}_demo_coached.mp4"
     db = out / "coach.sqlite"
