@@ -3,8 +3,8 @@
 Never lose a rep:
 
 - every completed rep is one transaction (the rep and its faults together), committed before
-  :meth:`SessionRecorder.on_event` returns; so are faults between reps and each closed hold or
-  not-measurable interval. After a SIGKILL every completed rep is in the file (WAL, fsync per commit,
+  :meth:`SessionRecorder.on_event` returns; so is every fault as it is raised (linked to its rep when
+  the rep completes) and each closed hold or not-measurable interval. After a SIGKILL every completed rep is in the file (WAL, fsync per commit,
   see ``db/engine.py``) and the file is valid.
 - the session row and each set row are committed when they start, so a killed session is visible
   (``ended_at`` NULL) with everything it had committed.
@@ -162,7 +162,8 @@ class SessionRecorder:
         self._first_time_s: float | None = None
         self._last_time_s: float | None = None
         self._rep_ids: dict[int, int] = {}
-        self._pending_faults: dict[int, list[FormFault]] = {}  # faults of reps not completed yet
+        #: (rep_index, code, time_s) -> form_events.id of every fault stored in this set
+        self._fault_rows: dict[tuple[int | None, str, float], int] = {}
         self._hold_start_s: float | None = None
         self._nm_start: tuple[float, str] | None = None
         self._provisional_holds: list[int] = []
@@ -221,9 +222,6 @@ class SessionRecorder:
             if self._nm_start is not None and end_s is not None and not self._nm_final:
                 start_s, why = self._nm_start
                 s.add(_nm_row(set_id, start_s, end_s, why))
-            for rep_index, faults in sorted(self._pending_faults.items()):
-                for fault in faults:  # faults of a rep that never completed: kept, without a rep
-                    s.add(_fault_row(set_id, None, fault, rep_index))
             row = s.get(WorkoutSet, set_id)
             if row.started_s is None:
                 row.started_s = self._first_time_s
@@ -297,8 +295,9 @@ class SessionRecorder:
     def add_rep(self, rep: RepRecord) -> int:
         """Insert one completed rep with its faults, in one committed transaction. Returns its id.
 
-        Faults the engine raised earlier for this rep (``FaultRaised`` with ``rep_index``) are added
-        unless the rep's own ``faults`` already hold them (same code and time).
+        The rep's faults are exactly ``rep.faults``. Those already stored from a ``FaultRaised``
+        during the rep are linked to it (taking the rep's copy: its side is the credited one); faults
+        raised for an attempt at this index that did not count stay in the set without a rep.
         """
         self._check_open()
         set_id = self._ensure_set()
@@ -306,9 +305,7 @@ class SessionRecorder:
             raise ValueError(f"rep {rep.index} of set {self._set_index} was already recorded")
         self._saw_time(rep.start_s)
         self._saw_time(rep.end_s)
-        faults = list(rep.faults)
-        seen = {(f.code, f.time_s) for f in faults}
-        faults += [f for f in self._pending_faults.get(rep.index, []) if (f.code, f.time_s) not in seen]
+        new_keys: dict[tuple[int | None, str, float], FormEvent] = {}
         with write_session(self._sm) as s:
             row = Rep(
                 set_id=set_id,
@@ -326,23 +323,42 @@ class SessionRecorder:
             )
             s.add(row)
             s.flush()
-            for fault in faults:
-                s.add(_fault_row(set_id, row.id, fault, rep.index))
+            for fault in rep.faults:
+                key = (rep.index, fault.code, fault.time_s)
+                if key in new_keys:
+                    continue
+                stored = self._fault_rows.get(key)
+                event = s.get(FormEvent, stored) if stored is not None else None
+                if event is None:
+                    event = _fault_row(set_id, row.id, fault, rep.index)
+                    s.add(event)
+                else:
+                    event.rep_id, event.side, event.severity = row.id, fault.side, fault.severity
+                    event.cue, event.value = fault.cue, _finite(fault.value)
+                new_keys[key] = event
+            s.flush()
             rep_id = row.id
-        self._pending_faults.pop(rep.index, None)
+        self._fault_rows.update({k: e.id for k, e in new_keys.items()})
         self._rep_ids[rep.index] = rep_id
         return rep_id
 
     def add_fault(self, fault: FormFault) -> None:
-        """A fault outside a rep is committed now; one inside a rep waits for the rep (or the set end)."""
+        """Commit one fault now, without a rep; :meth:`add_rep` links it when its rep completes.
+
+        A fault already stored (the same rep index, code and time: e.g. the cue of an at-turn fault
+        that arrives after its ``RepCompleted``) is not stored twice.
+        """
         self._check_open()
         set_id = self._ensure_set()
         self._saw_time(fault.time_s)
-        if fault.rep_index is not None and fault.rep_index not in self._rep_ids:
-            self._pending_faults.setdefault(fault.rep_index, []).append(fault)
+        key = (fault.rep_index, fault.code, fault.time_s)
+        if key in self._fault_rows:
             return
         with write_session(self._sm) as s:
-            s.add(_fault_row(set_id, self._rep_ids.get(fault.rep_index), fault, fault.rep_index))
+            row = _fault_row(set_id, None, fault, fault.rep_index)
+            s.add(row)
+            s.flush()
+            self._fault_rows[key] = row.id
 
     # --------------------------------------------------------------------------- records, after the fact
 

@@ -221,7 +221,8 @@ class Rep(Base):
     range_of_motion: Mapped[float | None]  #: max_value - min_value
 
     set: Mapped[WorkoutSet] = relationship(back_populates="reps")
-    faults: Mapped[list[FormEvent]] = relationship(back_populates="rep", order_by="FormEvent.time_s")
+    #: In the order they were recorded, which is the order of ``RepRecord.faults``.
+    faults: Mapped[list[FormEvent]] = relationship(back_populates="rep", order_by="FormEvent.id")
 
 
 class FormEvent(Base):

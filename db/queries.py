@@ -404,7 +404,7 @@ def rep_rows(
         .join(WorkoutSession, WorkoutSession.id == WorkoutSet.session_id)
         .join(Patient, Patient.id == WorkoutSession.patient_id)
         .where(FormEvent.rep_id.is_not(None))
-        .order_by(FormEvent.time_s, FormEvent.id)
+        .order_by(FormEvent.id)
     )
     for rep_id, code in db.execute(_session_filter(fq, patient, exercise_id, since, until)):
         codes[rep_id].append(code)

@@ -99,17 +99,46 @@ def test_recorded_reps_equal_the_engine_records(db_path):
     assert (d["definition_hash"], d["definition_version"], d["source"]) == ("c0ffee" * 8, "2", "clip.mp4")
 
 
-def test_faults_inside_a_rep_are_stored_once_with_their_rep(db_path):
+def test_faults_are_committed_when_raised_and_linked_to_their_rep_once(db_path):
+    """As the engine emits them: frame faults during a rep carry the pending rep's index and come again,
+    side credited, in ``rep.faults``; at-turn faults are cued after the ``RepCompleted``; an attempt
+    that does not count leaves its faults at the index the next rep will use."""
+    q = "SELECT code, time_s, rep_index, side, rep_id IS NOT NULL FROM form_events ORDER BY time_s"
     with recorder(db_path) as rec:
         rec.start_set(1)
-        lean = FormFault("forward_lean", "Chest up", 3.5, "warning", 1, "left", 48.0)
-        rec.on_event(FaultRaised(3.5, lean))  # live cue during rep 1 ...
-        rep = make_rep(1, fault=True)
-        rec.on_event(RepCompleted(rep.end_s, RepRecord(**{**rep.__dict__, "faults": rep.faults + (lean,)})))
-        # ... and a fault of a rep that never completes (the set ends first): kept, without a rep
-        rec.on_event(FaultRaised(7.0, FormFault("shallow", "Sit a little deeper", 7.0, rep_index=2)))
-    rows = raw_rows(db_path, "SELECT code, rep_index, rep_id IS NOT NULL FROM form_events ORDER BY time_s")
-    assert rows == [("forward_lean", 1, 1), ("shallow", 1, 1), ("shallow", 2, 0)]
+        lean = FormFault("forward_lean", "Chest up", 3.5, "warning", 1, "none", 48.0)
+        rec.on_event(FaultRaised(3.5, lean))
+        assert raw_rows(db_path, q) == [("forward_lean", 3.5, 1, "none", 0)]  # committed at once
+        rec.on_event(FaultRaised(5.0, FormFault("knee_valgus", "Knees out", 5.0, "warning", 1, "none")))
+        turn = FormFault("shallow", "Sit a little deeper", 4.0, "warning", 1, "left", None)
+        credited = FormFault("forward_lean", "Chest up", 3.5, "warning", 1, "left", 48.0)
+        valgus = FormFault("knee_valgus", "Knees out", 5.0, "warning", 1, "left")
+        # the engine's order: faults during the rep, then those checked at its turn and over it
+        rep = RepRecord(1, "left", 3.0, 5.5, 1.0, 1.5, "knee", 100.0, 170.0, (credited, valgus, turn))
+        rec.on_event(RepCompleted(5.5, rep))
+        rec.on_event(FaultRaised(5.5, turn))  # the at-turn cue, after the rep: not stored twice
+        rec.on_event(FaultRaised(7.0, FormFault("forward_lean", "Chest up", 7.0, rep_index=2)))  # attempt ...
+        rec.on_event(FaultRaised(8.0, FormFault("out_of_view", "Step back", 8.0)))  # ... abandoned; between reps
+        rec.on_event(RepCompleted(11.5, make_rep(2)))  # the rep that counts as 2, without faults
+        rec.on_event(FaultRaised(12.0, FormFault("shallow", "Sit a little deeper", 12.0, rep_index=3)))
+        rec.end_set("source ended")  # rep 3 never completes
+    assert raw_rows(db_path, q) == [
+        ("forward_lean", 3.5, 1, "left", 1),
+        ("shallow", 4.0, 1, "left", 1),
+        ("knee_valgus", 5.0, 1, "left", 1),
+        ("forward_lean", 7.0, 2, "none", 0),
+        ("out_of_view", 8.0, None, "none", 0),
+        ("shallow", 12.0, 3, "none", 0),
+    ]
+    sm = open_database(db_path)
+    try:
+        with sm() as s:
+            d = session_detail(s, rec.session_id)
+    finally:
+        close_database(sm)
+    assert d["sets"][0]["reps"][0] == rep.to_dict()  # faults in the engine's order
+    assert d["sets"][0]["reps"][1]["faults"] == []
+    assert d["totals"]["faults"] == 6
 
 
 def test_holds_and_not_measurable_from_events_then_replaced_by_the_engine_records(db_path):
