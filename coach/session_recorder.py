@@ -263,9 +263,10 @@ class SessionRecorder:
         elif isinstance(event, HoldProgress):
             self._ensure_set()
             self._saw_time(event.time_s)
-            if event.holding and self._hold_start_s is None:
+            if event.holding:
+                # A second start without an end: the engine dropped the first one (too short).
                 self._hold_start_s = event.time_s
-            elif not event.holding and self._hold_start_s is not None:
+            elif self._hold_start_s is not None:
                 start_s, self._hold_start_s = self._hold_start_s, None
                 if not self._holds_final:
                     with write_session(self._sm) as s:

@@ -144,6 +144,7 @@ def test_faults_are_committed_when_raised_and_linked_to_their_rep_once(db_path):
 def test_holds_and_not_measurable_from_events_then_replaced_by_the_engine_records(db_path):
     rec = recorder(db_path)
     rec.start_set(1, target_hold_s=30.0)
+    rec.on_event(HoldProgress(0.2, 0.0, True))  # too short: the engine drops it without an end event
     rec.on_event(HoldProgress(1.0, 0.0, True))
     rec.on_event(HoldProgress(4.0, 3.0, False))
     rec.on_event(MeasurabilityChanged(5.0, False, "needs a side view"))
