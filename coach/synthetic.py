@@ -127,6 +127,9 @@ class SyntheticClip:
     jitter_span_s: tuple[float, float] | None = None  #: (start, end) of the jitter stretch, ramps included
     pause_span_s: tuple[float, float] | None = None
     main_slot: np.ndarray | None = None  #: (T,) slot of the exerciser per frame, -1 when nobody detected
+    #: (T,) how far into the movement the exerciser is: 0 = start position, 1 = turning point / hold pose
+    #: (the larger of the two sides for one-sided movements)
+    progress: np.ndarray | None = None
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -466,7 +469,7 @@ def _pose_glute_bridge(q_l, q_r, depth, limbs):
     q = _mover_q(q_l, q_r)
     n = len(q)
     p = _Pose(n)
-    delta = _lerp(0, 28, q, depth)
+    delta = _lerp(0, 24, q, depth)  # top: hips almost in line with shoulders and knees, never past it
     p.trunk = -90.0 - delta
     hip = TRUNK_M * np.stack([np.cos(np.radians(delta)), np.sin(np.radians(delta))], -1)
     ankle = np.broadcast_to([2 * TRUNK_M, 0.0], (n, 2))
@@ -888,7 +891,7 @@ def synthesize(
         reps_left=sides.count("left") if per_side else 0, reps_right=sides.count("right") if per_side else 0,
         turning_points_s=turning, hold_s=hold if spec.hold else None, angle_trace_deg=traces, primary=primary,
         rep_spans_s=spans, rep_sides=sides, hold_span_s=hold_span, jitter_span_s=jitter_span,
-        pause_span_s=pause_span, main_slot=main_slot,
+        pause_span_s=pause_span, main_slot=main_slot, progress=np.maximum(q_l, q_r),
     )
 
 
@@ -945,7 +948,7 @@ def _walking_pose(t_s: np.ndarray) -> _Pose:
     w = 2 * np.pi * 0.9 * t_s  # stride frequency 0.9 Hz
     for side, s in _SIDES:
         ph = w if s > 0 else w + np.pi
-        _set_legs(p, side, hip=5 + 22 * np.sin(ph), knee=8 + 30 * np.clip(np.sin(ph + 1.2), 0, None),
+        _set_legs(p, side, hip=5 + 22 * np.sin(ph), knee=8 + 45 * np.clip(np.cos(ph + 0.3), 0, None) ** 2,
                   ankle=-2 + 8 * np.sin(ph - 0.8))
         _set_arms(p, side, elev=-18 * np.sin(ph), plane=90.0, elbow=20.0)
     return p
