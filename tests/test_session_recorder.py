@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import numpy as np
@@ -420,3 +421,82 @@ def test_the_database_location_comes_from_the_environment(cli, db_path, monkeypa
     monkeypatch.setenv("COACH_DB", str(db_path))
     result = cli("sessions", "list")
     assert result.exit_code == 0 and "ana" in result.output
+
+
+# ------------------------------------------------------------------------- through the real workout
+
+
+def _workout_args(recording: Path, db_path: Path, exercise: str = "squat") -> list[str]:
+    return ["workout", "--exercise", exercise, "--patient", "ana", "--source", str(recording), "--no-show",
+            "--json", "--db", str(db_path)]
+
+
+@pytest.mark.parametrize("exercise, options", [
+    ("squat", dict(reps=6, rep_s=2.2, depth=0.6, noise_px=1.5, seed=7, dropouts=[(3.3, 3.9)])),
+    ("plank", dict(hold_s=8.0, dropouts=[(4.0, 4.6)])),
+])
+def test_the_database_holds_exactly_what_the_workout_json_reports(db_path, tmp_path, exercise, options):
+    """Issue 4's acceptance on a synthetic recording: reps, faults, holds and not-measurable time."""
+    from coach.cli.main import app
+    from coach.recording import save_recording
+    from coach.synthetic import synthesize
+
+    recording = save_recording(tmp_path / f"{exercise}.npz", synthesize(exercise, **options).series)
+    result = CliRunner().invoke(app, _workout_args(recording, db_path, exercise))
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output[result.output.index("{"):])
+    sm = open_database(db_path)
+    try:
+        with sm() as s:
+            d = session_detail(s, out["session_id"])
+    finally:
+        close_database(sm)
+
+    def key(f):
+        return f["code"], f["time_s"], f["rep_index"]
+
+    sets = d["sets"]
+    assert [r for st in sets for r in st["reps"]] == out["reps_records"]
+    db_faults = [f for st in sets for r in st["reps"] for f in r["faults"]] + \
+                [f for st in sets for f in st["faults_outside_reps"]]
+    assert sorted(map(key, db_faults)) == sorted(map(key, out["faults"]))
+    assert [h for st in sets for h in st["holds"]] == out["holds"]
+    assert [n for st in sets for n in st["not_measurable"]] == out["not_measurable"]
+    if exercise == "squat":  # shallow reps and a dropout: there is something to compare
+        assert out["reps"] > 0 and db_faults and out["not_measurable"]
+    else:
+        assert len(out["holds"]) == 1
+    assert d["ended_at"] is not None and all(st["ended_reason"] for st in sets)
+
+
+def test_sigkill_during_a_real_workout_keeps_every_completed_rep(db_path, tmp_path):
+    """Issue 4's acceptance: `coach workout` in a subprocess, killed after some reps."""
+    from coach.recording import save_recording
+    from coach.synthetic import synthesize
+
+    recording = save_recording(tmp_path / "long.npz", synthesize("squat", reps=150, noise_px=1.0, seed=1).series)
+    proc = subprocess.Popen([sys.executable, "coach.py", *_workout_args(recording, db_path)], cwd=REPO,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    seen = 0
+    try:
+        while proc.poll() is None and seen < 5:
+            if db_path.exists():
+                try:
+                    seen = raw_rows(db_path, "SELECT count(*) FROM reps")[0][0]
+                except sqlite3.OperationalError:  # tables not created yet
+                    seen = 0
+            if seen < 5:
+                time.sleep(0.005)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        stderr = proc.stderr.read().decode()
+        proc.stderr.close()
+    assert proc.returncode == -signal.SIGKILL, f"the workout ended before it was killed: {stderr[-2000:]}"
+    assert raw_rows(db_path, "PRAGMA integrity_check") == [("ok",)]
+    reps = [r[0] for r in raw_rows(db_path, "SELECT \"index\" FROM reps ORDER BY \"index\"")]
+    assert len(reps) >= seen and reps == list(range(1, len(reps) + 1))
+    assert raw_rows(db_path, "SELECT ended_at FROM sessions") == [(None,)]
