@@ -149,11 +149,13 @@ def recording_cache_path(video: Path, model_sha256: str, num_poses: int, cache_r
 
 
 def evaluate_labels(labels: list[Label], get_series: Callable[[Label], object], *,
-                    hold_tolerance_s: float = 1.5, exercises_dirs=(),
+                    hold_tolerance_s: float = 1.5, exercises_dirs=(), offline: bool = False,
                     on_clip: Callable[[ClipResult], None] | None = None) -> list[ClipResult]:
     """Run every labelled clip through the exercise engine and score it.
 
     get_series(label) returns the clip's `KeypointSeries` (extracted or cached) or raises CoachError.
+    offline=False (default) counts causally, frame by frame, exactly as `workout` does on a camera or a
+    file; offline=True uses whole-clip, zero-phase analysis (`analyse_series(offline=True)`).
     """
     from coach.analysis import analyse_series
     from coach.exercise_library import get_definition
@@ -163,7 +165,7 @@ def evaluate_labels(labels: list[Label], get_series: Callable[[Label], object], 
         try:
             definition = get_definition(label.exercise, extra_dirs=exercises_dirs)
             series = get_series(label)
-            r = analyse_series(definition, series)
+            r = analyse_series(definition, series, offline=offline)
             res = score_clip(label, r.reps, r.hold_s, r.reps_left, r.reps_right, hold_tolerance_s,
                              r.not_measurable_s)
         except CoachError as exc:

@@ -68,6 +68,8 @@ def eval_reps(
                                            "many seconds."),
     recordings: Optional[Path] = typer.Option(None, "--recordings", help="Folder caching each clip's "
                                               "keypoints (default: the user cache)."),
+    offline: bool = typer.Option(False, "--offline", help="Whole-clip zero-phase analysis instead of the "
+                                 "causal engine that `workout` uses."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
     model: Optional[Path] = ModelPathOption,
     variant: str = VariantOption,
@@ -112,7 +114,7 @@ def eval_reps(
             save_recording(cached, series)
             return series
 
-        results = evaluate_labels(rows, get_series, hold_tolerance_s=hold_tolerance_s,
+        results = evaluate_labels(rows, get_series, hold_tolerance_s=hold_tolerance_s, offline=offline,
                                   on_clip=lambda r: bar.update(overall, advance=1))
     summary = summarise(results)
     if as_json:
