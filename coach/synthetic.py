@@ -24,6 +24,11 @@ the frame height. Views:
   visibility of 0.3-0.5, near-side and midline ones 0.93-0.99, as MediaPipe does.
 - ``"front"``: the camera faces the person standing upright (their left on image-right); all landmarks
   visible (0.9-0.99).
+- ``"oblique"``: halfway (45°) between the two, `side` towards the camera; far-side visibility 0.6-0.8.
+  Image angles are foreshortened here; world angles are not.
+
+The camera is orthographic and fixed; a person lying down in a narrow (portrait) frame is framed smaller so
+that they fit.
 
 Timeline (seconds)
 ------------------
@@ -54,6 +59,21 @@ point is in the middle of the movement. ``depth`` scales every joint's excursion
   "crossing" (someone walks across in front of the exerciser, hiding what they pass) or "crossing_behind".
   Slot order is not stable (the still bystander swaps with the exerciser now and then; the crosser is
   ordered left to right in the image), like a real detector; `main_slot` says where the exerciser is.
+
+Which limbs move: ``limbs`` = "both", "left", "right" or "alternate" for exercises that can be done one side
+at a time (curls, raises, presses, elbow flexion, heel slides, lunges, single-leg calf raises). Alternating
+starts with `side`. `reps` always counts movements (an alternating set of 5 lunges is 5 reps: 3 left and
+2 right when starting left).
+
+Besides the counts, a clip carries what a counting test may need: `primary` (the key of the angle
+trace the movement is about, on the side that moves or faces the camera), `rep_spans_s` and `rep_sides`,
+`hold_span_s`, `pause_span_s`, `jitter_span_s`, `progress` (0 at the start position, 1 at the turning point)
+and `main_slot`.
+
+Approximations: the trunk is one rigid segment (a crunch tilts it rather than curling the spine); hands and
+face are rigid offsets; feet point straight ahead and slide a few centimetres sideways when a flexed hip
+abducts; the rear foot of a lunge may hover a few centimetres above the floor; the crossing walker's feet
+slide. The camera is orthographic. None of this touches the angles of the moving joints, which are exact.
 
 Everything is deterministic for a given `seed`.
 """
@@ -91,13 +111,19 @@ _E_H = np.array([1.0, 0.0, 0.0])  # horizontal, the way a standing person faces
 _E_V = np.array([0.0, 1.0, 0.0])  # up
 _E_L = np.array([0.0, 0.0, 1.0])  # the person's left (when standing facing _E_H)
 
-#: Camera axes (image x right, image y down, depth away from the camera) in the body-world frame (H, V, L).
-_VIEW_MATRIX = {
-    ("side", "left"): np.array([[-1.0, 0, 0], [0, -1, 0], [0, 0, -1]]),
-    ("side", "right"): np.array([[1.0, 0, 0], [0, -1, 0], [0, 0, 1]]),
-    ("front", "left"): np.array([[0, 0, 1.0], [0, -1, 0], [-1, 0, 0]]),
-    ("front", "right"): np.array([[0, 0, 1.0], [0, -1, 0], [-1, 0, 0]]),
-}
+#: Camera yaw per view: the direction from the person to the camera, in degrees from the person's front
+#: towards the `side` that faces the camera (0 = front, 90 = that side, 45 = oblique).
+_VIEW_YAW_DEG = {"front": 0.0, "oblique": 45.0, "side": 90.0}
+
+
+def _view_matrix(view: str, side: str) -> np.ndarray:
+    """Rows: camera axes (image x right, image y down, depth away from the camera) in the (H, V, L) frame."""
+    yaw = math.radians(_VIEW_YAW_DEG[view]) * (1.0 if side == "left" else -1.0)
+    towards_camera = math.cos(yaw) * _E_H + math.sin(yaw) * _E_L
+    z = -towards_camera
+    y = -_E_V
+    return np.stack([np.cross(z, y), y, z])
+
 
 _TRANSITION_S = 1.5  # getting into / out of a hold
 _JITTER_RAMP_S = 1.0
@@ -729,7 +755,7 @@ def synthesize(
     """
     _check(exercise in _SPECS, f"unknown exercise '{exercise}'; expected one of: {', '.join(EXERCISES)}")
     spec = _SPECS[exercise]
-    _check(view in ("side", "front"), f"view must be 'side' or 'front', got {view!r}")
+    _check(view in _VIEW_YAW_DEG, f"view must be one of {', '.join(map(repr, _VIEW_YAW_DEG))}, got {view!r}")
     _check(side in ("left", "right"), f"side must be 'left' or 'right', got {side!r}")
     _check(fps > 0 and rep_s > 0, f"fps and rep_s must be positive, got fps={fps}, rep_s={rep_s}")
     _check(reps >= 0, f"reps must be >= 0, got {reps}")
@@ -814,10 +840,12 @@ def synthesize(
     traces = _angle_traces(body)
     placed = _place(body, spec, q_l, q_r, mode, pose.lift)
     w_px, h_px = int(size_px[0]), int(size_px[1])
-    px_per_m = PERSON_FRAME_FRACTION * h_px / STATURE_M
-    cam = _VIEW_MATRIX[(view, side)]
+    cam = _view_matrix(view, side)
     cam_pts = placed @ cam.T  # (T, 33, 3), metres, camera axes
     lo, hi = np.nanmin(cam_pts[..., :2], axis=(0, 1)), np.nanmax(cam_pts[..., :2], axis=(0, 1))
+    # a standing person fills 60% of the frame height; someone lying in a portrait frame is framed smaller
+    px_per_m = min(PERSON_FRAME_FRACTION * h_px / STATURE_M, 0.9 * w_px / max(hi[0] - lo[0], 1e-6),
+                   0.9 * h_px / max(hi[1] - lo[1], 1e-6))
     centre_m = (lo + hi) / 2
     origin_px = np.array([w_px / 2, h_px / 2]) - px_per_m * centre_m
     img = origin_px + px_per_m * cam_pts[..., :2]
@@ -935,8 +963,11 @@ def _visibility(view: str, side: str, n: int, rng: np.random.Generator):
     """Visibility and presence (T, 33): the far side of a side view is poorly seen, as MediaPipe says."""
     base = np.empty(N_LANDMARKS)
     for k, name in enumerate(LANDMARK_NAMES):
-        far = view == "side" and (("left" in name and side == "right") or ("right" in name and side == "left"))
-        base[k] = rng.uniform(0.3, 0.5) if far else rng.uniform(0.93, 0.99)
+        far = view != "front" and (("left" in name and side == "right") or ("right" in name and side == "left"))
+        if not far:
+            base[k] = rng.uniform(0.93, 0.99)
+        else:
+            base[k] = rng.uniform(0.3, 0.5) if view == "side" else rng.uniform(0.6, 0.8)
     vis = np.clip(base + rng.normal(0, 0.01, (n, N_LANDMARKS)), 0, 1)
     pres = np.clip(rng.uniform(0.97, 0.999, N_LANDMARKS) + rng.normal(0, 0.002, (n, N_LANDMARKS)), 0, 1)
     return vis, pres
@@ -970,7 +1001,7 @@ def _second_person(kind, n, t_s, main_img, px_per_m, w_px, h_px, rng):
     body = _skeleton(p)
     spec = _Spec(_pose_squat, "knee", "feet")
     placed = _place(body, spec, np.zeros(n), np.zeros(n), "both", np.zeros(n))
-    cam = _VIEW_MATRIX[(view, side)]
+    cam = _view_matrix(view, side)
     cam_pts = placed @ cam.T
     ppm = px_per_m * scale
     main_feet = float(np.nanmax(main_img[..., 1]))
