@@ -50,7 +50,9 @@ point is in the middle of the movement. ``depth`` scales every joint's excursion
   `jitter_span_s` gives the stretch's time span so a test can tell.
 - Holds (`plank`, `wall_sit`): lead-in in the start position, 1.5 s getting into the hold pose, `hold_s`
   (default 10 s) in it, 1.5 s getting out, tail. `reps` is ignored and the true count is 0. The true hold is
-  the span where the pose is exactly the hold pose (`hold_span_s`), to within one frame.
+  the time in exactly the hold pose (`hold_spans_s`), to within one frame. With ``pause=(at_s, duration_s)``
+  the hold is broken at `at_s` (which must fall inside it): 1.5 s out of the pose, `duration_s` at rest,
+  1.5 s back in, then the rest of the hold; `hold_s` is still the time in the pose, in two stretches.
 - ``dropouts``: frames with ``a <= t < b`` have nobody detected (n_people = 0, NaN coordinates); the
   movement goes on underneath, so the truth (reps, turning points, angle traces) is unchanged.
 - ``noise_px``: independent Gaussian noise of that standard deviation on every image coordinate, and the
@@ -149,7 +151,8 @@ class SyntheticClip:
     primary: str = ""  #: key of angle_trace_deg that the movement is about (e.g. "left_knee")
     rep_spans_s: list[tuple[float, float]] = field(default_factory=list)  #: (start, back at start) per rep
     rep_sides: list[str] = field(default_factory=list)  #: "left"/"right"/"both" per rep
-    hold_span_s: tuple[float, float] | None = None  #: (start, end) of the hold
+    hold_span_s: tuple[float, float] | None = None  #: (start, end) of the hold (first start, last end)
+    hold_spans_s: list[tuple[float, float]] = field(default_factory=list)  #: each stretch in the hold pose
     jitter_span_s: tuple[float, float] | None = None  #: (start, end) of the jitter stretch, ramps included
     pause_span_s: tuple[float, float] | None = None
     main_slot: np.ndarray | None = None  #: (T,) slot of the exerciser per frame, -1 when nobody detected
@@ -709,11 +712,11 @@ def _rep_sides(reps: int, mode: str, side: str) -> list[str]:
     return [mode] * reps
 
 
-def _assign(q_l, q_r, mask, q, who):
+def _assign(q_l: np.ndarray, q_r: np.ndarray, frames: slice, q: np.ndarray, who: str) -> None:
     if who in ("both", "left"):
-        q_l[mask] = q[mask]
+        q_l[frames] = q
     if who in ("both", "right"):
-        q_r[mask] = q[mask]
+        q_r[frames] = q
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -775,6 +778,7 @@ def synthesize(
     else:
         _check(hold_s is None, f"{exercise} is not a hold; hold_s applies to plank and wall_sit")
         hold = 0.0
+    reps, rep_s, depth, fps, noise_px, seed = int(reps), float(rep_s), float(depth), float(fps), float(noise_px), int(seed)
     rng = np.random.default_rng(seed)
     primary_side = mode if mode in ("left", "right") else side
     primary = f"{primary_side}_{spec.primary}"
@@ -785,10 +789,19 @@ def synthesize(
     segments: list[tuple[str, float, object]] = [("still", lead_in_s, None)]
     pause_span = None
     jitter_span = None
-    hold_span = None
+    hold_spans: list[tuple[float, float]] = []
     sides = _rep_sides(reps, mode, side)
     if spec.hold:
-        segments += [("in", _TRANSITION_S, None), ("hold", hold, None), ("out", _TRANSITION_S, None)]
+        segments.append(("in", _TRANSITION_S, None))
+        if pause is None:
+            segments.append(("hold", hold, None))
+        else:  # a broken hold: out of the pose, a rest, back in; only the time in the pose counts
+            first = float(pause[0]) - lead_in_s - _TRANSITION_S
+            _check(0 < first < hold, f"pause at {pause[0]} s must fall inside the hold "
+                                     f"({lead_in_s + _TRANSITION_S:g}..{lead_in_s + _TRANSITION_S + hold:g} s)")
+            segments += [("hold", first, None), ("out", _TRANSITION_S, None), ("still", float(pause[1]), "pause"),
+                         ("in", _TRANSITION_S, None), ("hold", hold - first, None)]
+        segments.append(("out", _TRANSITION_S, None))
     else:
         t = lead_in_s
         for who in sides:
@@ -813,8 +826,8 @@ def synthesize(
     spans: list[tuple[float, float]] = []
     t0 = 0.0
     for kind, dur, arg in segments:
-        mask = (t_s >= t0 - 1e-9) & (t_s < t0 + dur - 1e-9)
-        tau = t_s - t0
+        mask = slice(int(np.searchsorted(t_s, t0 - 1e-9)), int(np.searchsorted(t_s, t0 + dur - 1e-9)))
+        tau = t_s[mask] - t0
         if kind == "rep":
             q = np.where(tau < move_s, (1 - np.cos(2 * np.pi * np.clip(tau, 0, move_s) / move_s)) / 2, 0.0)
             _assign(q_l, q_r, mask, q, arg)
@@ -823,8 +836,10 @@ def synthesize(
         elif kind == "in":
             _assign(q_l, q_r, mask, (1 - np.cos(np.pi * np.clip(tau / dur, 0, 1))) / 2, "both")
         elif kind == "hold":
-            _assign(q_l, q_r, mask, np.ones(n), "both")
-            hold_span = (t0, t0 + dur)
+            _assign(q_l, q_r, mask, np.ones(len(tau)), "both")
+            hold_spans.append((t0, t0 + dur))
+        elif kind == "still" and arg == "pause":
+            pause_span = (t0, t0 + dur)
         elif kind == "out":
             _assign(q_l, q_r, mask, (1 + np.cos(np.pi * np.clip(tau / dur, 0, 1))) / 2, "both")
         elif kind == "jitter":
@@ -882,22 +897,20 @@ def synthesize(
     world_out = np.full((n, n_slots, N_LANDMARKS, 3), np.nan, np.float32)
     vis_out = np.zeros((n, n_slots, N_LANDMARKS), np.float32)
     pres_out = np.zeros((n, n_slots, N_LANDMARKS), np.float32)
-    n_people = np.zeros(n, np.int16)
     main_slot = np.full(n, -1, np.int64)
-    order = _slot_order(second_person, n, people, present, t_s, rng)
-    for t in range(n):
-        if not detected[t]:
-            continue
-        slot = 0
-        for who in order[t]:
-            if not present[who][t]:
-                continue
-            xy, v, pr, wd = people[who]
-            xy_out[t, slot], vis_out[t, slot], pres_out[t, slot], world_out[t, slot] = xy[t], v[t], pr[t], wd[t]
-            if who == 0:
-                main_slot[t] = slot
-            slot += 1
-        n_people[t] = slot
+    order = _slot_order(second_person, n, people, present, t_s, rng)  # (T, people): person id per rank
+    shown = np.stack(present, axis=-1) & detected[:, None]  # (T, people)
+    rows = np.arange(n)
+    shown_by_rank = shown[rows[:, None], order]
+    for who, (xy, v, pr, wd) in enumerate(people):
+        rank = np.argmax(order == who, axis=1)
+        slot = np.sum(shown_by_rank & (np.arange(n_slots)[None, :] < rank[:, None]), axis=1)
+        f = np.flatnonzero(shown[:, who])
+        xy_out[f, slot[f]], vis_out[f, slot[f]], pres_out[f, slot[f]], world_out[f, slot[f]] = (
+            xy[f], v[f], pr[f], wd[f])
+        if who == 0:
+            main_slot[f] = slot[f]
+    n_people = shown.sum(axis=1).astype(np.int16)
 
     meta = RecordingMeta(
         source=f"synthetic:{exercise}", fps=float(fps), width_px=w_px, height_px=h_px, model_variant="",
@@ -918,7 +931,8 @@ def synthesize(
         series=series, exercise=exercise, reps=reps,
         reps_left=sides.count("left") if per_side else 0, reps_right=sides.count("right") if per_side else 0,
         turning_points_s=turning, hold_s=hold if spec.hold else None, angle_trace_deg=traces, primary=primary,
-        rep_spans_s=spans, rep_sides=sides, hold_span_s=hold_span, jitter_span_s=jitter_span,
+        rep_spans_s=spans, rep_sides=sides, hold_span_s=(hold_spans[0][0], hold_spans[-1][1]) if hold_spans else None,
+        hold_spans_s=hold_spans, jitter_span_s=jitter_span,
         pause_span_s=pause_span, main_slot=main_slot, progress=np.maximum(q_l, q_r),
     )
 
@@ -1026,17 +1040,19 @@ def _second_person(kind, n, t_s, main_img, px_per_m, w_px, h_px, rng):
     return (img, vis, pres, world), present
 
 
-def _slot_order(kind, n, people, present, t_s, rng) -> list[tuple[int, ...]]:
-    """Which person goes in which slot, frame by frame (a real detector's order is not stable)."""
+def _slot_order(kind, n, people, present, t_s, rng) -> np.ndarray:
+    """(T, people): which person is reported first, second... in each frame (a detector's order is unstable)."""
     if kind is None:
-        return [(0,)] * n
+        return np.zeros((n, 1), np.int64)
     if kind == "still":
-        order, t, swapped = [], 0, False
+        swapped = np.zeros(n, bool)
+        t, state = 0, False
         while t < n:
             run = int(rng.integers(15, 120))
-            order += [(1, 0) if swapped else (0, 1)] * run
-            swapped = rng.random() < 0.4
+            swapped[t:t + run] = state
+            state = bool(rng.random() < 0.4)
             t += run
-        return order[:n]
-    hips = [xy[:, _i("left_hip"), 0] for xy, *_ in people]
-    return [(0, 1) if hips[0][t] <= hips[1][t] else (1, 0) for t in range(n)]
+    else:
+        hips = [xy[:, _i("left_hip"), 0] for xy, *_ in people]
+        swapped = hips[0] > hips[1]
+    return np.where(swapped[:, None], np.array([[1, 0]]), np.array([[0, 1]]))

@@ -394,3 +394,29 @@ def test_progress_is_zero_at_rest_and_one_at_each_turning_point():
     assert clip.progress[0] == 0.0 and clip.progress[-1] == 0.0
     for tp in clip.turning_points_s:
         assert clip.progress[int(np.argmin(np.abs(t - tp)))] > 0.99
+
+
+def test_a_broken_hold_counts_only_the_time_in_the_pose():
+    clip = synthesize("wall_sit", hold_s=12.0, lead_in_s=1.0, pause=(6.5, 2.0))
+    assert clip.hold_s == 12.0
+    (a1, b1), (a2, b2) = clip.hold_spans_s
+    assert (a1, b1) == pytest.approx((2.5, 6.5)) and b2 - a2 == pytest.approx(8.0)
+    assert clip.pause_span_s == pytest.approx((8.0, 10.0)) and a2 == pytest.approx(11.5)
+    t = clip.series.timestamps_s
+    knee = clip.angle_trace_deg["left_knee"]
+    assert knee[(t >= 8.0) & (t < 10.0)].min() > 170  # stood up
+    with pytest.raises(ValueError, match="inside the hold"):
+        synthesize("plank", hold_s=5.0, pause=(30.0, 1.0))
+
+
+@pytest.mark.parametrize("exercise", [e for e in EXERCISES if e not in ("plank", "wall_sit")])
+def test_jitter_works_for_every_repetition_exercise(exercise):
+    probe = synthesize(exercise, reps=1)
+    trace = probe.angle_trace_deg[probe.primary]
+    middle = float((trace.min() + trace.max()) / 2)
+    clip = synthesize(exercise, reps=1, jitter_at_deg=middle)
+    a, b = clip.jitter_span_s
+    t = clip.series.timestamps_s
+    hover = (t >= a + 1.0) & (t < b - 1.0)
+    assert np.all(np.abs(clip.angle_trace_deg[clip.primary][hover] - middle) <= 3.0 + 1e-6)
+    assert clip.reps == 1
