@@ -149,9 +149,20 @@ def _jump_gate(xy: np.ndarray, vis: np.ndarray, times: np.ndarray) -> np.ndarray
     return vis
 
 
-def _choose_side_offline(geom, vis: np.ndarray) -> str:
-    scores = [float(np.nanmean(side_visibility(geom, vis, s))) if len(vis) else 0.0 for s in SIDES]
-    return SIDES[int(np.argmax(scores))] if scores[0] != scores[1] else "left"
+def _choose_side_offline(sides: dict[str, np.ndarray]) -> str:
+    """The side to follow over a whole clip: of the sides measurable in at least half as many frames as
+    the best-seen one, the one whose measure moves most (5th to 95th percentile). Visibility alone is not
+    enough: a hidden limb can be reported visible while it stays still at a made-up place."""
+    counts = {s: int(np.count_nonzero(~np.isnan(v))) for s, v in sides.items()}
+    best = max(counts.values())
+    if best == 0:
+        return "left"
+    spread = {}
+    for s, v in sides.items():
+        if counts[s] >= 0.5 * best and counts[s] >= 3:
+            lo, hi = np.nanpercentile(v, [5, 95])
+            spread[s] = hi - lo
+    return max(spread, key=lambda s: (spread[s], counts[s]))
 
 
 def _choose_side_causal(geom, vis: np.ndarray, times: np.ndarray, tau_s: float = 2.0,
@@ -199,7 +210,9 @@ def _measure_traces(d: ExerciseDefinition, xy, world, vis, times, offline: bool,
     elif not geom_p.sided:
         auto_side = "left"
     elif offline:
-        auto_side = _choose_side_offline(geom_p, vis)
+        mvis = prim.min_visibility if prim.min_visibility is not None else d.min_visibility
+        auto_side = _choose_side_offline(
+            {s: _smooth(compute(geom_p, xy, world, vis, s, mvis), times, d, offline) for s in SIDES})
     else:
         auto_side = _choose_side_causal(geom_p, vis, times)
     values, per_side = {}, {}
@@ -235,10 +248,26 @@ def _measure_traces(d: ExerciseDefinition, xy, world, vis, times, offline: bool,
     return _Traces(values, per_side, side_label, None if isinstance(auto_side, str) else auto_side)
 
 
+def _reject_outliers(d: ExerciseDefinition, x: np.ndarray, window: int, offline: bool) -> np.ndarray:
+    """NaN where the primary measure is implausibly far from its recent values (Tukey's fences on the
+    window's quartiles, the spread floored at `min_span`): a zoomed close-up or a skeleton fitted to the
+    wrong thing, not a movement."""
+    rg = d.movement.range
+    if rg.outlier_iqr <= 0:
+        return x
+    q1, q3 = rolling_envelope(x, window, causal=not offline, quantile=0.25)
+    spread = np.fmax(q3 - q1, rg.min_span) * rg.outlier_iqr
+    with np.errstate(invalid="ignore"):
+        bad = (x < q1 - spread) | (x > q3 + spread)
+    return np.where(bad, np.nan, x)
+
+
 def _range(d: ExerciseDefinition, x: np.ndarray, times: np.ndarray, offline: bool):
+    """(cleaned values, range low, range high) of the primary measure."""
     rg = d.movement.range
     fs = sample_rate_hz(times)
     window = max(3, int(round(rg.window_s * fs)))
+    x = _reject_outliers(d, x, window, offline)
     lo, hi = rolling_envelope(x, window, causal=not offline, quantile=rg.quantile)
     span = hi - lo
     with np.errstate(invalid="ignore"):
@@ -247,7 +276,7 @@ def _range(d: ExerciseDefinition, x: np.ndarray, times: np.ndarray, offline: boo
         lo = np.where(small, hi - rg.min_span, lo)
     else:
         hi = np.where(small, lo + rg.min_span, hi)
-    return lo, hi
+    return x, lo, hi
 
 
 def _masks(comp: Compiled, env: dict, n: int) -> np.ndarray:
@@ -335,11 +364,17 @@ def analyse_series(definition: ExerciseDefinition, series: KeypointSeries, *, pe
     machines = []
     phase_names = np.full(n, "", dtype=object)
     lo = hi = None
+    first_x = None
     for run_side, vals in runs:
-        env = dict(vals)
+        vals = dict(vals)
         x = vals[comp.primary]
         if mv.range is not None:
-            lo, hi = _range(d, x, times, offline)
+            x, lo, hi = _range(d, x, times, offline)
+            vals[comp.primary] = x
+        if first_x is None:
+            first_x = x
+        env = dict(vals)
+        if mv.range is not None:
             env[RANGE_LO], env[RANGE_HI] = lo, hi
         mask = _masks(comp, env, n)
         ok = np.ones(n, bool)
@@ -370,14 +405,13 @@ def analyse_series(definition: ExerciseDefinition, series: KeypointSeries, *, pe
     nm = sorted(tally.not_measurable, key=lambda x: x.start_s)
     if len(runs) > 1:  # keep intervals where neither side could be measured... report both sides' gaps
         nm = _merge_intervals(nm)
-    x = runs[0][1][comp.primary]
     return AnalysisResult(
         exercise=d.id, reps=tally.reps, reps_left=tally.reps_left, reps_right=tally.reps_right,
         hold_s=tally.held_s, reps_records=list(tally.records), holds=sorted(tally.holds, key=lambda h: h.start_s),
         faults=sorted(tally.faults, key=lambda f: f.time_s), not_measurable=nm,
         not_measurable_s=float(sum(i.duration_s for i in nm)),
         phase_trace={"times_s": times, "phase": phase_names},
-        measure_trace={"times_s": times, "measure": comp.primary, "values": x,
+        measure_trace={"times_s": times, "measure": comp.primary, "values": first_x,
                        "range_lo": lo, "range_hi": hi, "side": tr.side},
         side=tr.side if mv.sides != "each" else "both", content_hash=d.content_hash,
     )

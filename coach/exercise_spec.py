@@ -46,12 +46,16 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
+MEASURE_KINDS = ("angle", "inclination", "distance", "height")
+
+
 class MeasureSpec(_Model):
-    """One measure: exactly one of angle / inclination / distance."""
+    """One measure: exactly one of angle / inclination / distance / height."""
 
     angle: list[str] | None = Field(None, min_length=3, max_length=3)
     inclination: list[str] | None = Field(None, min_length=2, max_length=2)
     distance: list[str] | None = Field(None, min_length=2, max_length=2)
+    height: list[str] | None = Field(None, min_length=1, max_length=1)
     from_: Literal["vertical", "horizontal"] = Field("vertical", alias="from")
     axis: Literal["x", "y", "xy"] = "xy"
     per: Literal["torso", "shoulder_width", "hip_width", "thigh", "shin", "upper_arm", "forearm",
@@ -60,7 +64,12 @@ class MeasureSpec(_Model):
     side: Literal["left", "right", "both", "auto"] = "auto"
     min_visibility: float | None = Field(None, ge=0.0, le=1.0)
 
-    @field_validator("angle", "inclination", "distance")
+    @field_validator("height", mode="before")
+    @classmethod
+    def _one_part(cls, v):
+        return [v] if isinstance(v, str) else v
+
+    @field_validator("angle", "inclination", "distance", "height")
     @classmethod
     def _parts(cls, v):
         if v is not None:
@@ -70,15 +79,15 @@ class MeasureSpec(_Model):
 
     @model_validator(mode="after")
     def _one_kind(self):
-        kinds = [k for k in ("angle", "inclination", "distance") if getattr(self, k) is not None]
+        kinds = [k for k in MEASURE_KINDS if getattr(self, k) is not None]
         if len(kinds) != 1:
             found = ", ".join(kinds) if kinds else "none of them"
-            raise ValueError(f"a measure needs exactly one of angle, inclination, distance; found {found}")
+            raise ValueError(f"a measure needs exactly one of {', '.join(MEASURE_KINDS)}; found {found}")
         return self
 
     @property
     def kind(self) -> str:
-        return next(k for k in ("angle", "inclination", "distance") if getattr(self, k) is not None)
+        return next(k for k in MEASURE_KINDS if getattr(self, k) is not None)
 
     @property
     def geometry(self) -> MeasureGeometry:
@@ -87,7 +96,7 @@ class MeasureSpec(_Model):
 
     @property
     def unit(self) -> str:
-        if self.kind == "distance":
+        if self.kind in ("distance", "height"):
             return "" if self.per == "none" and self.space == "3d" else (
                 "px" if self.per == "none" else self.per + " lengths")
         return "deg"
@@ -105,6 +114,7 @@ class RangeSpec(_Model):
     min_span: float = Field(gt=0)
     window_s: float = Field(10.0, gt=0)
     quantile: float = Field(0.02, ge=0.0, lt=0.25)
+    outlier_iqr: float = Field(3.0, ge=0.0)
 
 
 class HoldSpec(_Model):
@@ -133,7 +143,7 @@ class MovementSpec(_Model):
     sides: Literal["together", "each"] = "together"
     credit_side: CreditSide | None = None
     min_phase_s: float = Field(0.1, ge=0)
-    max_gap_s: float = Field(1.0, ge=0)
+    max_gap_s: float = Field(4.0, ge=0)
     min_rep_s: float = Field(0.0, ge=0)
     max_rep_s: float | None = Field(None, gt=0)
     rest_s: float | None = Field(None, gt=0)

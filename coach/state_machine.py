@@ -8,7 +8,8 @@ so the per-frame work is a handful of integer and float operations. The same mac
 Rules
 -----
 - A phase is entered when its ``when`` condition has held continuously for ``min_phase_s`` (the entry is
-  dated to when it started holding) and left when its ``until`` condition holds. Between phases the
+  dated to when it started holding) and left when its ``until`` condition holds. The dwell debounces
+  changes of phase, so the first phase after the start (or after a long gap) is entered at once. Between phases the
   person is "moving" (phase None). Thresholds apart (hysteresis) plus the dwell mean jitter around a
   threshold never enters a phase twice.
 - A rep is the declared cycle of phases, e.g. [up, down, up]: it starts when the person leaves the first
@@ -16,8 +17,10 @@ Rules
   rep is not counted); a phase out of order abandons it.
 - Frames that are not measurable pause the machine. A gap longer than ``max_gap_s`` abandons the rep in
   progress (a rep must be seen) and forgets the phase; shorter gaps are passed over.
-- Holds: time in the hold phase while measurable and no ``breaks_hold`` rule fails. A gap shorter than
-  ``bridge_gap_s`` inside a hold, after which the person is still in the hold, counts as held.
+- Holds: time in the hold phase while measurable and no ``breaks_hold`` rule fails. An interruption
+  (out of view, out of position, a rule failing) shorter than ``bridge_gap_s`` after which the person is
+  in the hold again does not end it: the hold is one interval across it. Set ``bridge_gap_s: 0`` to count
+  only time seen in position.
 """
 
 from __future__ import annotations
@@ -100,6 +103,7 @@ class StateMachine:
             if r.breaks_hold:
                 self.hold_break_bits |= r.bit
         self.phase: int | None = None
+        self.fresh = True  # no phase seen yet (start, or after a long gap): the first needs no dwell
         self.cand: int | None = None
         self.cand_since = 0.0
         self.progress = -1
@@ -118,6 +122,9 @@ class StateMachine:
         self.last_ok_t: float | None = None
         self.measurable = True
         self.hold_start: float | None = None
+        self.hold_pause: float | None = None  # when an open hold was interrupted
+        self.phase_entry_t = 0.0
+        self.just_entered = False
         self.last_change_t: float | None = None
         self.resting = False
         self.value = float("nan")
@@ -147,6 +154,7 @@ class StateMachine:
         self.rep_faults = []
 
     def _close_hold(self, end: float, out: list) -> None:
+        self.hold_pause = None
         if self.hold_start is None:
             return
         dur = end - self.hold_start
@@ -161,7 +169,8 @@ class StateMachine:
     def open_hold_s(self) -> float:
         if self.hold_start is None or self.prev_t is None:
             return 0.0
-        return max(0.0, self.prev_t - self.hold_start)
+        end = self.hold_pause if self.hold_pause is not None else self.prev_t
+        return max(0.0, end - self.hold_start)
 
     def _complete_rep(self, t_end: float, i: int, out: list) -> None:
         cfg = self.cfg
@@ -211,12 +220,12 @@ class StateMachine:
     def _enter(self, k: int, t_entry: float, t: float, v: float, i: int, out: list) -> None:
         cfg = self.cfg
         self.phase = k
+        self.fresh = False
         self.last_change_t = t_entry
         self.resting = False
         out.append(PhaseChanged(t, cfg.phases[k], self.side))
-        if k == cfg.hold_phase and self.hold_start is None:
-            self.hold_start = t_entry
-            out.append(HoldProgress(t, self.tally.held_s, True))
+        self.phase_entry_t = t_entry
+        self.just_entered = True
         cyc = cfg.cycle
         if cyc is None:
             return
@@ -241,8 +250,6 @@ class StateMachine:
         cyc = self.cfg.cycle
         if cyc is not None and self.progress == 0 and k == cyc[0]:
             self._start_rep(t, v)
-        if k == self.cfg.hold_phase:
-            self._close_hold(t, out)
 
     # ------------------------------------------------------------------ per frame
 
@@ -255,6 +262,11 @@ class StateMachine:
                 self.gap_start = t if self.last_ok_t is None else self.last_ok_t
                 self.gap_i = i
             self.cand = None
+            if self.hold_start is not None:
+                if self.hold_pause is None:
+                    self.hold_pause = self.gap_start
+                if t - self.hold_pause > cfg.bridge_gap_s:
+                    self._close_hold(self.hold_pause, out)
             if self.measurable and t - self.gap_start >= MIN_REPORTED_GAP_S:
                 self.measurable = False
                 out.append(MeasurabilityChanged(t, False, self.reason(self.gap_i, i)))
@@ -268,16 +280,11 @@ class StateMachine:
                 if not self.measurable:
                     self.measurable = True
                     out.append(MeasurabilityChanged(t, True, ""))
-            bridged = (self.hold_start is not None and g <= cfg.bridge_gap_s
-                       and self.phase == cfg.hold_phase
-                       and (mask & self.until_bits[self.phase]) == 0)
-            if not bridged:
-                if self.hold_start is not None and g > cfg.max_gap_s:
-                    self._close_hold(self.gap_start, out)
-                if g > cfg.max_gap_s:
-                    self.phase = None
-                    self.progress = -1
-                    self._reset_rep()
+            if g > cfg.max_gap_s:
+                self.phase = None
+                self.fresh = True
+                self.progress = -1
+                self._reset_rep()
             self.gap_start = None
         self.last_ok_t = t
         # phases
@@ -297,7 +304,7 @@ class StateMachine:
                 if cand != self.cand:
                     self.cand = cand
                     self.cand_since = t
-                if t - self.cand_since >= cfg.min_phase_s:
+                if self.fresh or t - self.cand_since >= cfg.min_phase_s:
                     self._enter(cand, self.cand_since, t, v, i, out)
                     self.cand = None
         # rep tracking
@@ -323,12 +330,23 @@ class StateMachine:
                                 self.rep_faults.append(f)
                             self._cue(t, f, r.cooldown_s, out)
         # holds
-        if mask & self.hold_break_bits:
-            if self.hold_start is not None:
-                self._close_hold(t, out)
-        elif self.hold_start is None and self.phase is not None and self.phase == cfg.hold_phase:
-            self.hold_start = t
-            out.append(HoldProgress(t, self.tally.held_s, True))
+        if cfg.hold_phase is not None:
+            if self.phase == cfg.hold_phase and not (mask & self.hold_break_bits):
+                if self.hold_start is None:
+                    self.hold_start = self.phase_entry_t if self.just_entered else t
+                    out.append(HoldProgress(t, self.tally.held_s, True))
+                elif self.hold_pause is not None:
+                    if t - self.hold_pause <= cfg.bridge_gap_s:
+                        self.hold_pause = None
+                    else:
+                        self._close_hold(self.hold_pause, out)
+                        self.hold_start = t
+                        out.append(HoldProgress(t, self.tally.held_s, True))
+            elif self.hold_start is not None:
+                if self.hold_pause is None:
+                    self.hold_pause = t
+                if t - self.hold_pause > cfg.bridge_gap_s:
+                    self._close_hold(self.hold_pause, out)
         # rest (inactivity)
         if cfg.rest_s is not None and not self.resting and self.last_change_t is not None \
                 and t - self.last_change_t > cfg.rest_s and self.phase != cfg.hold_phase:
@@ -336,6 +354,7 @@ class StateMachine:
             out.append(PhaseChanged(t, "rest", self.side))
         self.prev_mask = mask
         self.prev_t = t
+        self.just_entered = False
         return out
 
     def finish(self, t: float | None = None) -> list[Event]:
@@ -346,10 +365,7 @@ class StateMachine:
             if end - self.gap_start >= MIN_REPORTED_GAP_S:
                 self.tally.not_measurable.append(NotMeasurable(self.gap_start, end,
                                                                self.reason(self.gap_i, -1)))
-            if self.hold_start is not None:
-                self._close_hold(self.gap_start if end - self.gap_start > self.cfg.bridge_gap_s else end,
-                                 out)
             self.gap_start = None
         if self.hold_start is not None:
-            self._close_hold(end, out)
+            self._close_hold(self.hold_pause if self.hold_pause is not None else end, out)
         return out
