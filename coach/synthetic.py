@@ -35,7 +35,8 @@ Timeline (seconds)
 ``lead_in_s`` still at the start position, then `reps` repetitions of ``rep_s`` each, then ``tail_s``
 still. A repetition is a cosine from the start position to the turning point and back taking
 ``rep_s - rest`` (rest = min(0.4, 0.15 * rep_s)), followed by the rest at the start position; the turning
-point is in the middle of the movement. ``depth`` scales every joint's excursion (1 = textbook range).
+point is in the middle of the movement. ``depth`` in (0, 1] scales every joint's excursion (1 = textbook range,
+the most the model allows: deeper would pass anatomical limits and make traces non-monotonic).
 
 - ``pause=(at_s, duration_s)``: the person stands still at the start position for `duration_s`, inserted
   before the first repetition that would begin at or after `at_s` (after the last one if none does).
@@ -756,13 +757,15 @@ def synthesize(
     (default: the exercise's usual mode — both arms for curls and raises, alternating legs for lunges, the
     `side` limb for elbow_flexion and heel_slide). Per-side counts are reported for every mode but "both".
     """
+    reps, rep_s, depth, fps = int(reps), float(rep_s), float(depth), float(fps)  # numpy scalars too, for JSON
+    noise_px, seed = float(noise_px), int(seed)
     _check(exercise in _SPECS, f"unknown exercise '{exercise}'; expected one of: {', '.join(EXERCISES)}")
     spec = _SPECS[exercise]
     _check(view in _VIEW_YAW_DEG, f"view must be one of {', '.join(map(repr, _VIEW_YAW_DEG))}, got {view!r}")
     _check(side in ("left", "right"), f"side must be 'left' or 'right', got {side!r}")
     _check(fps > 0 and rep_s > 0, f"fps and rep_s must be positive, got fps={fps}, rep_s={rep_s}")
     _check(reps >= 0, f"reps must be >= 0, got {reps}")
-    _check(0.0 < depth <= 1.5, f"depth must be in (0, 1.5], got {depth}")
+    _check(0.0 < depth <= 1.0, f"depth must be in (0, 1] (1 = the full textbook range), got {depth}")
     _check(second_person in (None, "still", "crossing", "crossing_behind"),
            f"second_person must be None, 'still', 'crossing' or 'crossing_behind', got {second_person!r}")
     mode = limbs if limbs is not None else spec.limbs[0]
@@ -778,7 +781,6 @@ def synthesize(
     else:
         _check(hold_s is None, f"{exercise} is not a hold; hold_s applies to plank and wall_sit")
         hold = 0.0
-    reps, rep_s, depth, fps, noise_px, seed = int(reps), float(rep_s), float(depth), float(fps), float(noise_px), int(seed)
     rng = np.random.default_rng(seed)
     primary_side = mode if mode in ("left", "right") else side
     primary = f"{primary_side}_{spec.primary}"

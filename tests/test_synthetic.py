@@ -111,7 +111,8 @@ def test_standing_person_is_about_60_percent_of_the_frame_and_upright():
     first = clip.series.image_xy_px[0, 0]
     height = first[:, 1].max() - first[:, 1].min()  # heel to eyes: a little under the stature
     assert 0.5 * 720 < height < 0.6 * 720
-    assert first[landmark_index("nose"), 1] < first[landmark_index("left_hip"), 1] < first[landmark_index("left_ankle"), 1]
+    y = {name: first[landmark_index(name), 1] for name in ("nose", "left_hip", "left_ankle")}
+    assert y["nose"] < y["left_hip"] < y["left_ankle"]
     # front view: the person's left is on image right; world y is down
     assert first[landmark_index("left_shoulder"), 0] > first[landmark_index("right_shoulder"), 0]
     w = clip.series.world_xyz_m[0, 0]
@@ -220,7 +221,8 @@ def test_side_view_hides_the_far_side():
     vis = clip.series.visibility[:, 0]
     for part in ("shoulder", "elbow", "wrist", "hip", "knee", "ankle", "ear"):
         assert np.all(vis[:, landmark_index(f"left_{part}")] > 0.9)
-        assert np.all((vis[:, landmark_index(f"right_{part}")] > 0.25) & (vis[:, landmark_index(f"right_{part}")] < 0.55))
+        far = vis[:, landmark_index(f"right_{part}")]
+        assert np.all((far > 0.25) & (far < 0.55))
     front = synthesize("squat", reps=1, view="front").series.visibility[:, 0]
     assert np.all(front > 0.85)
     oblique = synthesize("squat", reps=1, view="oblique", side="right").series.visibility[:, 0]
@@ -376,6 +378,13 @@ def test_bad_arguments_name_what_was_expected():
         synthesize("squat", view="top")
     with pytest.raises(ValueError, match="second_person"):
         synthesize("squat", second_person="many")
+    with pytest.raises(ValueError, match="depth"):
+        synthesize("squat", depth=1.3)
+
+
+def test_numpy_arguments_still_give_a_saveable_recording(tmp_path):
+    clip = synthesize("squat", reps=np.int64(2), rep_s=np.float32(1.5), seed=np.int64(4))
+    assert load_recording(save_recording(tmp_path / "np", clip.series)).meta.extra["synthetic"]["reps"] == 2
 
 
 def test_single_leg_calf_raise_stands_on_one_foot():
