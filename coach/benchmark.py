@@ -49,8 +49,9 @@ def _noop(stage: str, done: int, total: int | None) -> None:
 def run_benchmark(video: str | Path, model_path: str | Path, *, model_variant: str = "full",
                   max_frames: int | None = None, exercise: str | None = None,
                   progress: Progress = _noop) -> BenchResult:
-    """Measure one clip in three passes: decode only; pose pipeline (timing the model calls inside it);
-    then the counting engine alone on the keypoints of pass 2.
+    """Measure one clip in three passes: decode only; the workout pipeline as the camera path runs it
+    (pose, engine, overlay drawn; timing the model calls and each frame's latency inside it); then the
+    counting engine alone on the keypoints of pass 2.
 
     max_frames limits every pass to the first N frames. `exercise` selects the definition used for the
     pipeline's counting stage and the engine figure (default: squat).
@@ -70,15 +71,30 @@ def run_benchmark(video: str | Path, model_path: str | Path, *, model_variant: s
         decode_s = time.perf_counter() - t0
         source_fps, width, height = src.fps, src.width_px, src.height_px
 
-    # 2. the pipeline as it exists: decode → pose → keypoints → counting engine
-    counter = _make_counter(exercise)
+    # 2. the pipeline as it exists, as the camera path runs it: decode → pose → engine → overlay drawn.
+    #    Latency is per frame, from the decoded frame being available to its overlay image being ready.
+    from coach.exercise_library import get_definition
+    from coach.workout import Workout, WorkoutPlan
+    from coach.workout_sinks import annotate
+
+    class _Draw:
+        def on_set_started(self, *a) -> None: ...
+        def on_events(self, *a) -> None: ...
+        def on_set_ended(self, *a) -> None: ...
+
+        def on_frame(self, frame, pose, overlay) -> None:
+            annotate(frame, pose, overlay)
+
+    workout = Workout(get_definition(exercise or "squat"), WorkoutPlan(), [_Draw()])
     frames = []
+    latencies = []
     with VideoFileSource(video) as src, PoseEngine(model_path) as engine:
         t0 = time.perf_counter()
         for frame in src:
+            t_frame = time.perf_counter()
             pose = engine.detect(frame.image_bgr, frame.timestamp_s, frame.index)
-            if counter is not None:
-                counter.update(pose)
+            workout.process(frame, pose)
+            latencies.append(time.perf_counter() - t_frame)
             frames.append(pose)
             progress("pipeline", len(frames), total)
             if max_frames is not None and len(frames) >= max_frames:
@@ -100,26 +116,16 @@ def run_benchmark(video: str | Path, model_path: str | Path, *, model_variant: s
         pipeline_over_inference=pipeline_fps / inference_fps,
         realtime_factor=pipeline_fps / source_fps if source_fps else float("nan"),
         model_variant=model_variant, engine_fps=engine_fps,
+        latency_ms_p50=float(np.percentile(latencies, 50) * 1000) if latencies else None,
+        latency_ms_p95=float(np.percentile(latencies, 95) * 1000) if latencies else None,
     )
-
-
-def _make_counter(exercise: str | None):
-    """A live counting engine for the pipeline pass, or None while the engine is not available."""
-    try:
-        from coach.analysis import ExerciseEngine
-        from coach.exercise_library import get_definition
-    except ImportError:
-        return None
-    return ExerciseEngine(get_definition(exercise or "squat"))
 
 
 def _engine_fps(exercise: str | None, series) -> float | None:
     """Frames per second of the offline counting engine on `series` (best of 3 runs)."""
-    try:
-        from coach.analysis import analyse_series
-        from coach.exercise_library import get_definition
-    except ImportError:
-        return None
+    from coach.analysis import analyse_series
+    from coach.exercise_library import get_definition
+
     definition = get_definition(exercise or "squat")
     best = np.inf
     for _ in range(3):

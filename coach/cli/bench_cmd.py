@@ -51,12 +51,13 @@ def bench(
     table.add_column("frames/s", justify="right")
     table.add_row("decoding alone", f"{result.decode_fps:,.1f}")
     table.add_row("bare pose inference", f"{result.inference_fps:,.1f}")
-    table.add_row("whole pipeline", f"{result.pipeline_fps:,.1f}")
+    table.add_row("whole pipeline (pose, engine, overlay)", f"{result.pipeline_fps:,.1f}")
     if result.engine_fps is not None:
         table.add_row(f"counting engine ({exercise}, recording)", f"{result.engine_fps:,.0f}")
     console.print(table)
     console.print(f"pipeline ÷ inference: {result.pipeline_over_inference:.3f}   "
-                  f"real-time factor: {result.realtime_factor:.2f}×")
+                  f"real-time factor: {result.realtime_factor:.2f}×   frame→overlay latency: "
+                  f"p50 {result.latency_ms_p50:.1f} ms, p95 {result.latency_ms_p95:.1f} ms")
 
 
 def register(app: typer.Typer) -> None:
