@@ -10,6 +10,9 @@ Conventions (image y grows downwards; MediaPipe world y too):
 - ``inclination [a, b]`` from ``vertical``: angle between a→b and straight up, degrees in [0, 180]
   (0 = b right above a, 90 = level, 180 = b right below a). From ``horizontal``: elevation of b over a,
   degrees in [-90, 90] (positive = b above a).
+- ``height [a]``: how high landmark a is in the picture (minus its y), in body lengths (``per``). It has
+  no fixed zero, so use it with a relative range; it is for movements where nothing on the body stays
+  still to measure from (a calf raise lifts the whole body) and needs a still camera.
 - ``distance [a, b]``: along ``y`` it is the height of b above a (positive when b is higher); along ``x``
   the horizontal gap |b.x - a.x|; ``xy`` the straight-line distance. Divided by a body length (``per``)
   measured in the same frame, so it does not change when the camera zooms or the person comes closer.
@@ -112,7 +115,7 @@ def body_length(pts: np.ndarray, per: str, side: str) -> np.ndarray:
 class MeasureGeometry:
     """What to compute (independent of the YAML model, so the calculators can be used on their own)."""
 
-    kind: str  #: angle | inclination | distance
+    kind: str  #: angle | inclination | distance | height
     parts: tuple[str, ...]
     space: str = "2d"  #: 2d (image) or 3d (world)
     reference: str = "vertical"  #: for inclination
@@ -138,6 +141,11 @@ def compute(geom: MeasureGeometry, xy: np.ndarray, world: np.ndarray, vis: np.nd
         out = joint_angle(pts, *idx)
     elif geom.kind == "inclination":
         out = inclination(pts, idx[0], idx[1], geom.reference)
+    elif geom.kind == "height":
+        out = -pts[:, idx[0], 1]
+        if geom.per != "none":
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out = out / body_length(pts, geom.per, side)
     else:
         out = distance(pts, idx[0], idx[1], geom.axis)
         if geom.per != "none":
