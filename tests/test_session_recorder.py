@@ -374,7 +374,7 @@ def test_sessions_list_and_show(cli, db_path):
     assert "ana" in result.output and "bo" in result.output and "3/3" in result.output
 
     result = cli("sessions", "list", "--patient", "ana", "--db", str(db_path), "--json")
-    rows = json.loads(result.output)
+    rows = json.loads(result.stdout)
     assert [(r["id"], r["n_reps"], r["n_faults"], r["end_reason"]) for r in rows] == [(sid, 3, 2, "completed")]
 
     result = cli("sessions", "show", str(sid), "--db", str(db_path))
@@ -384,7 +384,7 @@ def test_sessions_list_and_show(cli, db_path):
         assert text in result.output, text
 
     result = cli("sessions", "show", str(sid), "--db", str(db_path), "--json")
-    d = json.loads(result.output)
+    d = json.loads(result.stdout)
     assert d["sets"][0]["reps"] == [r.to_dict() for r in reps]
     assert d["sets"][0]["holds"] == [HoldRecord(0.5, 2.0).to_dict()]
     assert d["sets"][0]["not_measurable"] == [NotMeasurable(12.0, 13.0, "left_ankle not visible").to_dict()]
@@ -395,6 +395,7 @@ def test_a_killed_session_is_listed_as_unfinished(cli, db_path):
     rec.on_event(RepCompleted(2.5, make_rep(1)))  # never finished
     result = cli("sessions", "list", "--db", str(db_path))
     assert result.exit_code == 0 and "unfinished" in result.output
+    rec.finish()  # only to release its connections
 
 
 def test_friendly_sentences_instead_of_tracebacks(cli, db_path, tmp_path):
@@ -444,7 +445,7 @@ def test_the_database_holds_exactly_what_the_workout_json_reports(db_path, tmp_p
     recording = save_recording(tmp_path / f"{exercise}.npz", synthesize(exercise, **options).series)
     result = CliRunner().invoke(app, _workout_args(recording, db_path, exercise))
     assert result.exit_code == 0, result.output
-    out = json.loads(result.output[result.output.index("{"):])
+    out = json.loads(result.stdout[result.stdout.index("{"):])
     sm = open_database(db_path)
     try:
         with sm() as s:
