@@ -35,7 +35,7 @@ from datetime import datetime
 from typing import Iterable, Sequence
 
 import numpy as np
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.orm import Session, sessionmaker
 
 from coach.errors import CoachError
@@ -56,13 +56,12 @@ from db.models import (
     FormEvent,
     Hold,
     NotMeasurableInterval,
-    Patient,
     Rep,
-    SessionNote,
     WorkoutSession,
     WorkoutSet,
     utc_now,
 )
+from db.queries import add_session_note, get_or_create_patient
 
 log = logging.getLogger(__name__)
 
@@ -134,11 +133,7 @@ class SessionRecorder:
         self._reset_set_state()
         try:
             with write_session(self._sm) as s:
-                row = s.scalars(select(Patient).where(Patient.name == patient)).one_or_none()
-                if row is None:
-                    row = Patient(name=patient)
-                    s.add(row)
-                    s.flush()
+                row = get_or_create_patient(s, patient)
                 session = WorkoutSession(
                     patient_id=row.id,
                     prescription_id=prescription_id,
@@ -423,16 +418,8 @@ class SessionRecorder:
         self, pain_0_10: int | None = None, effort_rpe_0_10: int | None = None, text: str = ""
     ) -> int:
         """What the person reports after the workout: pain and effort (0–10) and free text."""
-        for name, value in (("pain", pain_0_10), ("effort", effort_rpe_0_10)):
-            if value is not None and not (0 <= value <= 10):
-                raise CoachError(f"The {name} score must be between 0 and 10, got {value}.")
         with write_session(self._sm) as s:
-            row = SessionNote(
-                session_id=self.session_id, pain_0_10=pain_0_10, effort_rpe_0_10=effort_rpe_0_10, text=text
-            )
-            s.add(row)
-            s.flush()
-            return row.id
+            return add_session_note(s, self.session_id, pain_0_10, effort_rpe_0_10, text).id
 
     # ------------------------------------------------------------------------------------- the end
 

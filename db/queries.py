@@ -498,5 +498,42 @@ def angle_series(db: Session, session_id: int) -> list[tuple[int, AngleSeries]]:
     return [(i, a) for i, a in db.execute(q)]
 
 
+# ------------------------------------------------------------------------------------------ writes
+
+
+def get_or_create_patient(db: Session, name: str) -> Patient:
+    """The patient with this name, added (not committed) if new. Names are stripped of spaces."""
+    name = name.strip()
+    if not name:
+        raise CoachError("The patient name is empty; give one with --patient NAME.")
+    patient = db.scalars(select(Patient).where(Patient.name == name)).one_or_none()
+    if patient is None:
+        patient = Patient(name=name)
+        db.add(patient)
+        db.flush()
+    return patient
+
+
+def add_session_note(
+    db: Session,
+    session_id: int,
+    pain_0_10: int | None = None,
+    effort_rpe_0_10: int | None = None,
+    text: str = "",
+) -> SessionNote:
+    """Add what the person reported about a session (added to ``db``, not committed)."""
+    for label, value in (("pain", pain_0_10), ("effort", effort_rpe_0_10)):
+        if value is not None and not (0 <= value <= 10):
+            raise CoachError(f"The {label} score must be between 0 and 10, got {value}.")
+    if pain_0_10 is None and effort_rpe_0_10 is None and not text.strip():
+        raise CoachError("A note needs a pain score, an effort score or some text.")
+    if db.get(WorkoutSession, session_id) is None:
+        get_session(db, session_id)  # raises NotFound with the usual sentence
+    note = SessionNote(session_id=session_id, pain_0_10=pain_0_10, effort_rpe_0_10=effort_rpe_0_10, text=text)
+    db.add(note)
+    db.flush()
+    return note
+
+
 def _iso(dt: datetime | None) -> str | None:
     return None if dt is None else dt.isoformat()

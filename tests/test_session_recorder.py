@@ -417,6 +417,20 @@ def test_friendly_sentences_instead_of_tracebacks(cli, db_path, tmp_path):
     assert isinstance(result.exception, CoachError) and "Known patients: ana" in str(result.exception)
 
 
+def test_a_note_on_pain_and_effort_is_added_and_shown(cli, db_path):
+    sid, _ = _record_workout(db_path)
+    result = cli("sessions", "note", str(sid), "--pain", "3", "--effort", "7", "--text", "knee stiff",
+                 "--db", str(db_path))
+    assert result.exit_code == 0, result.output
+    result = cli("sessions", "show", str(sid), "--db", str(db_path))
+    assert "pain 3/10, effort 7/10 — knee stiff" in result.output
+    assert cli("sessions", "note", str(sid), "--pain", "11", "--db", str(db_path)).exit_code == 2  # usage error
+    result = cli("sessions", "note", str(sid), "--db", str(db_path))
+    assert isinstance(result.exception, CoachError) and "needs a pain score" in str(result.exception)
+    result = cli("sessions", "note", "99", "--pain", "1", "--db", str(db_path))
+    assert isinstance(result.exception, CoachError) and "no session with id 99" in str(result.exception)
+
+
 def test_the_database_location_comes_from_the_environment(cli, db_path, monkeypatch):
     _record_workout(db_path)
     monkeypatch.setenv("COACH_DB", str(db_path))

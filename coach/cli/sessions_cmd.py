@@ -15,7 +15,8 @@ from rich.table import Table
 from coach.errors import CoachError
 
 sessions_app = typer.Typer(
-    help="Recorded workout sessions: list them, show one with its sets, reps, faults and holds.",
+    help="Recorded workout sessions: list them, show one with its sets, reps, faults and holds, add how "
+    "it felt.",
     no_args_is_help=True,
 )
 
@@ -141,6 +142,30 @@ def show_cmd(
     _print_detail(Console(), detail)
 
 
+def note_cmd(
+    session_id: int = typer.Argument(..., help="Session id, from `coach sessions list`."),
+    pain: Optional[int] = typer.Option(None, "--pain", min=0, max=10, help="Pain during the session, 0–10."),
+    effort: Optional[int] = typer.Option(None, "--effort", min=0, max=10,
+                                         help="Perceived effort (RPE), 0–10."),
+    text: str = typer.Option("", "--text", help="Anything else worth telling the therapist."),
+    db_path: Optional[Path] = DbOption,
+) -> None:
+    """Record how a session felt: pain and effort (0–10) and a free-text note, for the therapist's report.
+
+    Example: coach sessions note 12 --pain 3 --effort 7 --text "knee felt stiff"
+    """
+    from db.engine import close_database, write_session
+    from db.queries import add_session_note
+
+    _, sm = _open(db_path)
+    try:
+        with write_session(sm) as db:
+            add_session_note(db, session_id, pain, effort, text)
+    finally:
+        close_database(sm)
+    Console().print(f"Noted for session {session_id}.")
+
+
 def _print_detail(console: Console, d: dict[str, Any]) -> None:
     started = datetime.fromisoformat(d["started_at"])
     ended = datetime.fromisoformat(d["ended_at"]) if d["ended_at"] else None
@@ -220,6 +245,7 @@ def _print_detail(console: Console, d: dict[str, Any]) -> None:
 
 sessions_app.command("list")(list_cmd)
 sessions_app.command("show")(show_cmd)
+sessions_app.command("note")(note_cmd)
 
 
 def register(app: typer.Typer) -> None:
