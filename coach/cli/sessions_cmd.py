@@ -122,8 +122,7 @@ def show_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print the whole session as JSON."),
     series: bool = typer.Option(False, "--series", help="With --json: include the angle series samples."),
 ) -> None:
-    """Show one session: header, sets, every rep with its times, range of motion and faults, holds,
-    and the time that could not be measured.
+    """Show one session: its sets, every rep (times, range of motion, faults), holds, unmeasured time.
 
     Example: coach sessions show 12 --json
     """
