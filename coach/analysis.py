@@ -17,9 +17,10 @@ import numpy as np
 from coach.events import Event, FormFault, HoldRecord, NotMeasurable, RepRecord
 from coach.exercise_spec import ExerciseDefinition
 from coach.expressions import RANGE_HI, RANGE_LO
-from coach.filters import OneEuro, despike, one_euro, rolling_envelope, sample_rate_hz, zero_phase
+from coach.filters import CausalQuantiles, OneEuro, despike, one_euro, rolling_envelope, sample_rate_hz, \
+    zero_phase
 from coach.keypoints import PoseFrame
-from coach.landmarks import N_LANDMARKS
+from coach.landmarks import LANDMARK_NAMES, N_LANDMARKS
 from coach.measures import compute, estimate_view, invisible_landmarks, side_visibility
 from coach.recording import KeypointSeries
 from coach.state_machine import MachineConfig, RuleInfo, StateMachine, Tally
@@ -165,21 +166,45 @@ def _choose_side_offline(sides: dict[str, np.ndarray]) -> str:
     return max(spread, key=lambda s: (spread[s], counts[s]))
 
 
-def _choose_side_causal(geom, vis: np.ndarray, times: np.ndarray, tau_s: float = 2.0,
-                        margin: float = 0.1) -> np.ndarray:
-    """Per-frame side from an exponential average of each side's visibility, switching with a margin."""
-    sv = [side_visibility(geom, vis, s).tolist() for s in SIDES]
-    out = np.empty(len(times), dtype=object)
-    avg = [0.0, 0.0]
+SIDE_SWITCH_RATIO = 1.25  #: the other side must move this much more to take over (live)
+
+
+def _side_eps(d: ExerciseDefinition) -> float:
+    return 0.25 * d.movement.range.min_span if d.movement.range is not None else 0.0
+
+
+def _choose_side_causal(sides: dict[str, np.ndarray], times: np.ndarray, window_s: float,
+                        eps: float) -> np.ndarray:
+    """Per-frame side, causally: the side whose measure moved most over the last `window_s` (5th to 95th
+    percentile), among sides measurable in at least half as many of those frames as the best-seen one.
+    The other side takes over only when it moves `SIDE_SWITCH_RATIO` times more (plus `eps`), so the
+    choice does not flicker. Before anything moves, the better-seen side is used."""
+    n = len(times)
+    fs = sample_rate_hz(times)
+    w = max(3, int(round(window_s * fs)))
+    spread, count = [], []
+    for side in SIDES:
+        v = sides[side]
+        lo, hi = rolling_envelope(v, w, causal=True, quantile=0.05)
+        spread.append(np.nan_to_num(hi - lo, nan=0.0).tolist())
+        c = np.cumsum(~np.isnan(v))
+        c_prev = np.concatenate([np.zeros(w, c.dtype), c[:-w]]) if n > w else np.zeros(n, c.dtype)
+        count.append((c - c_prev[:n]).tolist())
+    out = np.empty(n, dtype=object)
     cur = 0
-    prev_t = None
-    for i, t in enumerate(times.tolist()):
-        a = 1.0 if prev_t is None else min(1.0, max(0.0, (t - prev_t) / tau_s))
-        prev_t = t
-        avg[0] += a * (sv[0][i] - avg[0])
-        avg[1] += a * (sv[1][i] - avg[1])
-        if avg[1 - cur] > avg[cur] + margin:
-            cur = 1 - cur
+    started = False
+    for i in range(n):
+        c0, c1 = count[0][i], count[1][i]
+        best = max(c0, c1)
+        if not started:
+            if best > 0:
+                cur = 0 if c0 >= c1 else 1
+                started = True
+        else:
+            o = 1 - cur
+            co, cc = (c1, c0) if cur == 0 else (c0, c1)
+            if co >= 0.5 * best and (cc < 0.5 * best or spread[o][i] > SIDE_SWITCH_RATIO * spread[cur][i] + eps):
+                cur = o
         out[i] = SIDES[cur]
     return out
 
@@ -214,7 +239,11 @@ def _measure_traces(d: ExerciseDefinition, xy, world, vis, times, offline: bool,
         auto_side = _choose_side_offline(
             {s: _smooth(compute(geom_p, xy, world, vis, s, mvis), times, d, offline) for s in SIDES})
     else:
-        auto_side = _choose_side_causal(geom_p, vis, times)
+        mvis = prim.min_visibility if prim.min_visibility is not None else d.min_visibility
+        window_s = d.movement.range.window_s if d.movement.range is not None else 10.0
+        auto_side = _choose_side_causal(
+            {s: _smooth(compute(geom_p, xy, world, vis, s, mvis), times, d, offline) for s in SIDES},
+            times, window_s, _side_eps(d))
     values, per_side = {}, {}
     for name, m in d.measures.items():
         g = m.geometry
@@ -462,40 +491,69 @@ class EngineState:
 
 
 class ExerciseEngine:
-    """Live, causal, per-frame counting for one definition. Pure: no I/O, no drawing, no wall clock."""
+    """Live, causal, per-frame counting for one definition. Pure: no I/O, no drawing, no wall clock.
 
-    def __init__(self, definition: ExerciseDefinition, *, side: str | None = None):
+    Frame by frame it computes exactly what `analyse_series(..., offline=False)` computes over a whole
+    recording (same gates, filters, side choice, range and state machine), so a recording replayed through
+    it gives the same reps. Windows given in seconds are turned into frames with `fps`; when it is not
+    given it is measured from the first two frames (the first frame is then answered with the second).
+    """
+
+    def __init__(self, definition: ExerciseDefinition, *, side: str | None = None,
+                 fps: float | None = None):
         self.d = definition
         self.comp = compile_definition(definition)
         self.side_override = side
         self.tally = Tally()
         mv = definition.movement
-        self._sides = list(SIDES) if mv.sides == "each" else [None]
-        self._filters: dict = {}
-        self._spike: dict = {}
-        self._ranges: dict = {}
-        self._vis_avg = [0.0, 0.0]
-        self._auto = side if side in SIDES else "left"
-        self._prev_t: float | None = None
-        self._prev_centre = None
+        self._each = mv.sides == "each"
+        self._fps = fps
+        self._pending: list[tuple[PoseFrame, int]] = []
         self._i = 0
-        self._history: deque = deque(maxlen=4096)  # (i, per-side credit values)
+        self._prev_centre: tuple | None = None
+        self._spike: dict = {}
+        self._euro: dict = {}
+        self._history: deque = deque(maxlen=4096)  # (frame index, (left, right)) of the credit measure
         self._last_reason = ""
-        self._machines = {}
-        for s in self._sides:
-            self._machines[s] = StateMachine(self.comp.cfg, self.tally,
-                                             side=s if s else "none", credit=self._credit if
-                                             mv.credit_side else None, reason=lambda a, b: self._last_reason)
+        run_sides = list(SIDES) if self._each else [None]
+        self._machines = {
+            s: StateMachine(self.comp.cfg, self.tally, side=s or "none",
+                            credit=self._credit if mv.credit_side else None,
+                            reason=lambda a, b: self._last_reason)
+            for s in run_sides}
         self._conds = [(bit, c.compile()) for bit, c in self.comp.conds]
         self._state = EngineState()
+        self._ready = False
+
+    # -- set-up once the frame rate is known
+
+    def _setup(self, fps: float) -> None:
+        d, mv = self.d, self.d.movement
+        self._fps = fps
+        prim = d.measures[mv.measure].geometry
+        self._auto_needed = prim.sided and self.side_override not in SIDES and not self._each
+        window_s = mv.range.window_s if mv.range is not None else 10.0
+        w = max(3, int(round(window_s * fps)))
+        self._side_w = w
+        self._side_q = {s: CausalQuantiles(w, (0.05, 0.95)) for s in SIDES}
+        self._side_n = {s: deque(maxlen=w) for s in SIDES}
+        self._side_cur = 0
+        self._side_started = False
+        self._eps = _side_eps(d)
+        self._ranges = {}
+        if mv.range is not None:
+            rw = max(3, int(round(mv.range.window_s * fps)))
+            q = mv.range.quantile
+            for key in (list(SIDES) if self._each else [None]):
+                self._ranges[key] = (CausalQuantiles(rw, (0.25, 0.75)), CausalQuantiles(rw, (q, 1 - q)))
+        self._ready = True
 
     # -- helpers
 
     def _credit(self, i: int) -> str:
         cs = self.d.movement.credit_side
-        for j, vals in reversed(self._history):
+        for j, (a, b) in reversed(self._history):
             if j == i:
-                a, b = vals
                 if a != a and b != b:
                     return "none"
                 if b != b:
@@ -505,42 +563,57 @@ class ExerciseEngine:
                 return ("left" if a < b else "right") if cs.pick == "min" else ("left" if a > b else "right")
         return "none"
 
-    def _filtered(self, key: str, v: float, t: float) -> float:
+    def _smooth(self, key: str, v: float, t: float) -> float:
         sm = self.d.movement.smoothing
         buf = self._spike.get(key)
         if buf is None:
             buf = self._spike[key] = deque(maxlen=sm.despike_frames)
+            self._euro[key] = OneEuro(sm.min_cutoff_hz, sm.beta)
         buf.append(v)
         if v != v:
             return v
-        vals = [x for x in buf if x == x]
-        med = float(np.median(vals)) if vals else v
-        f = self._filters.get(key)
-        if f is None:
-            f = self._filters[key] = OneEuro(sm.min_cutoff_hz, sm.beta)
-        return f(med, t)
+        if sm.despike_frames > 1:
+            vals = [x for x in buf if x == x]
+            v = float(np.median(vals))
+        return self._euro[key](v, t)
 
-    def _range(self, key: str, v: float, t: float) -> tuple[float, float]:
+    def _choose_side(self, left: float, right: float) -> str:
+        spread, count = [], []
+        for s, v in zip(SIDES, (left, right)):
+            lo, hi = self._side_q[s].push(v)
+            spread.append(hi - lo if hi == hi and lo == lo else 0.0)
+            self._side_n[s].append(v == v)
+            count.append(sum(self._side_n[s]))
+        c0, c1 = count
+        best = max(c0, c1)
+        cur = self._side_cur
+        if not self._side_started:
+            if best > 0:
+                cur = 0 if c0 >= c1 else 1
+                self._side_started = True
+        else:
+            o = 1 - cur
+            co, cc = count[o], count[cur]
+            if co >= 0.5 * best and (cc < 0.5 * best or spread[o] > SIDE_SWITCH_RATIO * spread[cur] + self._eps):
+                cur = o
+        self._side_cur = cur
+        return SIDES[cur]
+
+    def _range(self, key, x: float) -> tuple[float, float, float]:
         rg = self.d.movement.range
-        st = self._ranges.get(key)
-        if st is None:
-            st = self._ranges[key] = {"buf": deque(), "lo": float("nan"), "hi": float("nan"), "n": 0}
-        buf = st["buf"]
-        if v == v:
-            buf.append((t, v))
-        while buf and buf[0][0] < t - rg.window_s:
-            buf.popleft()
-        st["n"] += 1
-        if buf and (st["n"] % 4 == 0 or st["lo"] != st["lo"]):
-            arr = np.fromiter((x for _, x in buf), float)
-            st["lo"], st["hi"] = (float(q) for q in np.quantile(arr, [rg.quantile, 1 - rg.quantile]))
-        lo, hi = st["lo"], st["hi"]
+        quart, env = self._ranges[key]
+        q1, q3 = quart.push(x)
+        if rg.outlier_iqr > 0 and x == x and q1 == q1:
+            spread = max(q3 - q1, rg.min_span) * rg.outlier_iqr
+            if x < q1 - spread or x > q3 + spread:
+                x = float("nan")
+        lo, hi = env.push(x)
         if not hi - lo >= rg.min_span:
             if rg.rest == "high":
                 lo = hi - rg.min_span
             else:
                 hi = lo + rg.min_span
-        return lo, hi
+        return x, lo, hi
 
     # -- public
 
@@ -550,6 +623,23 @@ class ExerciseEngine:
 
     def update(self, frame: PoseFrame, person: int = 0) -> list[Event]:
         """Feed one frame; returns the events it caused."""
+        if not self._ready:
+            if self._fps is not None:
+                self._setup(self._fps)
+            else:
+                self._pending.append((frame, person))
+                if len(self._pending) < 2:
+                    return []
+                dt = self._pending[1][0].timestamp_s - self._pending[0][0].timestamp_s
+                self._setup(1.0 / dt if dt > 0 else 30.0)
+                events = []
+                for f, p in self._pending:
+                    events += self._update(f, p)
+                self._pending = []
+                return events
+        return self._update(frame, person)
+
+    def _update(self, frame: PoseFrame, person: int) -> list[Event]:
         d, comp, mv = self.d, self.comp, self.d.movement
         t = float(frame.timestamp_s)
         i = self._i
@@ -558,15 +648,15 @@ class ExerciseEngine:
             kp = frame.people[person]
             xy = kp.image_xy_px[None].astype(np.float64)
             world = kp.world_xyz_m[None].astype(np.float64)
-            vis = np.nan_to_num(kp.visibility[None].astype(np.float64))
+            vis = np.nan_to_num(kp.visibility[None].astype(np.float64), nan=0.0)
         else:
             xy = np.full((1, N_LANDMARKS, 2), np.nan)
             world = np.full((1, N_LANDMARKS, 3), np.nan)
             vis = np.zeros((1, N_LANDMARKS))
-        # jump gate
-        from coach.landmarks import landmark_index as li
-        sh = 0.5 * (xy[0, li("left_shoulder")] + xy[0, li("right_shoulder")])
-        hp = 0.5 * (xy[0, li("left_hip")] + xy[0, li("right_hip")])
+        # jump gate (as _jump_gate)
+        li = _LI
+        sh = 0.5 * (xy[0, li["left_shoulder"]] + xy[0, li["right_shoulder"]])
+        hp = 0.5 * (xy[0, li["left_hip"]] + xy[0, li["right_hip"]])
         centre = 0.5 * (sh + hp)
         torso = float(np.linalg.norm(sh - hp))
         if self._prev_centre is not None:
@@ -574,73 +664,64 @@ class ExerciseEngine:
             if float(np.linalg.norm(centre - pc)) > 1.5 * max(torso, pt):
                 vis = np.zeros_like(vis)
         self._prev_centre = (centre, torso)
-        # side
-        prim = d.measures[mv.measure].geometry
-        if self.side_override not in SIDES and prim.sided:
-            a = 1.0 if self._prev_t is None else min(1.0, max(0.0, (t - self._prev_t) / 2.0))
-            for k, s in enumerate(SIDES):
-                self._vis_avg[k] += a * (float(side_visibility(prim, vis, s)[0]) - self._vis_avg[k])
-            cur = SIDES.index(self._auto)
-            if self._vis_avg[1 - cur] > self._vis_avg[cur] + 0.1:
-                self._auto = SIDES[1 - cur]
-        self._prev_t = t
-        per_side: dict = {}
+        # measures, smoothed
         values: dict = {}
+        per_side: dict = {}
+        prim_name = mv.measure
         for name, m in d.measures.items():
             g = m.geometry
             mvis = m.min_visibility if m.min_visibility is not None else d.min_visibility
             if not g.sided:
-                values[name] = self._filtered(name, float(compute(g, xy, world, vis, "left", mvis)[0]), t)
+                values[name] = self._smooth(name, float(compute(g, xy, world, vis, "left", mvis)[0]), t)
                 continue
-            ps = {s: self._filtered(f"{name}:{s}", float(compute(g, xy, world, vis, s, mvis)[0]), t)
-                  for s in SIDES}
-            per_side[name] = ps
+            per_side[name] = {s: self._smooth(f"{name}:{s}", float(compute(g, xy, world, vis, s, mvis)[0]), t)
+                              for s in SIDES}
+        auto = self.side_override if self.side_override in SIDES else "left"
+        prim_geom = d.measures[prim_name].geometry
+        if prim_geom.sided and self.side_override not in SIDES:
+            auto = self._choose_side(per_side[prim_name]["left"], per_side[prim_name]["right"])
+        for name, ps in per_side.items():
+            m = d.measures[name]
             side = m.side if not (self.side_override in SIDES and m.side == "auto") else self.side_override
             if side in SIDES:
                 values[name] = ps[side]
             elif side == "both":
-                got = [x for x in ps.values() if x == x]
+                got = [x for x in (ps["left"], ps["right"]) if x == x]
                 values[name] = sum(got) / len(got) if got else float("nan")
             else:
-                values[name] = ps[self._auto]
+                values[name] = ps[auto]
         if mv.credit_side is not None:
             cps = per_side[mv.credit_side.measure]
             self._history.append((i, (cps["left"], cps["right"])))
         events: list[Event] = []
         st = self._state
-        for s in self._sides:
-            vals = values if s is None else {
-                k: (per_side[k][s] if k in per_side and d.measures[k].side in ("auto", "both") else v)
-                for k, v in values.items()}
+        for s, machine in self._machines.items():
+            if s is None:
+                vals = values
+            else:
+                vals = {k: (per_side[k][s] if k in per_side and d.measures[k].side in ("auto", "both") else v)
+                        for k, v in values.items()}
             env = dict(vals)
-            key = s or "main"
+            x = vals[prim_name]
+            ok = True
             if mv.range is not None:
-                lo, hi = self._range(key, vals[comp.primary], t)
+                x, lo, hi = self._range(s, x)
+                env[prim_name] = x
                 env[RANGE_LO], env[RANGE_HI] = lo, hi
                 st.range_lo, st.range_hi = lo, hi
-            ok = all(vals[nm] == vals[nm] for nm in comp.needed)
-            if mv.range is not None:
-                ok = ok and env[RANGE_LO] == env[RANGE_LO]
+                ok = lo == lo
+            ok = ok and all(env[nm] == env[nm] for nm in comp.needed)
             mask = 0
-            if ok:
-                for bit, fn in self._conds:
-                    try:
-                        if fn(env):
-                            mask |= bit
-                    except (TypeError, ZeroDivisionError):
-                        pass
-            else:
-                missing = []
-                for nm in comp.needed:
-                    m = d.measures[nm]
-                    mvis = m.min_visibility if m.min_visibility is not None else d.min_visibility
-                    sd = s or (self._auto if m.side not in SIDES else m.side)
-                    missing += [x for x in invisible_landmarks(m.geometry, vis[0], sd, mvis) if x not in missing]
-                self._last_reason = ("nobody in view" if frame.nobody else
-                                     f"{', '.join(missing[:4])} not visible" if missing else
-                                     "landmarks unreliable")
-            events += self._machines[s].step(t, vals[comp.primary], ok, mask, i)
-        m0 = self._machines[self._sides[0]]
+            for bit, fn in self._conds:
+                try:
+                    if fn(env):
+                        mask |= bit
+                except (TypeError, ZeroDivisionError, KeyError):
+                    pass
+            if not ok:
+                self._last_reason = self._reason(frame, person, vis, s or auto)
+            events += machine.step(t, x, ok, mask, i)
+        m0 = next(iter(self._machines.values()))
         st.phase = None if m0.phase is None else comp.phases[m0.phase]
         st.reps, st.reps_left, st.reps_right = self.tally.reps, self.tally.reps_left, self.tally.reps_right
         st.held_s = self.tally.held_s + sum(mc.open_hold_s for mc in self._machines.values())
@@ -648,18 +729,48 @@ class ExerciseEngine:
         st.measurable = all(mc.measurable for mc in self._machines.values())
         st.reason = "" if st.measurable else self._last_reason
         st.last_cue, st.last_cue_s = self.tally.last_cue, self.tally.last_cue_s
-        st.side = (self._auto if self.side_override not in SIDES else self.side_override) if prim.sided \
-            else "none"
+        st.side = auto if prim_geom.sided and not self._each else ("both" if self._each else "none")
         return events
+
+    def _reason(self, frame: PoseFrame, person: int, vis: np.ndarray, side: str) -> str:
+        if person >= len(frame.people):
+            return "nobody in view"
+        d = self.d
+        missing: list[str] = []
+        for nm in self.comp.needed:
+            m = d.measures[nm]
+            mvis = m.min_visibility if m.min_visibility is not None else d.min_visibility
+            sd = m.side if m.side in SIDES else side
+            missing += [x for x in invisible_landmarks(m.geometry, vis[0], sd, mvis) if x not in missing]
+        return f"{', '.join(missing[:4])} not visible" if missing else "landmarks unreliable"
 
     def finish(self, time_s: float | None = None) -> list[Event]:
         """Close open holds and not-measurable intervals (call at the end of the set)."""
         events: list[Event] = []
+        if self._pending:  # a single frame was fed: process it with a nominal rate
+            self._setup(30.0)
+            for f, p in self._pending:
+                events += self._update(f, p)
+            self._pending = []
         for mc in self._machines.values():
             events += mc.finish(time_s)
         self._state.held_s = self.tally.held_s
         return events
 
-    @property
-    def tally_result(self) -> Tally:
-        return self.tally
+    def result(self) -> AnalysisResult:
+        """What has been counted so far, in the same form as `analyse_series` (traces left empty)."""
+        t = self.tally
+        records = sorted(t.records, key=lambda r: r.end_s)
+        nm = _merge_intervals(sorted(t.not_measurable, key=lambda x: x.start_s))
+        return AnalysisResult(
+            exercise=self.d.id, reps=t.reps, reps_left=t.reps_left, reps_right=t.reps_right,
+            hold_s=t.held_s, reps_records=records, holds=sorted(t.holds, key=lambda h: h.start_s),
+            faults=sorted(t.faults, key=lambda f: f.time_s), not_measurable=nm,
+            not_measurable_s=float(sum(x.duration_s for x in nm)),
+            phase_trace={"times_s": [], "phase": []},
+            measure_trace={"times_s": [], "measure": self.comp.primary, "values": [], "range_lo": None,
+                           "range_hi": None, "side": self._state.side},
+            side=self._state.side, content_hash=self.d.content_hash)
+
+
+_LI = {name: i for i, name in enumerate(LANDMARK_NAMES)}

@@ -23,7 +23,6 @@ import math
 
 import numpy as np
 from scipy import signal
-from scipy.ndimage import maximum_filter1d, minimum_filter1d
 
 
 def sample_rate_hz(times_s: np.ndarray) -> float:
@@ -145,60 +144,69 @@ def one_euro(values: np.ndarray, times_s: np.ndarray, min_cutoff_hz: float = 1.0
     return np.array([f(x, t) for x, t in zip(xs, ts)], dtype=np.float64)
 
 
+def _envelope_step(window: int) -> int:
+    return max(1, window // 24)
+
+
 def rolling_envelope(values: np.ndarray, window: int, causal: bool, quantile: float = 0.0
                      ) -> tuple[np.ndarray, np.ndarray]:
-    """Low and high envelope of a trace over a window of frames (centred, or trailing when causal).
+    """Low and high quantiles (`quantile`, 1 - `quantile`; 0 = min and max) of a trace over a window of
+    frames, centred, or trailing when `causal`. NaN is ignored.
 
-    With `quantile` 0 these are the running min and max (NaN ignored); with q > 0 the q and 1-q quantiles,
-    which ignore brief outliers. Frames whose window has no value get NaN.
+    Quantiles change slowly, so they are computed every ``window // 24`` frames: interpolated in between
+    when centred, held from the last computation when causal (exactly what `CausalQuantiles` gives frame by
+    frame). Frames with no value in their window yet get NaN.
     """
     x = np.asarray(values, dtype=np.float64)
     n = len(x)
-    window = max(1, min(int(window), max(n, 1)))
+    window = max(1, int(window))
     if n == 0:
         return x.copy(), x.copy()
-    if quantile <= 0:
-        hi_in = np.where(np.isnan(x), -np.inf, x)
-        lo_in = np.where(np.isnan(x), np.inf, x)
-        origin = (window - 1) // 2 if causal else 0
-        # scipy's origin shifts the window; with origin=(w-1)//2 the window ends at the current frame
-        hi = maximum_filter1d(hi_in, window, mode="nearest", origin=origin)
-        lo = minimum_filter1d(lo_in, window, mode="nearest", origin=origin)
-        if causal:  # the first frames only see the past
-            for i in range(min(window, n)):
-                seg = x[: i + 1]
-                seg = seg[~np.isnan(seg)]
-                hi[i] = seg.max() if seg.size else -np.inf
-                lo[i] = seg.min() if seg.size else np.inf
-        hi[np.isinf(hi)] = np.nan
-        lo[np.isinf(lo)] = np.nan
-        return lo, hi
     if causal:
         padded = np.concatenate([np.full(window - 1, np.nan), x])
     else:
         h = window // 2
         padded = np.concatenate([np.full(h, np.nan), x, np.full(window - 1 - h, np.nan)])
     win = np.lib.stride_tricks.sliding_window_view(padded, window)
-    # Quantiles change slowly: compute them every `step` frames and interpolate (keeps this O(n)).
-    step = max(1, window // 24)
+    step = _envelope_step(window)
     at = np.arange(0, n, step)
-    if at[-1] != n - 1:
+    if not causal and at[-1] != n - 1:
         at = np.append(at, n - 1)
     import warnings
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         lo_s, hi_s = np.nanquantile(win[at], [quantile, 1.0 - quantile], axis=1)
-    if step == 1:
-        return lo_s, hi_s
-    idx = np.arange(n)
     ok = ~np.isnan(lo_s)
     if not ok.any():
         return np.full(n, np.nan), np.full(n, np.nan)
-    lo = np.interp(idx, at[ok], lo_s[ok])
-    hi = np.interp(idx, at[ok], hi_s[ok])
-    if causal:  # interpolation must not look ahead: hold the last computed value instead
-        k = np.searchsorted(at[ok], idx, side="right") - 1
+    idx = np.arange(n)
+    at_ok, lo_ok, hi_ok = at[ok], lo_s[ok], hi_s[ok]
+    if causal:
+        k = np.searchsorted(at_ok, idx, side="right") - 1
         valid = k >= 0
-        lo = np.where(valid, lo_s[ok][np.maximum(k, 0)], np.nan)
-        hi = np.where(valid, hi_s[ok][np.maximum(k, 0)], np.nan)
-    return lo, hi
+        k = np.maximum(k, 0)
+        return np.where(valid, lo_ok[k], np.nan), np.where(valid, hi_ok[k], np.nan)
+    return np.interp(idx, at_ok, lo_ok), np.interp(idx, at_ok, hi_ok)
+
+
+class CausalQuantiles:
+    """Frame-by-frame twin of `rolling_envelope(causal=True)`: quantiles of the last `window` values."""
+
+    def __init__(self, window: int, quantiles: tuple[float, ...]):
+        from collections import deque
+        self.window = max(1, int(window))
+        self.q = list(quantiles)
+        self.buf: deque = deque(maxlen=self.window)
+        self.step = _envelope_step(self.window)
+        self.i = 0
+        self.value: tuple[float, ...] = tuple(float("nan") for _ in quantiles)
+
+    def push(self, v: float) -> tuple[float, ...]:
+        self.buf.append(v)
+        if self.i % self.step == 0:
+            arr = np.fromiter(self.buf, float, len(self.buf))
+            arr = arr[~np.isnan(arr)]
+            if arr.size:
+                self.value = tuple(float(x) for x in np.quantile(arr, self.q))
+        self.i += 1
+        return self.value
