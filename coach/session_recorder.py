@@ -32,7 +32,7 @@ import logging
 import math
 import os
 from datetime import datetime
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 from sqlalchemy import delete
@@ -130,6 +130,10 @@ class SessionRecorder:
         self._last_set_id: int | None = None
         self._last_set_index = 0
         self._finished = False
+        #: ("hold" | "nm", set id) -> ids of intervals derived from events, until the engine's own arrive
+        self._provisional: dict[tuple[str, int], list[int]] = {}
+        #: ("hold" | "nm", set id) of sets that got the engine's records: events no longer add to them
+        self._final: set[tuple[str, int]] = set()
         self._reset_set_state()
         try:
             with write_session(self._sm) as s:
@@ -161,10 +165,6 @@ class SessionRecorder:
         self._fault_rows: dict[tuple[int | None, str, float], int] = {}
         self._hold_start_s: float | None = None
         self._nm_start: tuple[float, str] | None = None
-        self._provisional_holds: list[int] = []
-        self._provisional_nm: list[int] = []
-        self._holds_final = False  # add_holds() gave the engine's own records for this set
-        self._nm_final = False
 
     @property
     def set_id(self) -> int | None:
@@ -212,11 +212,11 @@ class SessionRecorder:
         end_s = ended_s if ended_s is not None else self._last_time_s
         set_id = self._set_id
         with write_session(self._sm) as s:
-            if self._hold_start_s is not None and end_s is not None and not self._holds_final:
-                s.add(_hold_row(set_id, self._hold_start_s, end_s, "both"))
-            if self._nm_start is not None and end_s is not None and not self._nm_final:
+            if self._hold_start_s is not None and end_s is not None:
+                self._add_provisional(s, "hold", _hold_row(set_id, self._hold_start_s, end_s, "both"))
+            if self._nm_start is not None and end_s is not None:
                 start_s, why = self._nm_start
-                s.add(_nm_row(set_id, start_s, end_s, why))
+                self._add_provisional(s, "nm", _nm_row(set_id, start_s, end_s, why))
             row = s.get(WorkoutSet, set_id)
             if row.started_s is None:
                 row.started_s = self._first_time_s
@@ -263,12 +263,8 @@ class SessionRecorder:
                 self._hold_start_s = event.time_s
             elif self._hold_start_s is not None:
                 start_s, self._hold_start_s = self._hold_start_s, None
-                if not self._holds_final:
-                    with write_session(self._sm) as s:
-                        row = _hold_row(self._set_id, start_s, event.time_s, "both")
-                        s.add(row)
-                        s.flush()
-                        self._provisional_holds.append(row.id)
+                with write_session(self._sm) as s:
+                    self._add_provisional(s, "hold", _hold_row(self._set_id, start_s, event.time_s, "both"))
         elif isinstance(event, MeasurabilityChanged):
             self._ensure_set()
             self._saw_time(event.time_s)
@@ -276,12 +272,8 @@ class SessionRecorder:
                 self._nm_start = (event.time_s, event.reason)
             elif event.measurable and self._nm_start is not None:
                 (start_s, why), self._nm_start = self._nm_start, None
-                if not self._nm_final:
-                    with write_session(self._sm) as s:
-                        row = _nm_row(self._set_id, start_s, event.time_s, why)
-                        s.add(row)
-                        s.flush()
-                        self._provisional_nm.append(row.id)
+                with write_session(self._sm) as s:
+                    self._add_provisional(s, "nm", _nm_row(self._set_id, start_s, event.time_s, why))
         elif isinstance(event, PhaseChanged):
             if self._set_id is not None:
                 self._saw_time(event.time_s)
@@ -358,37 +350,48 @@ class SessionRecorder:
 
     # --------------------------------------------------------------------------- records, after the fact
 
-    def add_holds(self, holds: Iterable[HoldRecord]) -> None:
-        """The engine's hold intervals for the current (or last) set; they replace the intervals
-        derived from ``HoldProgress`` events, and later ``HoldProgress`` events of the set are ignored."""
+    def _add_provisional(self, s: Session, kind: str, row: Hold | NotMeasurableInterval) -> None:
+        key = (kind, row.set_id)
+        if key in self._final:
+            return
+        s.add(row)
+        s.flush()
+        self._provisional.setdefault(key, []).append(row.id)
+
+    def _replace_provisional(self, kind: str, model, make_rows: Callable[[int], list]) -> None:
+        """Store the engine's records for the current (or last) set instead of the event-derived ones."""
         self._check_open()
         set_id = self._target_set()
-        holds = list(holds)
+        key = (kind, set_id)
         with write_session(self._sm) as s:
-            if set_id == self._set_id and self._provisional_holds:
-                s.execute(delete(Hold).where(Hold.id.in_(self._provisional_holds)))
-            s.add_all(_hold_row(set_id, h.start_s, h.end_s, h.side) for h in holds)
-        if set_id == self._set_id:
-            self._provisional_holds = []
-            self._hold_start_s = None
-            self._holds_final = True
+            ids = self._provisional.get(key, [])
+            if ids:
+                s.execute(delete(model).where(model.id.in_(ids)))
+            s.add_all(make_rows(set_id))
+        self._provisional.pop(key, None)
+        self._final.add(key)
+        if set_id == self._set_id:  # an interval still open is the engine's business now
+            if kind == "hold":
+                self._hold_start_s = None
+            else:
+                self._nm_start = None
+
+    def add_holds(self, holds: Iterable[HoldRecord]) -> None:
+        """The engine's hold intervals for the current (or last) set. They replace the intervals derived
+        from ``HoldProgress`` events, and later ``HoldProgress`` events of that set are ignored."""
+        holds = list(holds)
+        self._replace_provisional(
+            "hold", Hold, lambda set_id: [_hold_row(set_id, h.start_s, h.end_s, h.side) for h in holds]
+        )
 
     def add_not_measurable(self, intervals: Iterable[NotMeasurable]) -> None:
         """The engine's not-measurable intervals for the current (or last) set; they replace those
-        derived from ``MeasurabilityChanged`` events."""
-        self._check_open()
-        set_id = self._target_set()
+        derived from ``MeasurabilityChanged`` events, as :meth:`add_holds` does for holds."""
         intervals = list(intervals)
-        with write_session(self._sm) as s:
-            if set_id == self._set_id and self._provisional_nm:
-                s.execute(
-                    delete(NotMeasurableInterval).where(NotMeasurableInterval.id.in_(self._provisional_nm))
-                )
-            s.add_all(_nm_row(set_id, i.start_s, i.end_s, i.reason) for i in intervals)
-        if set_id == self._set_id:
-            self._provisional_nm = []
-            self._nm_start = None
-            self._nm_final = True
+        self._replace_provisional(
+            "nm", NotMeasurableInterval,
+            lambda set_id: [_nm_row(set_id, i.start_s, i.end_s, i.reason) for i in intervals],
+        )
 
     def add_angle_series(
         self,

@@ -165,6 +165,22 @@ def test_holds_and_not_measurable_from_events_then_replaced_by_the_engine_record
         (5.1, 6.4, "left_knee not visible")]
 
 
+def test_engine_records_given_after_the_set_ended_still_replace_the_event_derived_ones(db_path):
+    with recorder(db_path) as rec:
+        rec.start_set(1)
+        rec.on_event(HoldProgress(1.0, 0.0, True))
+        rec.on_event(HoldProgress(3.0, 2.0, False))
+        rec.on_event(HoldProgress(4.0, 2.0, True))
+        rec.on_event(MeasurabilityChanged(5.0, False, "nobody in view"))
+        rec.on_event(PhaseChanged(6.0, "hold"))
+        rec.end_set("source ended")  # closes the open hold and blind spell at 6.0
+        assert raw_rows(db_path, "SELECT count(*) FROM holds") == [(2,)]
+        rec.add_holds([HoldRecord(0.9, 3.0), HoldRecord(4.0, 5.0)])
+        rec.add_not_measurable([NotMeasurable(4.8, 6.0, "nobody in view")])
+    assert raw_rows(db_path, "SELECT start_s, end_s FROM holds ORDER BY start_s") == [(0.9, 3.0), (4.0, 5.0)]
+    assert raw_rows(db_path, "SELECT start_s, end_s FROM not_measurable") == [(4.8, 6.0)]
+
+
 def test_an_open_hold_or_blind_spell_is_closed_when_the_set_ends(db_path):
     with recorder(db_path) as rec:
         rec.start_set(1)
