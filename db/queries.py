@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -485,6 +485,26 @@ def patient_summary(
         mean_pain_0_10=None if pain is None else float(pain),
         mean_effort_rpe_0_10=None if effort is None else float(effort),
     )
+
+
+def sessions_per_week(
+    db: Session,
+    patient: str,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    tz: tzinfo = timezone.utc,
+) -> dict[date, dict[str, int]]:
+    """Adherence: {Monday of the week: {exercise id: sessions}}, weeks in time zone ``tz``.
+
+    Only weeks with sessions appear; a report fills the empty ones between ``since`` and ``until``.
+    """
+    p = get_patient(db, patient)
+    out: dict[date, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for s in list_sessions(db, p.name, since=since, until=until, newest_first=False):
+        day = s.started_at.astimezone(tz).date()
+        out[day - timedelta(days=day.weekday())][s.exercise_id] += 1
+    return {week: dict(counts) for week, counts in out.items()}
 
 
 def angle_series(db: Session, session_id: int) -> list[tuple[int, AngleSeries]]:

@@ -376,6 +376,17 @@ def test_patient_summary_and_rep_rows(history):
         assert [p.exercise_id for p in queries.active_prescriptions(s, "ana")] == []
 
 
+def test_sessions_per_week_for_adherence(history):
+    with history() as s:
+        weeks = queries.sessions_per_week(s, "ana")
+    # 2026-03-02 is a Monday: squat that week, plank the next day; squat the two weeks after
+    assert weeks == {date(2026, 3, 2): {"squat": 1, "plank": 1}, date(2026, 3, 9): {"squat": 1},
+                     date(2026, 3, 16): {"squat": 1}}
+    with history() as s:  # 09:00 UTC on Monday is still Sunday in Honolulu
+        hawaii = queries.sessions_per_week(s, "bo", tz=timezone(timedelta(hours=-10)))
+    assert hawaii == {date(2026, 2, 23): {"squat": 1}}
+
+
 def test_empty_database_lists_nothing(sm):
     with sm() as s:
         assert queries.list_sessions(s) == []
