@@ -225,33 +225,47 @@ def _smooth(x: np.ndarray, times: np.ndarray, d: ExerciseDefinition, offline: bo
     return one_euro(x, times, sm.min_cutoff_hz, sm.beta)
 
 
+def _needs_auto_side(d: ExerciseDefinition, side_override: str | None) -> bool:
+    """True when some sided measure follows the auto side (so the side must be chosen)."""
+    if side_override in SIDES or d.movement.sides == "each":
+        return False
+    if not d.measures[d.movement.measure].geometry.sided:
+        return False
+    return any(m.side == "auto" and m.geometry.sided for m in d.measures.values())
+
+
 def _measure_traces(d: ExerciseDefinition, xy, world, vis, times, offline: bool,
                     side_override: str | None) -> _Traces:
     prim = d.measures[d.movement.measure]
     geom_p = prim.geometry
+    cache: dict = {}
+
+    def trace(name: str, side: str) -> np.ndarray:
+        key = (name, side)
+        if key not in cache:
+            m = d.measures[name]
+            mvis = m.min_visibility if m.min_visibility is not None else d.min_visibility
+            cache[key] = _smooth(compute(m.geometry, xy, world, vis, side, mvis), times, d, offline)
+        return cache[key]
+
     auto_side: str | np.ndarray
     if side_override in SIDES:
         auto_side = side_override
-    elif not geom_p.sided:
+    elif not _needs_auto_side(d, side_override):
         auto_side = "left"
     elif offline:
-        mvis = prim.min_visibility if prim.min_visibility is not None else d.min_visibility
-        auto_side = _choose_side_offline(
-            {s: _smooth(compute(geom_p, xy, world, vis, s, mvis), times, d, offline) for s in SIDES})
+        auto_side = _choose_side_offline({s: trace(d.movement.measure, s) for s in SIDES})
     else:
-        mvis = prim.min_visibility if prim.min_visibility is not None else d.min_visibility
         window_s = d.movement.range.window_s if d.movement.range is not None else 10.0
-        auto_side = _choose_side_causal(
-            {s: _smooth(compute(geom_p, xy, world, vis, s, mvis), times, d, offline) for s in SIDES},
-            times, window_s, _side_eps(d))
+        auto_side = _choose_side_causal({s: trace(d.movement.measure, s) for s in SIDES}, times, window_s,
+                                        _side_eps(d))
     values, per_side = {}, {}
     for name, m in d.measures.items():
         g = m.geometry
-        mv = m.min_visibility if m.min_visibility is not None else d.min_visibility
         if not g.sided:
-            values[name] = _smooth(compute(g, xy, world, vis, "left", mv), times, d, offline)
+            values[name] = trace(name, "left")
             continue
-        sides = {s: _smooth(compute(g, xy, world, vis, s, mv), times, d, offline) for s in SIDES}
+        sides = {s: trace(name, s) for s in SIDES}
         per_side[name] = sides
         side = m.side if not (side_override in SIDES and m.side == "auto") else side_override
         if side in SIDES:
@@ -531,7 +545,7 @@ class ExerciseEngine:
         d, mv = self.d, self.d.movement
         self._fps = fps
         prim = d.measures[mv.measure].geometry
-        self._auto_needed = prim.sided and self.side_override not in SIDES and not self._each
+        self._auto_needed = _needs_auto_side(d, self.side_override)
         window_s = mv.range.window_s if mv.range is not None else 10.0
         w = max(3, int(round(window_s * fps)))
         self._side_w = w
@@ -678,7 +692,7 @@ class ExerciseEngine:
                               for s in SIDES}
         auto = self.side_override if self.side_override in SIDES else "left"
         prim_geom = d.measures[prim_name].geometry
-        if prim_geom.sided and self.side_override not in SIDES:
+        if self._auto_needed:
             auto = self._choose_side(per_side[prim_name]["left"], per_side[prim_name]["right"])
         for name, ps in per_side.items():
             m = d.measures[name]
