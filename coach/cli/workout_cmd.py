@@ -227,7 +227,7 @@ def workout(
             window.close()
         if recorder is not None:
             summary.session_id = recorder.session_id
-            recorder.finish(reason if reason in ("completed", "interrupted", "camera lost") else "completed")
+            recorder.finish(reason)
     summary.source = info["description"]
     result = summary.to_dict()
     if as_json:
