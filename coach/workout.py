@@ -95,7 +95,9 @@ class Workout:
     """Feeds frames to a fresh engine per set, ends sets at the target, rests between them."""
 
     def __init__(self, definition, plan: WorkoutPlan, sinks: Iterable[WorkoutSink] = (), *,
-                 live: bool = False, side: str | None = None, person: int = 0) -> None:
+                 live: bool = False, side: str | None = None, person: int = 0, ready_s: float = 0.0) -> None:
+        """ready_s > 0: before the first set, wait until the engine has measured the person (in view, at
+        the needed angle) for this many seconds; the overlay says what is missing meanwhile."""
         self.definition = definition
         self.plan = plan
         self.sinks = list(sinks)
@@ -112,7 +114,15 @@ class Workout:
         self.primary: str = definition.movement.measure
         self.sided_reps = definition.movement.sides == "each" or definition.movement.credit_side is not None
         self.is_hold = definition.movement.hold is not None
-        self._start_set()
+        self.ready_s = ready_s
+        self._ready_since: float | None = None
+        self._readiness = None
+        if ready_s > 0:
+            from coach.analysis import ExerciseEngine
+
+            self._readiness = ExerciseEngine(definition, side=side)  # only asked "can you measure?"
+        else:
+            self._start_set()
 
     # -- sets --------------------------------------------------------------------------------------
     def _start_set(self) -> None:
@@ -173,13 +183,37 @@ class Workout:
     @property
     def done(self) -> bool:
         """True when every planned set has ended."""
-        return self.engine is None and self.set_index >= self.plan.sets
+        return self.engine is None and self._readiness is None and self.set_index >= self.plan.sets
 
     # -- frames ------------------------------------------------------------------------------------
+    def _check_ready(self, pose: PoseFrame) -> OverlayModel:
+        """Before the first set: is the person measurable? Start the set after `ready_s` of it."""
+        self._readiness.update(pose, self.person)
+        st = self._readiness.state
+        if st.measurable and pose.people:
+            self._ready_since = pose.timestamp_s if self._ready_since is None else self._ready_since
+        else:
+            self._ready_since = None
+        model = OverlayModel(exercise_name=self.definition.name, target_reps=self.plan.reps, set_index=1,
+                             sets=self.plan.sets, person_index=self.person)
+        if self._ready_since is not None and pose.timestamp_s - self._ready_since >= self.ready_s:
+            self._readiness = None
+            self._start_set()
+        else:
+            view = self.definition.view
+            model.not_measurable = (st.reason or "step into view") if self._ready_since is None else None
+            model.cue = "Get ready" + (f": {view} view, whole body in the picture" if view != "any" else "")
+        return model
+
     def process(self, frame: Frame | None, pose: PoseFrame) -> list[Event]:
         """Feed one frame; returns the engine's events for it."""
         self._last_t = pose.timestamp_s
         events: list[Event] = []
+        if self._readiness is not None:
+            overlay = self._check_ready(pose)
+            for sink in self.sinks:
+                sink.on_frame(frame, pose, overlay)
+            return events
         if self.engine is None and self.rest_until_s is not None and pose.timestamp_s >= self.rest_until_s:
             self._start_set()
         if self.engine is not None and not self.paused:

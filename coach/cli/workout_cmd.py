@@ -194,8 +194,7 @@ def workout(
     terminal = TerminalSink(live, info["frame_count"], definition.id)
     sinks.append(terminal)
 
-    session = Workout(definition, plan, sinks, live=live,
-                      side=side)
+    session = Workout(definition, plan, sinks, live=live, side=side, ready_s=1.0 if live else 0.0)
     reason = "source ended"
     # SIGTERM ends the session like Ctrl-C does: everything counted is kept.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
