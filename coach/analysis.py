@@ -471,6 +471,57 @@ def _merge_intervals(items: list[NotMeasurable]) -> list[NotMeasurable]:
     return out
 
 
+def analyse_measures(definition: ExerciseDefinition, times_s, measures: dict, *, offline: bool = True,
+                     smooth: bool = False) -> AnalysisResult:
+    """Run the counting (range, conditions, state machine) on measure traces given directly.
+
+    `measures` maps every measure name of the definition to a (T,) array (NaN = not measurable). Useful to
+    try a definition on a hand-made trace and in tests; `analyse_series` is this after keypoints -> measures.
+    """
+    d = definition
+    comp = compile_definition(d)
+    times = np.asarray(times_s, dtype=np.float64)
+    n = len(times)
+    vals = {k: np.asarray(v, dtype=np.float64) for k, v in measures.items()}
+    missing = set(d.measures) - set(vals)
+    if missing:
+        raise ValueError(f"traces missing for measures: {', '.join(sorted(missing))}")
+    if smooth:
+        vals = {k: _smooth(v, times, d, offline) for k, v in vals.items()}
+    x = vals[comp.primary]
+    lo = hi = None
+    if d.movement.range is not None:
+        x, lo, hi = _range(d, x, times, offline)
+        vals[comp.primary] = x
+    env = dict(vals)
+    if lo is not None:
+        env[RANGE_LO], env[RANGE_HI] = lo, hi
+    mask = _masks(comp, env, n)
+    ok = np.ones(n, bool)
+    for name in comp.needed:
+        ok &= ~np.isnan(vals[name])
+    if lo is not None:
+        ok &= ~np.isnan(lo)
+    tally = Tally()
+    sm = StateMachine(comp.cfg, tally, side="none", reason=lambda a, b: "not measurable")
+    phase_names = np.full(n, "", dtype=object)
+    for i, (t, v, o, m) in enumerate(zip(times.tolist(), x.tolist(), ok.tolist(), mask.tolist())):
+        sm.step(t, v, o, m, i)
+        if sm.phase is not None:
+            phase_names[i] = comp.phases[sm.phase]
+    sm.finish(float(times[-1]) if n else None)
+    nm = sorted(tally.not_measurable, key=lambda z: z.start_s)
+    return AnalysisResult(
+        exercise=d.id, reps=tally.reps, reps_left=tally.reps_left, reps_right=tally.reps_right,
+        hold_s=tally.held_s, reps_records=list(tally.records), holds=list(tally.holds),
+        faults=sorted(tally.faults, key=lambda f: f.time_s), not_measurable=nm,
+        not_measurable_s=float(sum(z.duration_s for z in nm)),
+        phase_trace={"times_s": times, "phase": phase_names},
+        measure_trace={"times_s": times, "measure": comp.primary, "values": x, "range_lo": lo,
+                       "range_hi": hi, "side": "none"},
+        content_hash=d.content_hash)
+
+
 def engine_fps(definition: ExerciseDefinition, series: KeypointSeries, *, offline: bool = True,
                repeat: int = 3) -> float:
     """Frames per second of `analyse_series` on a recording (best of `repeat` runs)."""

@@ -448,6 +448,7 @@ def _semantic_problems(d: ExerciseDefinition, lines: dict[tuple, int]) -> list[_
             + (f"; did you mean '{hint}'?" if hint else f"; measures defined: {', '.join(names)}"))
         return probs
     conds: dict[str, Condition] = {}
+    pct_reported: list[bool] = []
 
     def parse(loc: tuple, key: str, text: str) -> Condition | None:
         try:
@@ -457,6 +458,9 @@ def _semantic_problems(d: ExerciseDefinition, lines: dict[tuple, int]) -> list[_
             return None
         if c.uses_percent:
             if mv.range is None:
+                if pct_reported:
+                    return None
+                pct_reported.append(True)
                 add(loc, f"'%' thresholds are relative to the movement's range, but movement.range is not "
                          f"given (add e.g. range: {{rest: high, min_span: 40}}) in \"{text}\"")
                 return None

@@ -116,6 +116,7 @@ class StateMachine:
         self.rep_or = 0
         self.rep_faults: list[FormFault] = []
         self.prev_mask = 0
+        self.prev_active = 0
         self.prev_t: float | None = None
         self.gap_start: float | None = None
         self.gap_i = -1
@@ -314,13 +315,17 @@ class StateMachine:
             if not v <= self.vmax:
                 self.vmax, self.tmax, self.imax, self.mmax = v, t, i, mask
             self.rep_or |= mask
-        # frame-level form rules (rising edge)
+        # frame-level form rules: a fault when a rule starts failing (in its phase, for "during")
         fr = mask & self.frame_rule_bits
+        active = 0
         if fr:
-            rising = fr & ~self.prev_mask
+            for r in cfg.rules:
+                if fr & r.bit and (r.check == "always" or r.phase == self.phase):
+                    active |= r.bit
+            rising = active & ~self.prev_active
             if rising:
                 for r in cfg.rules:
-                    if rising & r.bit and (r.check == "always" or r.phase == self.phase):
+                    if rising & r.bit:
                         idx = self.tally.reps + 1 if self.rep_start is not None else None
                         f = FormFault(r.code, r.cue, t, r.severity, idx, self.side)
                         last = self.tally._cue_times.get(r.code)
@@ -329,6 +334,7 @@ class StateMachine:
                             if idx is not None:
                                 self.rep_faults.append(f)
                             self._cue(t, f, r.cooldown_s, out)
+        self.prev_active = active
         # holds
         if cfg.hold_phase is not None:
             if self.phase == cfg.hold_phase and not (mask & self.hold_break_bits):
