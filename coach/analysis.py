@@ -117,14 +117,81 @@ class AnalysisResult:
 # ---------------------------------------------------------------------------- measures over a series
 
 
+class PersonTracker:
+    """Follows one person across frames when the pose engine reports several (slot order can change).
+
+    The first person seen is the largest (torso length); after that, each frame takes the person whose
+    torso centre is nearest the last one followed and whose size is similar (cost = distance in torso
+    lengths + 2 |log size ratio|). When several are seen and none is within a cost of 1.5, the followed
+    person was not detected in that frame; after `lost_after_s` without them, the largest is taken again.
+    A lone person is always taken (with one slot this is exactly "slot 0 when someone is there").
+    """
+
+    def __init__(self, lost_after_s: float = 2.0):
+        self.lost_after_s = lost_after_s
+        self.centre: np.ndarray | None = None
+        self.size = 0.0
+        self.last_t: float | None = None
+
+    @staticmethod
+    def _torso(xy: np.ndarray) -> tuple[np.ndarray, float]:
+        sh = 0.5 * (xy[_LI["left_shoulder"]] + xy[_LI["right_shoulder"]])
+        hp = 0.5 * (xy[_LI["left_hip"]] + xy[_LI["right_hip"]])
+        return 0.5 * (sh + hp), float(np.linalg.norm(sh - hp))
+
+    def step(self, t: float, people_xy: list[np.ndarray]) -> int:
+        """Slot of the followed person in this frame, or -1 when they are not in it."""
+        cands = []
+        for k, xy in enumerate(people_xy):
+            c, size = self._torso(xy)
+            if np.all(np.isfinite(c)) and size > 0:
+                cands.append((k, c, size))
+        if not cands:
+            return -1
+        if self.centre is None or self.last_t is None or t - self.last_t > self.lost_after_s:
+            k, c, size = max(cands, key=lambda x: x[2])
+        else:
+            def cost(x):
+                return (float(np.linalg.norm(x[1] - self.centre)) / max(self.size, 1e-6)
+                        + 2.0 * abs(np.log(x[2] / max(self.size, 1e-6))))
+            best = min(cands, key=cost)
+            if cost(best) > 1.5:
+                # Alone in the picture: it is the person to follow as far as anyone can tell (a jump is
+                # caught by the jump gate); among several, the followed one is not detected in this frame.
+                return best[0] if len(cands) == 1 else -1
+            k, c, size = best
+        self.centre, self.size, self.last_t = c, size, t
+        return k
+
+
+def track_slots(series: KeypointSeries) -> np.ndarray:
+    """Slot of the followed person in every frame (-1 = not detected), see `PersonTracker`."""
+    n = len(series)
+    if series.n_slots == 1:
+        return np.where(series.n_people > 0, 0, -1)
+    tr = PersonTracker()
+    out = np.full(n, -1, np.int64)
+    times = series.timestamps_s.tolist()
+    counts = series.n_people.tolist()
+    for i in range(n):
+        out[i] = tr.step(times[i], [series.image_xy_px[i, p] for p in range(int(counts[i]))])
+    return out
+
+
 def _person_arrays(series: KeypointSeries, person: int):
-    p = min(person, series.n_slots - 1)
-    xy = series.image_xy_px[:, p].astype(np.float64)
-    world = series.world_xyz_m[:, p].astype(np.float64)
-    vis = series.visibility[:, p].astype(np.float64)
-    present = series.n_people > person
+    """Arrays of one person: `person` 0 follows the main person (`PersonTracker`); k > 0 is raw slot k."""
+    if person == 0:
+        slot = track_slots(series)
+    else:
+        slot = np.where(series.n_people > person, min(person, series.n_slots - 1), -1)
+    rows = np.arange(len(series))
+    s = np.maximum(slot, 0)
+    xy = series.image_xy_px[rows, s].astype(np.float64)
+    world = series.world_xyz_m[rows, s].astype(np.float64)
+    vis = series.visibility[rows, s].astype(np.float64)
+    present = slot >= 0
     vis = np.where(present[:, None], np.nan_to_num(vis, nan=0.0), 0.0)
-    return xy, world, vis
+    return xy, world, vis, present
 
 
 def _jump_gate(xy: np.ndarray, vis: np.ndarray, times: np.ndarray) -> np.ndarray:
@@ -393,7 +460,7 @@ def analyse_series(definition: ExerciseDefinition, series: KeypointSeries, *, pe
     comp = compile_definition(d)
     times = np.asarray(series.timestamps_s, dtype=np.float64)
     n = len(times)
-    xy, world, vis = _person_arrays(series, person)
+    xy, world, vis, present = _person_arrays(series, person)
     vis = _jump_gate(xy, vis, times)
     tr = _measure_traces(d, xy, world, vis, times, offline, side)
     view_est = estimate_view(xy, vis) if n else np.array([], dtype=object)
@@ -430,7 +497,7 @@ def analyse_series(definition: ExerciseDefinition, series: KeypointSeries, *, pe
 
         def side_of(i, _s=side_fixed, _pf=side_pf):
             return _pf[i] if _pf is not None and mv.sides != "each" else _s
-        reason = _reason_fn(d, comp, vis, series.n_people if person == 0 else series.n_people - person,
+        reason = _reason_fn(d, comp, vis, present.astype(int),
                             view_est, side_of)
         sm = StateMachine(comp.cfg, tally, side=run_side if run_side != "none" else "none",
                           credit=_credit_fn(d, tr.per_side), reason=reason)
@@ -576,6 +643,8 @@ class ExerciseEngine:
         self._pending: list[tuple[PoseFrame, int]] = []
         self._i = 0
         self._prev_centre: tuple | None = None
+        self._tracker = PersonTracker()
+        self._slot = -1
         self._spike: dict = {}
         self._euro: dict = {}
         self._history: deque = deque(maxlen=4096)  # (frame index, (left, right)) of the credit measure
@@ -709,8 +778,13 @@ class ExerciseEngine:
         t = float(frame.timestamp_s)
         i = self._i
         self._i += 1
-        if person < len(frame.people):
-            kp = frame.people[person]
+        if person == 0:
+            slot = self._tracker.step(t, [kp.image_xy_px for kp in frame.people])
+        else:
+            slot = person if person < len(frame.people) else -1
+        self._slot = slot
+        if slot >= 0:
+            kp = frame.people[slot]
             xy = kp.image_xy_px[None].astype(np.float64)
             world = kp.world_xyz_m[None].astype(np.float64)
             vis = np.nan_to_num(kp.visibility[None].astype(np.float64), nan=0.0)
@@ -798,7 +872,7 @@ class ExerciseEngine:
         return events
 
     def _reason(self, frame: PoseFrame, person: int, vis: np.ndarray, side: str) -> str:
-        if person >= len(frame.people):
+        if self._slot < 0:
             return "nobody in view"
         d = self.d
         missing: list[str] = []
