@@ -499,7 +499,7 @@ def analyse_series(definition: ExerciseDefinition, series: KeypointSeries, *, pe
             return _pf[i] if _pf is not None and mv.sides != "each" else _s
         reason = _reason_fn(d, comp, vis, present.astype(int),
                             view_est, side_of)
-        sm = StateMachine(comp.cfg, tally, side=run_side if run_side != "none" else "none",
+        sm = StateMachine(comp.cfg, tally, side=run_side if mv.sides == "each" else "both",
                           credit=_credit_fn(d, tr.per_side), reason=reason)
         step = sm.step
         names = comp.phases
@@ -651,7 +651,7 @@ class ExerciseEngine:
         self._last_reason = ""
         run_sides = list(SIDES) if self._each else [None]
         self._machines = {
-            s: StateMachine(self.comp.cfg, self.tally, side=s or "none",
+            s: StateMachine(self.comp.cfg, self.tally, side=s or "both",
                             credit=self._credit if mv.credit_side else None,
                             reason=lambda a, b: self._last_reason)
             for s in run_sides}
