@@ -8,6 +8,7 @@ per-frame bitmask -> the state machine (`coach.state_machine`), one per side whe
 
 from __future__ import annotations
 
+import math
 import time as _time
 from collections import deque
 from dataclasses import dataclass, field
@@ -194,15 +195,13 @@ def _person_arrays(series: KeypointSeries, person: int):
     return xy, world, vis, present
 
 
-def _jump_gate(xy: np.ndarray, vis: np.ndarray, times: np.ndarray) -> np.ndarray:
-    """Visibility with frames zeroed where the whole skeleton jumps (camera cut, another person).
+def _jump_gate(xy: np.ndarray, vis: np.ndarray, times: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """Visibility zeroed on frames where the whole skeleton jumps (camera cut, another person).
 
-    A torso centre moving more than 1.5 torso lengths between consecutive frames cannot be a body: the
-    frame after the jump and the frame before are both suspect, so the short stretch is dropped.
+    A torso centre moving more than 1.5 torso lengths between consecutive frames cannot be a body.
     """
-    from coach.landmarks import landmark_index as li
-    sh = 0.5 * (xy[:, li("left_shoulder")] + xy[:, li("right_shoulder")])
-    hp = 0.5 * (xy[:, li("left_hip")] + xy[:, li("right_hip")])
+    sh = 0.5 * (xy[:, _LI["left_shoulder"]] + xy[:, _LI["right_shoulder"]])
+    hp = 0.5 * (xy[:, _LI["left_hip"]] + xy[:, _LI["right_hip"]])
     centre = 0.5 * (sh + hp)
     torso = np.linalg.norm(sh - hp, axis=1)
     step = np.linalg.norm(np.diff(centre, axis=0), axis=1)
@@ -372,13 +371,41 @@ def _reject_outliers(d: ExerciseDefinition, x: np.ndarray, window: int, offline:
     return np.where(bad, np.nan, x)
 
 
+def _gap_frames(reset_after_gap_s: float, fs: float) -> int:
+    return max(1, int(round(reset_after_gap_s * fs))) if reset_after_gap_s > 0 else 0
+
+
+def _range_segments(x: np.ndarray, reset_after_gap_s: float, fs: float) -> list[tuple[int, int]]:
+    """[start, end) stretches the range is learned on separately: a new one starts at the first value
+    after at least `reset_after_gap_s` without any (a camera cut or close-up: a new shot, a new scale)."""
+    n = len(x)
+    g = _gap_frames(reset_after_gap_s, fs)
+    if g == 0 or n == 0:
+        return [(0, n)]
+    starts = [0]
+    run = 0
+    for i, v in enumerate(np.isnan(x).tolist()):
+        if v:
+            run += 1
+        else:
+            if run >= g and i > 0:
+                starts.append(i)
+            run = 0
+    return list(zip(starts, starts[1:] + [n]))
+
+
 def _range(d: ExerciseDefinition, x: np.ndarray, times: np.ndarray, offline: bool):
     """(cleaned values, range low, range high) of the primary measure."""
     rg = d.movement.range
     fs = sample_rate_hz(times)
     window = max(3, int(round(rg.window_s * fs)))
-    x = _reject_outliers(d, x, window, offline)
-    lo, hi = rolling_envelope(x, window, causal=not offline, quantile=rg.quantile)
+    x = x.copy()
+    lo = np.full(len(x), np.nan)
+    hi = np.full(len(x), np.nan)
+    for a, b in _range_segments(x, rg.reset_after_gap_s, fs):
+        xs = _reject_outliers(d, x[a:b], window, offline)
+        x[a:b] = xs
+        lo[a:b], hi[a:b] = rolling_envelope(xs, window, causal=not offline, quantile=rg.quantile)
     span = hi - lo
     with np.errstate(invalid="ignore"):
         small = ~(span >= rg.min_span)
@@ -461,7 +488,7 @@ def analyse_series(definition: ExerciseDefinition, series: KeypointSeries, *, pe
     times = np.asarray(series.timestamps_s, dtype=np.float64)
     n = len(times)
     xy, world, vis, present = _person_arrays(series, person)
-    vis = _jump_gate(xy, vis, times)
+    vis = _jump_gate(xy, vis, times, present)
     tr = _measure_traces(d, xy, world, vis, times, offline, side)
     view_est = estimate_view(xy, vis) if n else np.array([], dtype=object)
     tally = Tally()
@@ -675,14 +702,21 @@ class ExerciseEngine:
         self._side_started = False
         self._eps = _side_eps(d)
         self._ranges = {}
+        self._nan_run: dict = {}
+        self._range_pushed: dict = {}
+        self._gap_g = 0
         if mv.range is not None:
-            rw = max(3, int(round(mv.range.window_s * fps)))
-            q = mv.range.quantile
+            self._gap_g = _gap_frames(mv.range.reset_after_gap_s, fps)
             for key in (list(SIDES) if self._each else [None]):
-                self._ranges[key] = (CausalQuantiles(rw, (0.25, 0.75)), CausalQuantiles(rw, (q, 1 - q)))
+                self._ranges[key] = self._new_range()
         self._ready = True
 
     # -- helpers
+
+    def _new_range(self) -> tuple[CausalQuantiles, CausalQuantiles]:
+        rg = self.d.movement.range
+        rw = max(3, int(round(rg.window_s * self._fps)))
+        return CausalQuantiles(rw, (0.25, 0.75)), CausalQuantiles(rw, (rg.quantile, 1 - rg.quantile))
 
     def _credit(self, i: int) -> str:
         cs = self.d.movement.credit_side
@@ -735,6 +769,13 @@ class ExerciseEngine:
 
     def _range(self, key, x: float) -> tuple[float, float, float]:
         rg = self.d.movement.range
+        if x != x:
+            self._nan_run[key] = self._nan_run.get(key, 0) + 1
+        else:
+            if self._gap_g and self._nan_run.get(key, 0) >= self._gap_g and self._range_pushed.get(key):
+                self._ranges[key] = self._new_range()
+            self._nan_run[key] = 0
+        self._range_pushed[key] = True
         quart, env = self._ranges[key]
         q1, q3 = quart.push(x)
         if rg.outlier_iqr > 0 and x == x and q1 == q1:
@@ -792,10 +833,9 @@ class ExerciseEngine:
             xy = np.full((1, N_LANDMARKS, 2), np.nan)
             world = np.full((1, N_LANDMARKS, 3), np.nan)
             vis = np.zeros((1, N_LANDMARKS))
-        # jump gate (as _jump_gate)
-        li = _LI
-        sh = 0.5 * (xy[0, li["left_shoulder"]] + xy[0, li["right_shoulder"]])
-        hp = 0.5 * (xy[0, li["left_hip"]] + xy[0, li["right_hip"]])
+        # jump gate (as _jump_gate): compares with the previous frame, whoever was in it
+        sh = 0.5 * (xy[0, _LI["left_shoulder"]] + xy[0, _LI["right_shoulder"]])
+        hp = 0.5 * (xy[0, _LI["left_hip"]] + xy[0, _LI["right_hip"]])
         centre = 0.5 * (sh + hp)
         torso = float(np.linalg.norm(sh - hp))
         if self._prev_centre is not None:

@@ -115,6 +115,7 @@ class RangeSpec(_Model):
     window_s: float = Field(10.0, gt=0)
     quantile: float = Field(0.02, ge=0.0, lt=0.25)
     outlier_iqr: float = Field(3.0, ge=0.0)
+    reset_after_gap_s: float = Field(1.0, ge=0.0)
 
 
 class HoldSpec(_Model):
