@@ -82,8 +82,13 @@ class Patient(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    #: The therapist who looks after this patient (the HTTP API shows a patient to this therapist only).
+    therapist_id: Mapped[int | None] = mapped_column(
+        ForeignKey("therapists.id", ondelete="SET NULL"), index=True
+    )
 
     sessions: Mapped[list[WorkoutSession]] = relationship(back_populates="patient")
+    therapist: Mapped[Therapist | None] = relationship()
     prescriptions: Mapped[list[Prescription]] = relationship(back_populates="patient")
 
     def __repr__(self) -> str:
@@ -319,7 +324,57 @@ class SessionNote(Base):
     session: Mapped[WorkoutSession] = relationship(back_populates="notes")
 
 
+class User(Base):
+    """Someone who signs in to the HTTP API: a therapist or a patient, linked to that row.
+
+    A therapist user has ``therapist_id``; a patient user has ``patient_id``. Access follows the link:
+    a therapist sees the patients whose ``therapist_id`` is theirs, a patient only their own data.
+    """
+
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("role IN ('therapist', 'patient')", name="role_known"),
+        CheckConstraint(
+            "(role = 'therapist' AND therapist_id IS NOT NULL AND patient_id IS NULL) OR "
+            "(role = 'patient' AND patient_id IS NOT NULL AND therapist_id IS NULL)",
+            name="role_link",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    therapist_id: Mapped[int | None] = mapped_column(
+        ForeignKey("therapists.id", ondelete="CASCADE"), unique=True
+    )
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+    therapist: Mapped[Therapist | None] = relationship()
+    patient: Mapped[Patient | None] = relationship()
+    tokens: Mapped[list[ApiToken]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class ApiToken(Base):
+    """A bearer token of a user. Only the sha256 (hex) of the secret is kept; the secret is shown once."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship(back_populates="tokens")
+
+
 __all__ = [
+    "ApiToken",
     "AngleSeries",
     "Base",
     "FormEvent",
@@ -331,6 +386,7 @@ __all__ = [
     "SessionNote",
     "Therapist",
     "UTCDateTime",
+    "User",
     "WorkoutSession",
     "WorkoutSet",
 ]
