@@ -557,3 +557,129 @@ def add_session_note(
 
 def _iso(dt: datetime | None) -> str | None:
     return None if dt is None else dt.isoformat()
+
+
+# ------------------------------------------------------------------------- prescriptions and reports
+
+
+def patient_prescriptions(db: Session, patient: str, *, include_ended: bool = True) -> list[Prescription]:
+    """All of the patient's prescriptions (active first, then ended), by exercise and start."""
+    p = get_patient(db, patient)
+    q = select(Prescription).where(Prescription.patient_id == p.id)
+    if not include_ended:
+        q = q.where(Prescription.active.is_(True))
+    return list(db.scalars(q.order_by(Prescription.active.desc(), Prescription.exercise_id,
+                                      Prescription.start_date, Prescription.id)))
+
+
+def prescription_for(db: Session, patient: str, exercise_id: str, on: date | None = None) -> Prescription | None:
+    """The patient's active prescription of one exercise (on date ``on``, if given), or None.
+
+    An unknown patient has none (no NotFound): a first workout creates the patient.
+    """
+    p = db.scalars(select(Patient).where(Patient.name == patient.strip())).one_or_none()
+    if p is None:
+        return None
+    q = select(Prescription).where(
+        Prescription.patient_id == p.id,
+        Prescription.exercise_id == exercise_id,
+        Prescription.active.is_(True),
+    )
+    if on is not None:
+        q = q.where(
+            Prescription.start_date <= on,
+            (Prescription.until_date.is_(None)) | (Prescription.until_date >= on),
+        )
+    return db.scalars(q.order_by(Prescription.id.desc()).limit(1)).one_or_none()
+
+
+@dataclass(frozen=True)
+class NoteRow:
+    """A patient-reported note of one session (pain, effort, text)."""
+
+    session_id: int
+    exercise_id: str
+    started_at: datetime
+    pain_0_10: int | None
+    effort_rpe_0_10: int | None
+    text: str
+
+
+def session_notes(
+    db: Session, patient: str, *, since: datetime | None = None, until: datetime | None = None
+) -> list[NoteRow]:
+    """The patient's session notes over a period, oldest session first."""
+    q = (
+        select(WorkoutSession.id, WorkoutSession.exercise_id, WorkoutSession.started_at,
+               SessionNote.pain_0_10, SessionNote.effort_rpe_0_10, SessionNote.text)
+        .join(SessionNote, SessionNote.session_id == WorkoutSession.id)
+        .join(Patient, Patient.id == WorkoutSession.patient_id)
+    )
+    q = _session_filter(q, patient, None, since, until).order_by(WorkoutSession.started_at, SessionNote.id)
+    return [NoteRow(*row) for row in db.execute(q)]
+
+
+def fault_counts_per_session(
+    db: Session, patient: str, *, since: datetime | None = None, until: datetime | None = None
+) -> dict[int, dict[str, int]]:
+    """{session id: {fault code: count}} for the patient's sessions over a period (in or outside reps)."""
+    q = (
+        select(WorkoutSession.id, FormEvent.code, func.count(FormEvent.id))
+        .join(WorkoutSet, WorkoutSet.id == FormEvent.set_id)
+        .join(WorkoutSession, WorkoutSession.id == WorkoutSet.session_id)
+        .join(Patient, Patient.id == WorkoutSession.patient_id)
+        .group_by(WorkoutSession.id, FormEvent.code)
+    )
+    out: dict[int, dict[str, int]] = defaultdict(dict)
+    for sid, code, n in db.execute(_session_filter(q, patient, None, since, until)):
+        out[sid][code] = n
+    return dict(out)
+
+
+def not_measurable_per_session(
+    db: Session, patient: str, *, since: datetime | None = None, until: datetime | None = None
+) -> dict[int, dict[str, float]]:
+    """{session id: {reason: seconds not measurable}} for the patient's sessions over a period."""
+    q = (
+        select(WorkoutSession.id, NotMeasurableInterval.reason, func.sum(NotMeasurableInterval.duration_s))
+        .join(WorkoutSet, WorkoutSet.id == NotMeasurableInterval.set_id)
+        .join(WorkoutSession, WorkoutSession.id == WorkoutSet.session_id)
+        .join(Patient, Patient.id == WorkoutSession.patient_id)
+        .group_by(WorkoutSession.id, NotMeasurableInterval.reason)
+    )
+    out: dict[int, dict[str, float]] = defaultdict(dict)
+    for sid, reason, seconds in db.execute(_session_filter(q, patient, None, since, until)):
+        out[sid][reason] = float(seconds or 0.0)
+    return dict(out)
+
+
+def holds_per_session(
+    db: Session, patient: str, *, since: datetime | None = None, until: datetime | None = None
+) -> dict[int, tuple[int, float, float]]:
+    """{session id: (number of holds, total seconds held, longest hold in seconds)}."""
+    q = (
+        select(WorkoutSession.id, func.count(Hold.id), func.sum(Hold.duration_s), func.max(Hold.duration_s))
+        .join(WorkoutSet, WorkoutSet.id == Hold.set_id)
+        .join(WorkoutSession, WorkoutSession.id == WorkoutSet.session_id)
+        .join(Patient, Patient.id == WorkoutSession.patient_id)
+        .group_by(WorkoutSession.id)
+    )
+    return {
+        sid: (int(n), float(total or 0.0), float(longest or 0.0))
+        for sid, n, total, longest in db.execute(_session_filter(q, patient, None, since, until))
+    }
+
+
+def session_targets(
+    db: Session, patient: str, *, since: datetime | None = None, until: datetime | None = None
+) -> dict[int, tuple[int | None, float | None, int | None]]:
+    """{session id: (target reps per set, target hold s, prescription id)} as recorded with the session."""
+    q = (
+        select(WorkoutSession.id, func.max(WorkoutSet.target_reps), func.max(WorkoutSet.target_hold_s),
+               WorkoutSession.prescription_id)
+        .join(WorkoutSet, WorkoutSet.session_id == WorkoutSession.id)
+        .join(Patient, Patient.id == WorkoutSession.patient_id)
+        .group_by(WorkoutSession.id)
+    )
+    return {sid: (reps, hold, rx) for sid, reps, hold, rx in
+            db.execute(_session_filter(q, patient, None, since, until))}
