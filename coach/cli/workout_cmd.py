@@ -122,6 +122,10 @@ def workout(
     db: Optional[Path] = typer.Option(None, "--db", help="History database (default: $COACH_DB, else the "
                                       "user data folder)."),
     no_db: bool = typer.Option(False, "--no-db", help="Do not keep this session."),
+    pain: Optional[int] = typer.Option(None, "--pain", min=0, max=10, help="Pain during the workout, 0–10 "
+                                       "(kept with the session for the therapist)."),
+    effort: Optional[int] = typer.Option(None, "--effort", min=0, max=10, help="Perceived effort (RPE), 0–10."),
+    note: str = typer.Option("", "--note", help="A note for the therapist, kept with the session."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON on stdout."),
     exercises_dir: Optional[Path] = typer.Option(None, "--exercises", help="Extra folder of exercise "
                                                  "definitions (overrides built-ins with the same id)."),
@@ -130,6 +134,8 @@ def workout(
     num_poses: int = NumPosesOption,
 ) -> None:
     """Coach a set: count reps, time holds, flag form, and keep the session.
+
+    Without --sets/--reps the patient's active prescription (coach plan assign) sets the targets.
 
     Examples:\n
       coach workout -e squat --patient ana               (webcam)\n
@@ -144,6 +150,8 @@ def workout(
     definition = get_definition(exercise, extra_dirs=[exercises_dir] if exercises_dir else ())
     if save_video is not None and save_video.suffix.lower() != ".mp4":
         raise CoachError(f"--save-video must name an .mp4 file, not {save_video}")
+    if no_db and (pain is not None or effort is not None or note.strip()):
+        raise CoachError("--pain, --effort and --note are kept with the session; drop --no-db to keep them")
     if side is not None and side not in ("left", "right", "both"):
         raise CoachError(f"--side must be left, right or both, not '{side}'")
 
@@ -158,6 +166,14 @@ def workout(
     stream, info = pose_stream(source, model_path=model_path, num_poses=num_poses)
     live = bool(info["is_live"])
     targets = definition.targets
+    prescription_id = None
+    if not no_db and sets is None and reps is None:  # the patient's prescription, if any, sets the targets
+        from coach.prescriptions import workout_targets
+        from db.engine import resolve_db_path
+
+        prescription_id, rx = workout_targets(resolve_db_path(db), patient, definition.id)
+        if rx is not None:
+            targets, sets, reps = rx, rx.sets, rx.reps
     plan = WorkoutPlan(
         sets=sets or ((targets.sets or 1) if live else 1),
         reps=reps or ((targets.reps or None) if live else None),
@@ -183,7 +199,8 @@ def workout(
         from db.engine import resolve_db_path
 
         recorder = SessionRecorder(resolve_db_path(db), patient, definition.id, definition.content_hash,
-                                   str(definition.version), info["description"])
+                                   str(definition.version), info["description"],
+                                   prescription_id=prescription_id)
         sinks.append(RecorderSink(recorder, definition.movement.measure))
     video = VideoSink(save_video, info["fps"]) if save_video else None
     if video:
@@ -226,6 +243,8 @@ def workout(
             window.close()
         if recorder is not None:
             summary.session_id = recorder.session_id
+            if pain is not None or effort is not None or note.strip():
+                recorder.add_note(pain, effort, note)
             recorder.finish(reason)
     summary.source = info["description"]
     result = summary.to_dict()
