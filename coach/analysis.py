@@ -394,18 +394,45 @@ def _range_segments(x: np.ndarray, reset_after_gap_s: float, fs: float) -> list[
     return list(zip(starts, starts[1:] + [n]))
 
 
+def _settle_after_gaps(x: np.ndarray, reset_after_gap_s: float, settle_s: float, fs: float) -> np.ndarray:
+    """A copy of `x` with the first values after each gap of `reset_after_gap_s` or more made NaN: for
+    `settle_s` the pose model is still converging on the person it found again (after a cut, a close-up
+    or nobody in view), and its first fits are often far off."""
+    x = np.array(x, dtype=np.float64, copy=True)
+    g = _gap_frames(reset_after_gap_s, fs)
+    settle = int(round(settle_s * fs)) if settle_s > 0 else 0
+    if g == 0 or settle == 0:
+        return x
+    nan = np.isnan(x).tolist()
+    run = 0
+    left = 0
+    settling = False
+    for i, v in enumerate(nan):
+        if v:
+            run += 1
+            continue
+        if run >= g and not settling:
+            settling, left = True, settle
+        if settling and left > 0:
+            left -= 1
+            x[i] = np.nan
+            continue
+        settling = False
+        run = 0
+    return x
+
+
 def _range(d: ExerciseDefinition, x: np.ndarray, times: np.ndarray, offline: bool):
     """(cleaned values, range low, range high) of the primary measure."""
     rg = d.movement.range
     fs = sample_rate_hz(times)
     window = max(3, int(round(rg.window_s * fs)))
-    x = x.copy()
+    x = _reject_outliers(d, x, window, offline)
+    x = _settle_after_gaps(x, rg.reset_after_gap_s, rg.settle_s, fs)
     lo = np.full(len(x), np.nan)
     hi = np.full(len(x), np.nan)
     for a, b in _range_segments(x, rg.reset_after_gap_s, fs):
-        xs = _reject_outliers(d, x[a:b], window, offline)
-        x[a:b] = xs
-        lo[a:b], hi[a:b] = rolling_envelope(xs, window, causal=not offline, quantile=rg.quantile)
+        lo[a:b], hi[a:b] = rolling_envelope(x[a:b], window, causal=not offline, quantile=rg.quantile)
     span = hi - lo
     with np.errstate(invalid="ignore"):
         small = ~(span >= rg.min_span)
@@ -705,18 +732,24 @@ class ExerciseEngine:
         self._nan_run: dict = {}
         self._range_pushed: dict = {}
         self._gap_g = 0
+        self._settle_n = 0
+        self._settle_left: dict = {}
         if mv.range is not None:
             self._gap_g = _gap_frames(mv.range.reset_after_gap_s, fps)
+            self._settle_n = int(round(mv.range.settle_s * fps)) if mv.range.settle_s > 0 else 0
+            rw = max(3, int(round(mv.range.window_s * fps)))
+            self._fences = {}
             for key in (list(SIDES) if self._each else [None]):
                 self._ranges[key] = self._new_range()
+                self._fences[key] = CausalQuantiles(rw, (0.25, 0.75))
         self._ready = True
 
     # -- helpers
 
-    def _new_range(self) -> tuple[CausalQuantiles, CausalQuantiles]:
+    def _new_range(self) -> CausalQuantiles:
         rg = self.d.movement.range
         rw = max(3, int(round(rg.window_s * self._fps)))
-        return CausalQuantiles(rw, (0.25, 0.75)), CausalQuantiles(rw, (rg.quantile, 1 - rg.quantile))
+        return CausalQuantiles(rw, (rg.quantile, 1 - rg.quantile))
 
     def _credit(self, i: int) -> str:
         cs = self.d.movement.credit_side
@@ -768,27 +801,43 @@ class ExerciseEngine:
         return SIDES[cur]
 
     def _range(self, key, x: float) -> tuple[float, float, float]:
+        """As `_range`: outlier fence, settling after gaps, range learned afresh after a gap."""
         rg = self.d.movement.range
-        if x != x:
-            self._nan_run[key] = self._nan_run.get(key, 0) + 1
-        else:
-            if self._gap_g and self._nan_run.get(key, 0) >= self._gap_g and self._range_pushed.get(key):
-                self._ranges[key] = self._new_range()
-            self._nan_run[key] = 0
-        self._range_pushed[key] = True
-        quart, env = self._ranges[key]
+        quart = self._fences[key]
         q1, q3 = quart.push(x)
         if rg.outlier_iqr > 0 and x == x and q1 == q1:
             spread = max(q3 - q1, rg.min_span) * rg.outlier_iqr
             if x < q1 - spread or x > q3 + spread:
                 x = float("nan")
-        lo, hi = env.push(x)
+        run = self._nan_run.get(key, 0)
+        if x == x and self._settle_n and self._gap_g:
+            left = self._settle_left.get(key)  # None: not settling
+            if run >= self._gap_g and left is None:
+                left = self._settle_n
+            if left is not None and left > 0:
+                self._settle_left[key] = left - 1
+                x = float("nan")
+                lo, hi = self._ranges[key].push(x)
+                return x, *self._floor(lo, hi)
+            self._settle_left[key] = None
+        if x != x:
+            self._nan_run[key] = run + 1
+        else:
+            if self._gap_g and run >= self._gap_g and self._range_pushed.get(key):
+                self._ranges[key] = self._new_range()
+            self._nan_run[key] = 0
+        self._range_pushed[key] = True
+        lo, hi = self._ranges[key].push(x)
+        return x, *self._floor(lo, hi)
+
+    def _floor(self, lo: float, hi: float) -> tuple[float, float]:
+        rg = self.d.movement.range
         if not hi - lo >= rg.min_span:
             if rg.rest == "high":
                 lo = hi - rg.min_span
             else:
                 hi = lo + rg.min_span
-        return x, lo, hi
+        return lo, hi
 
     # -- public
 

@@ -116,6 +116,7 @@ class RangeSpec(_Model):
     quantile: float = Field(0.02, ge=0.0, lt=0.25)
     outlier_iqr: float = Field(3.0, ge=0.0)
     reset_after_gap_s: float = Field(1.0, ge=0.0)
+    settle_s: float = Field(0.3, ge=0.0)
 
 
 class HoldSpec(_Model):

@@ -142,7 +142,8 @@ def test_engine_state_for_the_overlay():
 def test_nobody_in_view_is_not_measurable_with_a_reason():
     clip = synthesize("squat", reps=3, view="side", dropouts=[(3.0, 4.5)])
     r = analyse_series(get_definition("squat"), clip.series)
-    assert r.not_measurable and r.not_measurable_s == pytest.approx(1.5, abs=0.2)
+    # 1.5 s unseen, then the range's settle_s (0.3 s) while the pose model converges again
+    assert r.not_measurable and r.not_measurable_s == pytest.approx(1.8, abs=0.2)
     assert r.not_measurable[0].reason in ("nobody in view",) or "not visible" in r.not_measurable[0].reason
 
 
