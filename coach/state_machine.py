@@ -238,6 +238,8 @@ class StateMachine:
                 self._reset_rep()
                 p = 0 if cyc[0] == cyc[-1] else -1
             self.progress = p
+        elif p >= 1 and k == cyc[p]:
+            pass  # back in the phase just left (a wobble at the turn): the rep goes on
         elif k == cyc[0]:
             self.progress = 0
             self._reset_rep()
