@@ -245,3 +245,12 @@ movement:
     assert (r.reps_left, r.reps_right) == (clip.reps_left, clip.reps_right)
     assert r.reps == clip.reps
     assert [rec.index for rec in r.reps_records] == list(range(1, r.reps + 1))
+
+
+def test_a_wobble_at_the_turn_does_not_lose_the_rep():
+    t, v, _ = reps_trace(3)
+    # during the second rep's bottom, bounce up past the 'down' exit (110) and back down
+    m = (t > 3.85) & (t < 4.15)
+    v[m] = 115
+    r = run(ABSOLUTE, t, v)
+    assert r.reps == 3
