@@ -1,0 +1,113 @@
+"""The application factory: ``create_app(db_path)`` gives the FastAPI app that ``coach serve`` runs."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from coach.errors import CoachError
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+DEFAULT_MAX_UPLOAD_MB = 200.0
+
+
+@dataclass
+class ApiSettings:
+    db_path: Path
+    #: Pose model file; None: resolved on first use like the CLI does (user cache / offline build).
+    model_path: Path | None = None
+    max_upload_bytes: int = int(DEFAULT_MAX_UPLOAD_MB * 1e6)
+    job_workers: int = 1
+    max_live: int = 2
+    exercise_dirs: list[Path] = field(default_factory=list)
+    #: Makes the per-connection pose engine of live coaching (tests replace it).
+    pose_engine_factory: Callable | None = None
+    _model: Path | None = None
+
+    def resolve_model(self) -> Path:
+        if self.model_path is not None:
+            return Path(self.model_path)
+        if self._model is None:
+            from coach.models import resolve_model
+
+            self._model = resolve_model("full", allow_download=False, progress=False).path
+        return self._model
+
+
+def create_app(db_path: str | os.PathLike | None = None, *, model_path: str | os.PathLike | None = None,
+               max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB, job_workers: int = 1, max_live: int = 2,
+               exercise_dirs=(), pose_engine_factory: Callable | None = None) -> FastAPI:
+    """The API over the history database ``db_path`` (default: $COACH_DB, else the user data folder)."""
+    from coach.api import jobs, live, routes_exercises, routes_patients
+    from coach.api.limits import BodySizeLimit
+    from db.engine import close_database, open_database, resolve_db_path
+
+    settings = ApiSettings(db_path=resolve_db_path(db_path), model_path=Path(model_path) if model_path else None,
+                           max_upload_bytes=int(max_upload_mb * 1e6), job_workers=job_workers, max_live=max_live,
+                           exercise_dirs=[Path(d) for d in exercise_dirs])
+    if pose_engine_factory is None:
+        def pose_engine_factory():
+            from coach.pose_engine import PoseEngine
+
+            return PoseEngine(settings.resolve_model(), num_poses=1, mode="video")
+    settings.pose_engine_factory = pose_engine_factory
+    sm = open_database(settings.db_path)
+
+    from contextlib import asynccontextmanager
+
+    @asynccontextmanager
+    async def lifespan(_app):
+        yield
+        _app.state.jobs.shutdown()
+        close_database(sm)
+
+    app = FastAPI(
+        lifespan=lifespan,
+        title="coach API",
+        version="1",
+        description=(
+            "Exercise coaching for web and mobile clients: patients, prescriptions, sessions with reps "
+            "and faults, reports, the exercise library, video analysis jobs, and live coaching over the "
+            "WebSocket `/api/live` (protocol: see `coach/api/live.py`).\n\n"
+            "Every `/api` endpoint needs `Authorization: Bearer <token>` (from `coach users add` / "
+            "`coach users token`). A therapist sees only their own patients; a patient only their own data."
+        ),
+    )
+    app.state.settings = settings
+    app.state.sessionmaker = sm
+    app.state.jobs = jobs.JobManager(sm, settings.resolve_model, settings.exercise_dirs, workers=job_workers)
+    app.state.live_slots = asyncio.Semaphore(max_live)
+    routes_patients._EXTRA_DIRS[:] = settings.exercise_dirs
+    app.add_middleware(BodySizeLimit, limits={"/api/jobs": settings.max_upload_bytes}, default=16 * 1024 * 1024)
+
+    @app.exception_handler(CoachError)
+    async def _coach_error(request: Request, exc: CoachError):
+        from db.queries import NotFound
+
+        return JSONResponse({"detail": str(exc)}, status_code=404 if isinstance(exc, NotFound) else 422)
+
+    app.include_router(routes_patients.router)
+    app.include_router(routes_exercises.router)
+    app.include_router(jobs.router)
+    app.include_router(live.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def index():
+        return FileResponse(STATIC_DIR / "index.html")
+
+    @app.get("/api", include_in_schema=False)
+    def api_root():
+        return RedirectResponse("/docs")
+
+    return app

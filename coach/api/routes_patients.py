@@ -1,0 +1,262 @@
+"""Patients, prescriptions, sessions and reports."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict
+from datetime import date, datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response, status
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from coach.api.deps import current_user, get_db, therapist_only, visible_patient, visible_session
+from coach.api.users import Principal
+from coach.errors import CoachError
+from db.models import Patient, Prescription, SessionNote, WorkoutSession, utc_now
+from db.queries import list_sessions, patient_summary, session_detail
+
+router = APIRouter(prefix="/api", tags=["patients"])
+
+#: Largest id accepted in a path (SQLite integers are 64-bit).
+MAX_ID = 2**62
+def IdPath():
+    return Path(..., ge=1, le=MAX_ID)
+
+
+def _iso(dt):
+    return None if dt is None else dt.isoformat()
+
+
+def _jsonable(value: Any) -> Any:
+    """Dataclass output -> JSON: datetimes/dates to ISO text, NaN/inf to null."""
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+# ------------------------------------------------------------------------------------------ me
+
+
+@router.get("/me", tags=["auth"], summary="Who the token belongs to")
+def me(user: Principal = Depends(current_user), db: Session = Depends(get_db)) -> dict:
+    out: dict[str, Any] = {"name": user.name, "role": user.role}
+    if user.role == "patient":
+        p = db.get(Patient, user.patient_id)
+        out["patient"] = p.name if p else None
+        out["therapist"] = p.therapist.name if p and p.therapist else None
+    return out
+
+
+# ------------------------------------------------------------------------------------- patients
+
+
+def _patient_dict(db: Session, p: Patient) -> dict:
+    n_sessions, last = db.execute(
+        select(func.count(WorkoutSession.id), func.max(WorkoutSession.started_at))
+        .where(WorkoutSession.patient_id == p.id)).one()
+    n_active = db.scalar(select(func.count(Prescription.id)).where(
+        Prescription.patient_id == p.id, Prescription.active.is_(True)))
+    if isinstance(last, datetime) and last.tzinfo is None:
+        from datetime import timezone
+        last = last.replace(tzinfo=timezone.utc)
+    return {"name": p.name, "therapist": p.therapist.name if p.therapist else None,
+            "created_at": _iso(p.created_at), "sessions": n_sessions or 0,
+            "last_session_at": _iso(last), "active_prescriptions": n_active or 0}
+
+
+@router.get("/patients", summary="The patients the caller may see")
+def patients(user: Principal = Depends(current_user), db: Session = Depends(get_db)) -> list[dict]:
+    """A therapist gets their own patients; a patient gets themself."""
+    if user.role == "therapist":
+        rows = db.scalars(select(Patient).where(Patient.therapist_id == user.therapist_id).order_by(Patient.name))
+    else:
+        rows = db.scalars(select(Patient).where(Patient.id == user.patient_id))
+    return [_patient_dict(db, p) for p in rows]
+
+
+class NewPatient(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(..., min_length=1, max_length=200, pattern=r"\S")
+
+
+@router.post("/patients", status_code=status.HTTP_201_CREATED, summary="Add a patient (therapist)")
+def add_patient(body: NewPatient, user: Principal = Depends(therapist_only), db: Session = Depends(get_db)
+                ) -> dict:
+    """A new patient looked after by the calling therapist. A patient who already exists (recorded by a
+    workout, with no therapist yet) is taken over; one who has another therapist is a conflict (409).
+    To let the patient sign in, run `coach users add NAME --role patient --therapist YOU`."""
+    name = body.name.strip()
+    p = db.scalars(select(Patient).where(Patient.name == name)).one_or_none()
+    if p is not None and p.therapist_id not in (None, user.therapist_id):
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=f"the name {name!r} is taken")
+    if p is None:
+        p = Patient(name=name)
+        db.add(p)
+    p.therapist_id = user.therapist_id
+    db.commit()
+    return _patient_dict(db, p)
+
+
+@router.get("/patients/{name}", summary="One patient")
+def patient(name: str, user: Principal = Depends(current_user), db: Session = Depends(get_db)) -> dict:
+    return _patient_dict(db, visible_patient(db, user, name))
+
+
+# -------------------------------------------------------------------------------- prescriptions
+
+
+def _rx_dict(r: Prescription) -> dict:
+    return {"id": r.id, "patient": r.patient.name, "therapist": r.therapist.name if r.therapist else None,
+            "exercise_id": r.exercise_id, "reps": r.reps, "sets": r.sets, "hold_s": r.hold_s,
+            "rom_deg": r.rom_deg, "per_week": r.per_week, "start_date": _iso(r.start_date),
+            "until_date": _iso(r.until_date), "active": r.active, "notes": r.notes,
+            "created_at": _iso(r.created_at), "ended_at": _iso(r.ended_at)}
+
+
+@router.get("/patients/{name}/prescriptions", tags=["prescriptions"], summary="A patient's prescriptions")
+def prescriptions(name: str, include_ended: bool = Query(False, description="Also the ended ones."),
+                  user: Principal = Depends(current_user), db: Session = Depends(get_db)) -> list[dict]:
+    p = visible_patient(db, user, name)
+    q = select(Prescription).where(Prescription.patient_id == p.id)
+    if not include_ended:
+        q = q.where(Prescription.active.is_(True))
+    q = q.order_by(Prescription.active.desc(), Prescription.exercise_id, Prescription.id)
+    return [_rx_dict(r) for r in db.scalars(q)]
+
+
+class NewPrescription(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    exercise_id: str = Field(..., min_length=1, max_length=100, description="An id from /api/exercises.")
+    reps: int | None = Field(None, ge=1, le=10_000)
+    sets: int | None = Field(None, ge=1, le=1_000)
+    hold_s: float | None = Field(None, gt=0, le=86_400)
+    rom_deg: float | None = Field(None, gt=0, le=360)
+    per_week: int | None = Field(None, ge=1, le=100)
+    start_date: date | None = Field(None, description="Default: today (UTC).")
+    until_date: date | None = None
+    notes: str = Field("", max_length=5_000)
+
+
+@router.post("/patients/{name}/prescriptions", tags=["prescriptions"], status_code=status.HTTP_201_CREATED,
+             summary="Assign an exercise to a patient (therapist)")
+def assign(name: str, body: NewPrescription, user: Principal = Depends(therapist_only),
+           db: Session = Depends(get_db)) -> dict:
+    """A new prescription; an active one of the same exercise for this patient is ended (replaced)."""
+    from coach.exercise_library import get_definition
+
+    p = visible_patient(db, user, name)
+    try:
+        get_definition(body.exercise_id, db_extra_dirs())
+    except CoachError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from None
+    start = body.start_date or utc_now().date()
+    if body.until_date is not None and body.until_date < start:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            detail=f"until_date {body.until_date} is before start_date {start}")
+    now = utc_now()
+    for old in db.scalars(select(Prescription).where(Prescription.patient_id == p.id,
+                                                     Prescription.exercise_id == body.exercise_id,
+                                                     Prescription.active.is_(True))):
+        old.active, old.ended_at = False, now
+    r = Prescription(patient_id=p.id, therapist_id=user.therapist_id, exercise_id=body.exercise_id,
+                     reps=body.reps, sets=body.sets, hold_s=body.hold_s, rom_deg=body.rom_deg,
+                     per_week=body.per_week, start_date=start, until_date=body.until_date, notes=body.notes)
+    db.add(r)
+    db.commit()
+    return _rx_dict(r)
+
+
+@router.post("/prescriptions/{prescription_id}/end", tags=["prescriptions"],
+             summary="End a prescription (therapist)")
+def end_prescription(prescription_id: int = IdPath(), user: Principal = Depends(therapist_only),
+                     db: Session = Depends(get_db)) -> dict:
+    r = db.get(Prescription, prescription_id)
+    if r is None or r.patient.therapist_id != user.therapist_id:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no prescription {prescription_id} of your patients")
+    if r.active:
+        r.active, r.ended_at = False, utc_now()
+        db.commit()
+    return _rx_dict(r)
+
+
+def db_extra_dirs():
+    return _EXTRA_DIRS
+
+
+_EXTRA_DIRS: list = []
+
+
+# ------------------------------------------------------------------------------------- sessions
+
+
+@router.get("/patients/{name}/sessions", tags=["sessions"], summary="A patient's sessions, newest first")
+def sessions(name: str, exercise_id: str | None = None, since: datetime | None = None,
+             until: datetime | None = None, limit: int = Query(100, ge=1, le=10_000),
+             user: Principal = Depends(current_user), db: Session = Depends(get_db)) -> list[dict]:
+    p = visible_patient(db, user, name)
+    rows = list_sessions(db, p.name, exercise_id=exercise_id, since=since, until=until, limit=limit)
+    return [_jsonable(r.to_dict()) for r in rows]
+
+
+@router.get("/sessions/{session_id}", tags=["sessions"], summary="One session with sets, reps and faults")
+def session(session_id: int = IdPath(), series: bool = Query(False, description="Add the angle series."),
+            user: Principal = Depends(current_user), db: Session = Depends(get_db)) -> dict:
+    visible_session(db, user, session_id)
+    return _jsonable(session_detail(db, session_id, with_series=series))
+
+
+class NewNote(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    pain_0_10: int | None = Field(None, ge=0, le=10)
+    effort_rpe_0_10: int | None = Field(None, ge=0, le=10)
+    text: str = Field("", max_length=5_000)
+
+
+@router.post("/sessions/{session_id}/notes", tags=["sessions"], status_code=status.HTTP_201_CREATED,
+             summary="Add how the session felt: pain, effort, text")
+def add_note(body: NewNote, session_id: int = IdPath(), user: Principal = Depends(current_user),
+             db: Session = Depends(get_db)) -> dict:
+    visible_session(db, user, session_id)
+    if body.pain_0_10 is None and body.effort_rpe_0_10 is None and not body.text.strip():
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            detail="a note needs a pain score, an effort score or some text")
+    n = SessionNote(session_id=session_id, pain_0_10=body.pain_0_10, effort_rpe_0_10=body.effort_rpe_0_10,
+                    text=body.text)
+    db.add(n)
+    db.commit()
+    return {"id": n.id, "session_id": session_id, "pain_0_10": n.pain_0_10,
+            "effort_rpe_0_10": n.effort_rpe_0_10, "text": n.text, "created_at": _iso(n.created_at)}
+
+
+# -------------------------------------------------------------------------------------- reports
+
+
+ReportFormat = Literal["json", "html", "csv", "fhir"]
+
+
+@router.get("/patients/{name}/report", tags=["reports"], summary="A patient's progress report",
+            responses={200: {"content": {"application/json": {}, "text/html": {}, "text/csv": {},
+                                         "application/fhir+json": {}}}})
+def report(name: str, format: ReportFormat = Query("json"), since: datetime | None = None,
+           until: datetime | None = None, user: Principal = Depends(current_user),
+           db: Session = Depends(get_db)) -> Response:
+    """Adherence, reps against target, range of motion, faults over a period (default: everything)."""
+    from coach.api import reports as rep
+
+    p = visible_patient(db, user, name)
+    if since is not None and until is not None and since >= until:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="since must be before until")
+    return rep.render(db, p.name, format, since=since, until=until)
+
+
+def summary_json(db: Session, patient: str, since=None, until=None) -> dict:
+    return _jsonable(asdict(patient_summary(db, patient, since=since, until=until)))
