@@ -188,3 +188,26 @@ def test_empty_recording_counts_nothing():
     r = analyse_series(get_definition("squat"), s)
     assert r.reps == 0 and r.not_measurable_s > 0
     assert np.all(np.isnan(r.measure_trace["values"]))
+
+
+def test_not_measurable_reason_names_landmarks_and_wrong_view():
+    from coach.landmarks import landmark_index
+
+    clip = synthesize("squat", reps=3, view="front")
+    s = clip.series
+    for name in ("left_ankle", "right_ankle"):
+        s.visibility[(s.timestamps_s > 2.0) & (s.timestamps_s < 4.0), :, landmark_index(name)] = 0.1
+    r = analyse_series(get_definition("squat"), s)
+    assert r.not_measurable
+    reason = r.not_measurable[0].reason
+    assert "ankle not visible" in reason and "needs a side view, the camera sees the front" in reason
+
+
+def test_rest_phase_after_inactivity():
+    clip = synthesize("sit_to_stand", reps=2, view="side", tail_s=25.0)
+    engine = ExerciseEngine(get_definition("sit_to_stand"))
+    events = []
+    for f in clip.series.frames():
+        events += engine.update(f)
+    assert any(isinstance(e, PhaseChanged) and e.phase == "rest" for e in events)
+    assert engine.state.reps == 2
