@@ -17,6 +17,8 @@ Rules
   rep is not counted); a phase out of order abandons it.
 - Frames that are not measurable pause the machine. A gap longer than ``max_gap_s`` abandons the rep in
   progress (a rep must be seen) and forgets the phase; shorter gaps are passed over.
+- When the recording or set ends after the turn of a rep, on the way back (the last phase left, the
+  start phase not yet reached), `finish` counts it: its return is cut by the end, not missing.
 - Holds: time in the hold phase while measurable and no ``breaks_hold`` rule fails. An interruption
   (out of view, out of position, a rule failing) shorter than ``bridge_gap_s`` after which the person is
   in the hold again does not end it: the hold is one interval across it. Set ``bridge_gap_s: 0`` to count
@@ -369,6 +371,15 @@ class StateMachine:
         """Close an open hold or not-measurable interval at time `t` (default: the last frame)."""
         out: list[Event] = []
         end = t if t is not None else (self.prev_t if self.prev_t is not None else 0.0)
+        cyc = self.cfg.cycle
+        if (cyc is not None and len(cyc) >= 3 and cyc[0] == cyc[-1] and self.progress == len(cyc) - 2
+                and self.phase is None and self.last_ok_t is not None
+                and end - self.last_ok_t <= self.cfg.max_gap_s):
+            # Past the turn and on the way back when the recording stops: the return is cut by the end,
+            # not missing. Counted, ending at the last measured frame.
+            self._complete_rep(self.last_ok_t, -1, out)
+            self._reset_rep()
+            self.progress = -1
         if self.gap_start is not None:
             if end - self.gap_start >= MIN_REPORTED_GAP_S:
                 self.tally.not_measurable.append(NotMeasurable(self.gap_start, end,

@@ -254,3 +254,12 @@ def test_a_wobble_at_the_turn_does_not_lose_the_rep():
     v[m] = 115
     r = run(ABSOLUTE, t, v)
     assert r.reps == 3
+
+
+def test_a_rep_whose_return_is_cut_by_the_end_is_counted_but_not_a_descent():
+    t, v, _ = reps_trace(3, tail_s=0.0)
+    cut_on_the_way_back = (t < 6.75)  # third rep past its turn (6.0), back above 'down' exit, not yet 'up'
+    r = run(ABSOLUTE, t[cut_on_the_way_back], v[cut_on_the_way_back])
+    assert r.reps == 3
+    cut_on_the_way_down = (t < 5.4)  # third rep still going down: not a rep
+    assert run(ABSOLUTE, t[cut_on_the_way_down], v[cut_on_the_way_down]).reps == 2
