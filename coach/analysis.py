@@ -8,7 +8,6 @@ per-frame bitmask -> the state machine (`coach.state_machine`), one per side whe
 
 from __future__ import annotations
 
-import math
 import time as _time
 from collections import deque
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ from coach.filters import CausalQuantiles, OneEuro, despike, one_euro, rolling_e
     zero_phase
 from coach.keypoints import PoseFrame
 from coach.landmarks import LANDMARK_NAMES, N_LANDMARKS
-from coach.measures import compute, estimate_view, invisible_landmarks, side_visibility
+from coach.measures import compute, estimate_view, invisible_landmarks
 from coach.recording import KeypointSeries
 from coach.state_machine import MachineConfig, RuleInfo, StateMachine, Tally
 

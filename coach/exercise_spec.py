@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from coach.errors import DefinitionError
 from coach.expressions import KEYWORDS, Condition, ExpressionError, Node, parse_condition
 from coach.landmarks import LANDMARK_NAMES, SIDED_PARTS
-from coach.measures import NORMALISERS, MeasureGeometry, valid_part
+from coach.measures import MeasureGeometry, valid_part
 
 _PART_NAMES = tuple(SIDED_PARTS) + tuple(LANDMARK_NAMES)
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
