@@ -17,11 +17,13 @@ import numpy as np
 from coach.events import Event, FormFault, HoldRecord, NotMeasurable, RepRecord
 from coach.exercise_spec import ExerciseDefinition
 from coach.expressions import RANGE_HI, RANGE_LO
+from coach.adaptive_range import LiveRange, adaptive_range
 from coach.filters import CausalQuantiles, OneEuro, despike, one_euro, rolling_envelope, sample_rate_hz, \
     zero_phase
 from coach.keypoints import PoseFrame
 from coach.landmarks import LANDMARK_NAMES, N_LANDMARKS
 from coach.measures import compute, estimate_view, invisible_landmarks
+from coach.person_tracking import PersonTracker, jump_between, jump_gate, person_arrays
 from coach.recording import KeypointSeries
 from coach.state_machine import MachineConfig, RuleInfo, StateMachine, Tally
 
@@ -115,104 +117,6 @@ class AnalysisResult:
 
 
 # ---------------------------------------------------------------------------- measures over a series
-
-
-class PersonTracker:
-    """Follows one person across frames when the pose engine reports several (slot order can change).
-
-    The first person seen is the largest (torso length); after that, each frame takes the person whose
-    torso centre is nearest the last one followed and whose size is similar (cost = distance in torso
-    lengths + 2 |log size ratio|). When several are seen and none is within a cost of 1.5, the followed
-    person was not detected in that frame; after `lost_after_s` without them, the largest is taken again.
-    A lone person is always taken (with one slot this is exactly "slot 0 when someone is there").
-    """
-
-    def __init__(self, lost_after_s: float = 2.0):
-        self.lost_after_s = lost_after_s
-        self.centre: np.ndarray | None = None
-        self.size = 0.0
-        self.last_t: float | None = None
-
-    @staticmethod
-    def _torso(xy: np.ndarray) -> tuple[np.ndarray, float]:
-        sh = 0.5 * (xy[_LI["left_shoulder"]] + xy[_LI["right_shoulder"]])
-        hp = 0.5 * (xy[_LI["left_hip"]] + xy[_LI["right_hip"]])
-        return 0.5 * (sh + hp), float(np.linalg.norm(sh - hp))
-
-    def step(self, t: float, people_xy: list[np.ndarray]) -> int:
-        """Slot of the followed person in this frame, or -1 when they are not in it."""
-        cands = []
-        for k, xy in enumerate(people_xy):
-            c, size = self._torso(xy)
-            if np.all(np.isfinite(c)) and size > 0:
-                cands.append((k, c, size))
-        if not cands:
-            return -1
-        if self.centre is None or self.last_t is None or t - self.last_t > self.lost_after_s:
-            k, c, size = max(cands, key=lambda x: x[2])
-        else:
-            def cost(x):
-                return (float(np.linalg.norm(x[1] - self.centre)) / max(self.size, 1e-6)
-                        + 2.0 * abs(np.log(x[2] / max(self.size, 1e-6))))
-            best = min(cands, key=cost)
-            if cost(best) > 1.5:
-                # Alone in the picture: it is the person to follow as far as anyone can tell (a jump is
-                # caught by the jump gate); among several, the followed one is not detected in this frame.
-                return best[0] if len(cands) == 1 else -1
-            k, c, size = best
-        self.centre, self.size, self.last_t = c, size, t
-        return k
-
-
-def track_slots(series: KeypointSeries) -> np.ndarray:
-    """Slot of the followed person in every frame (-1 = not detected), see `PersonTracker`."""
-    n = len(series)
-    if series.n_slots == 1:
-        return np.where(series.n_people > 0, 0, -1)
-    tr = PersonTracker()
-    out = np.full(n, -1, np.int64)
-    times = series.timestamps_s.tolist()
-    counts = series.n_people.tolist()
-    for i in range(n):
-        out[i] = tr.step(times[i], [series.image_xy_px[i, p] for p in range(int(counts[i]))])
-    return out
-
-
-def _person_arrays(series: KeypointSeries, person: int):
-    """Arrays of one person: `person` 0 follows the main person (`PersonTracker`); k > 0 is raw slot k."""
-    if person == 0:
-        slot = track_slots(series)
-    else:
-        slot = np.where(series.n_people > person, min(person, series.n_slots - 1), -1)
-    rows = np.arange(len(series))
-    s = np.maximum(slot, 0)
-    xy = series.image_xy_px[rows, s].astype(np.float64)
-    world = series.world_xyz_m[rows, s].astype(np.float64)
-    vis = series.visibility[rows, s].astype(np.float64)
-    present = slot >= 0
-    vis = np.where(present[:, None], np.nan_to_num(vis, nan=0.0), 0.0)
-    return xy, world, vis, present
-
-
-def _jump_gate(xy: np.ndarray, vis: np.ndarray, times: np.ndarray, present: np.ndarray) -> np.ndarray:
-    """Visibility zeroed on frames where the whole skeleton jumps (camera cut, another person).
-
-    A torso centre moving more than 1.5 torso lengths between consecutive frames cannot be a body.
-    """
-    sh = 0.5 * (xy[:, _LI["left_shoulder"]] + xy[:, _LI["right_shoulder"]])
-    hp = 0.5 * (xy[:, _LI["left_hip"]] + xy[:, _LI["right_hip"]])
-    centre = 0.5 * (sh + hp)
-    torso = np.linalg.norm(sh - hp, axis=1)
-    step = np.linalg.norm(np.diff(centre, axis=0), axis=1)
-    ref = np.fmax(torso[1:], torso[:-1])
-    with np.errstate(invalid="ignore"):
-        jump = step > 1.5 * ref
-    bad = np.zeros(len(xy), bool)
-    bad[1:] |= jump
-    if bad.any():
-        vis = vis.copy()
-        vis[bad] = 0.0
-    return vis
 
 
 def _choose_side_offline(sides: dict[str, np.ndarray]) -> str:
@@ -356,92 +260,6 @@ def _measure_traces(d: ExerciseDefinition, xy, world, vis, times, offline: bool,
     return _Traces(values, per_side, side_label, None if isinstance(auto_side, str) else auto_side)
 
 
-def _reject_outliers(d: ExerciseDefinition, x: np.ndarray, window: int, offline: bool) -> np.ndarray:
-    """NaN where the primary measure is implausibly far from its recent values (Tukey's fences on the
-    window's quartiles, the spread floored at `min_span`): a zoomed close-up or a skeleton fitted to the
-    wrong thing, not a movement."""
-    rg = d.movement.range
-    if rg.outlier_iqr <= 0:
-        return x
-    q1, q3 = rolling_envelope(x, window, causal=not offline, quantile=0.25)
-    spread = np.fmax(q3 - q1, rg.min_span) * rg.outlier_iqr
-    with np.errstate(invalid="ignore"):
-        bad = (x < q1 - spread) | (x > q3 + spread)
-    return np.where(bad, np.nan, x)
-
-
-def _gap_frames(reset_after_gap_s: float, fs: float) -> int:
-    return max(1, int(round(reset_after_gap_s * fs))) if reset_after_gap_s > 0 else 0
-
-
-def _range_segments(x: np.ndarray, reset_after_gap_s: float, fs: float) -> list[tuple[int, int]]:
-    """[start, end) stretches the range is learned on separately: a new one starts at the first value
-    after at least `reset_after_gap_s` without any (a camera cut or close-up: a new shot, a new scale)."""
-    n = len(x)
-    g = _gap_frames(reset_after_gap_s, fs)
-    if g == 0 or n == 0:
-        return [(0, n)]
-    starts = [0]
-    run = 0
-    for i, v in enumerate(np.isnan(x).tolist()):
-        if v:
-            run += 1
-        else:
-            if run >= g and i > 0:
-                starts.append(i)
-            run = 0
-    return list(zip(starts, starts[1:] + [n]))
-
-
-def _settle_after_gaps(x: np.ndarray, reset_after_gap_s: float, settle_s: float, fs: float) -> np.ndarray:
-    """A copy of `x` with the first values after each gap of `reset_after_gap_s` or more made NaN: for
-    `settle_s` the pose model is still converging on the person it found again (after a cut, a close-up
-    or nobody in view), and its first fits are often far off."""
-    x = np.array(x, dtype=np.float64, copy=True)
-    g = _gap_frames(reset_after_gap_s, fs)
-    settle = int(round(settle_s * fs)) if settle_s > 0 else 0
-    if g == 0 or settle == 0:
-        return x
-    nan = np.isnan(x).tolist()
-    run = 0
-    left = 0
-    settling = False
-    for i, v in enumerate(nan):
-        if v:
-            run += 1
-            continue
-        if run >= g and not settling:
-            settling, left = True, settle
-        if settling and left > 0:
-            left -= 1
-            x[i] = np.nan
-            continue
-        settling = False
-        run = 0
-    return x
-
-
-def _range(d: ExerciseDefinition, x: np.ndarray, times: np.ndarray, offline: bool):
-    """(cleaned values, range low, range high) of the primary measure."""
-    rg = d.movement.range
-    fs = sample_rate_hz(times)
-    window = max(3, int(round(rg.window_s * fs)))
-    x = _reject_outliers(d, x, window, offline)
-    x = _settle_after_gaps(x, rg.reset_after_gap_s, rg.settle_s, fs)
-    lo = np.full(len(x), np.nan)
-    hi = np.full(len(x), np.nan)
-    for a, b in _range_segments(x, rg.reset_after_gap_s, fs):
-        lo[a:b], hi[a:b] = rolling_envelope(x[a:b], window, causal=not offline, quantile=rg.quantile)
-    span = hi - lo
-    with np.errstate(invalid="ignore"):
-        small = ~(span >= rg.min_span)
-    if rg.rest == "high":
-        lo = np.where(small, hi - rg.min_span, lo)
-    else:
-        hi = np.where(small, lo + rg.min_span, hi)
-    return x, lo, hi
-
-
 def _masks(comp: Compiled, env: dict, n: int) -> np.ndarray:
     mask = np.zeros(n, dtype=np.int64)
     for bit, cond in comp.conds:
@@ -513,8 +331,8 @@ def analyse_series(definition: ExerciseDefinition, series: KeypointSeries, *, pe
     comp = compile_definition(d)
     times = np.asarray(series.timestamps_s, dtype=np.float64)
     n = len(times)
-    xy, world, vis, present = _person_arrays(series, person)
-    vis = _jump_gate(xy, vis, times, present)
+    xy, world, vis, present = person_arrays(series, person)
+    vis = jump_gate(xy, vis)
     tr = _measure_traces(d, xy, world, vis, times, offline, side)
     view_est = estimate_view(xy, vis) if n else np.array([], dtype=object)
     tally = Tally()
@@ -532,7 +350,7 @@ def analyse_series(definition: ExerciseDefinition, series: KeypointSeries, *, pe
         vals = dict(vals)
         x = vals[comp.primary]
         if mv.range is not None:
-            x, lo, hi = _range(d, x, times, offline)
+            x, lo, hi = adaptive_range(mv.range, x, times, causal=not offline)
             vals[comp.primary] = x
         if first_x is None:
             first_x = x
@@ -611,7 +429,7 @@ def analyse_measures(definition: ExerciseDefinition, times_s, measures: dict, *,
     x = vals[comp.primary]
     lo = hi = None
     if d.movement.range is not None:
-        x, lo, hi = _range(d, x, times, offline)
+        x, lo, hi = adaptive_range(d.movement.range, x, times, causal=not offline)
         vals[comp.primary] = x
     env = dict(vals)
     if lo is not None:
@@ -728,27 +546,12 @@ class ExerciseEngine:
         self._side_started = False
         self._eps = _side_eps(d)
         self._ranges = {}
-        self._nan_run: dict = {}
-        self._range_pushed: dict = {}
-        self._gap_g = 0
-        self._settle_n = 0
-        self._settle_left: dict = {}
         if mv.range is not None:
-            self._gap_g = _gap_frames(mv.range.reset_after_gap_s, fps)
-            self._settle_n = int(round(mv.range.settle_s * fps)) if mv.range.settle_s > 0 else 0
-            rw = max(3, int(round(mv.range.window_s * fps)))
-            self._fences = {}
             for key in (list(SIDES) if self._each else [None]):
-                self._ranges[key] = self._new_range()
-                self._fences[key] = CausalQuantiles(rw, (0.25, 0.75))
+                self._ranges[key] = LiveRange(mv.range, fps)
         self._ready = True
 
     # -- helpers
-
-    def _new_range(self) -> CausalQuantiles:
-        rg = self.d.movement.range
-        rw = max(3, int(round(rg.window_s * self._fps)))
-        return CausalQuantiles(rw, (rg.quantile, 1 - rg.quantile))
 
     def _credit(self, i: int) -> str:
         cs = self.d.movement.credit_side
@@ -799,45 +602,6 @@ class ExerciseEngine:
         self._side_cur = cur
         return SIDES[cur]
 
-    def _range(self, key, x: float) -> tuple[float, float, float]:
-        """As `_range`: outlier fence, settling after gaps, range learned afresh after a gap."""
-        rg = self.d.movement.range
-        quart = self._fences[key]
-        q1, q3 = quart.push(x)
-        if rg.outlier_iqr > 0 and x == x and q1 == q1:
-            spread = max(q3 - q1, rg.min_span) * rg.outlier_iqr
-            if x < q1 - spread or x > q3 + spread:
-                x = float("nan")
-        run = self._nan_run.get(key, 0)
-        if x == x and self._settle_n and self._gap_g:
-            left = self._settle_left.get(key)  # None: not settling
-            if run >= self._gap_g and left is None:
-                left = self._settle_n
-            if left is not None and left > 0:
-                self._settle_left[key] = left - 1
-                x = float("nan")
-                lo, hi = self._ranges[key].push(x)
-                return x, *self._floor(lo, hi)
-            self._settle_left[key] = None
-        if x != x:
-            self._nan_run[key] = run + 1
-        else:
-            if self._gap_g and run >= self._gap_g and self._range_pushed.get(key):
-                self._ranges[key] = self._new_range()
-            self._nan_run[key] = 0
-        self._range_pushed[key] = True
-        lo, hi = self._ranges[key].push(x)
-        return x, *self._floor(lo, hi)
-
-    def _floor(self, lo: float, hi: float) -> tuple[float, float]:
-        rg = self.d.movement.range
-        if not hi - lo >= rg.min_span:
-            if rg.rest == "high":
-                lo = hi - rg.min_span
-            else:
-                hi = lo + rg.min_span
-        return lo, hi
-
     # -- public
 
     @property
@@ -881,16 +645,10 @@ class ExerciseEngine:
             xy = np.full((1, N_LANDMARKS, 2), np.nan)
             world = np.full((1, N_LANDMARKS, 3), np.nan)
             vis = np.zeros((1, N_LANDMARKS))
-        # jump gate (as _jump_gate): compares with the previous frame, whoever was in it
-        sh = 0.5 * (xy[0, _LI["left_shoulder"]] + xy[0, _LI["right_shoulder"]])
-        hp = 0.5 * (xy[0, _LI["left_hip"]] + xy[0, _LI["right_hip"]])
-        centre = 0.5 * (sh + hp)
-        torso = float(np.linalg.norm(sh - hp))
-        if self._prev_centre is not None:
-            pc, pt = self._prev_centre
-            if float(np.linalg.norm(centre - pc)) > 1.5 * max(torso, pt):
-                vis = np.zeros_like(vis)
-        self._prev_centre = (centre, torso)
+        # jump gate (as jump_gate): compares with the previous frame, whoever was in it
+        jumped, self._prev_centre = jump_between(self._prev_centre, xy[0])
+        if jumped:
+            vis = np.zeros_like(vis)
         # measures, smoothed
         values: dict = {}
         per_side: dict = {}
@@ -932,7 +690,7 @@ class ExerciseEngine:
             x = vals[prim_name]
             ok = True
             if mv.range is not None:
-                x, lo, hi = self._range(s, x)
+                x, lo, hi = self._ranges[s].push(x)
                 env[prim_name] = x
                 env[RANGE_LO], env[RANGE_HI] = lo, hi
                 st.range_lo, st.range_hi = lo, hi
