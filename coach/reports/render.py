@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import logging
 from functools import lru_cache
 
 from coach.reports.model import ExerciseReport, PrescriptionInfo, Report
@@ -126,7 +127,16 @@ def render_pdf(report: Report, charts: dict[str, bytes] | None = None) -> bytes:
 
     html = render_html(report, charts)
     out = io.BytesIO()
-    result = pisa.CreatePDF(html, dest=out, encoding="utf-8")
+    # xhtml2pdf warns about CSS it does not implement (the page still lays out): keep the terminal quiet
+    loggers = [logging.getLogger(n) for n in ("xhtml2pdf", "xhtml2pdf.context", "xhtml2pdf.parser")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.ERROR)
+    try:
+        result = pisa.CreatePDF(html, dest=out, encoding="utf-8")
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
     if result.err:
         raise CoachError(f"The PDF could not be made ({result.err} layout errors); the HTML format works.")
     return out.getvalue()

@@ -1,0 +1,290 @@
+"""Progress reports: the model equals what the pipeline recorded; every format renders; CSV types; friendly
+edge cases. The history is made once per module by replaying synthetic recordings through the real
+workout pipeline (coach.reports.synthetic_history), eight weeks of it."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from collections import Counter, defaultdict
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from coach.cli.main import app
+from coach.errors import CoachError
+from coach.reports import FORMATS, write_report
+from coach.reports.model import build_report, monday
+from coach.reports.synthetic_history import ELBOW_RX, SQUAT_RX, generate_history
+from db.engine import close_database, open_database
+
+ROOT = Path(__file__).resolve().parents[1]
+PATIENT = "report-patient"
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory):
+    db = tmp_path_factory.mktemp("reports") / "history.sqlite"
+    h = generate_history(db, PATIENT, weeks=8)
+    return db, h
+
+
+@pytest.fixture(scope="module")
+def report(history):
+    db, _ = history
+    sm = open_database(db)
+    try:
+        with sm() as s:
+            yield build_report(s, PATIENT)
+    finally:
+        close_database(sm)
+
+
+def _ex(report, exercise_id):
+    return next(e for e in report.exercises if e.exercise_id == exercise_id)
+
+
+def test_history_came_from_the_pipeline_with_a_trend(history):
+    _, h = history
+    squats = [s for s in h.sessions if s.exercise_id == "squat"]
+    assert len(squats) >= 20 and all(s.reps > 0 for s in squats)
+    first, last = squats[0], squats[-1]
+    assert sum(last.rom) / len(last.rom) > sum(first.rom) / len(first.rom) + 20  # depth grew over the weeks
+    assert "shallow" in first.fault_codes and "shallow" not in last.fault_codes
+
+
+def test_sessions_reps_and_targets_equal_what_was_recorded(report, history):
+    _, h = history
+    assert report.sessions == len(h.sessions)
+    assert report.message is None
+    for ex_id, (sets, reps, _rom, _pw) in (("squat", SQUAT_RX), ("elbow_flexion", ELBOW_RX)):
+        ex = _ex(report, ex_id)
+        recorded = {s.session_id: s for s in h.sessions if s.exercise_id == ex_id}
+        assert [p.session_id for p in ex.sessions] == sorted(recorded, key=lambda i: (recorded[i].started_at, i))
+        for p in ex.sessions:
+            rec = recorded[p.session_id]
+            assert p.reps == rec.reps
+            assert p.target_reps == sets * reps == rec.target_reps
+            assert p.started_at == rec.started_at
+            assert p.pain_0_10 == rec.pain_0_10 and p.effort_rpe_0_10 == rec.effort_rpe_0_10
+            assert p.mean_rom == pytest.approx(sum(rec.rom) / len(rec.rom), abs=1e-6)
+            assert Counter(p.faults) == Counter(rec.fault_codes)
+        assert ex.reps == sum(s.reps for s in recorded.values())
+        assert ex.target_reps == sets * reps * len(recorded)
+
+
+def test_range_of_motion_per_joint_and_side(report, history):
+    _, h = history
+    squat = _ex(report, "squat")
+    assert squat.joint == "knee" and squat.unit == "deg" and squat.target_rom == SQUAT_RX[2]
+    assert [(s.measure, s.side) for s in squat.rom] == [("knee", "both")]
+    elbow = _ex(report, "elbow_flexion")
+    assert elbow.joint == "elbow" and elbow.target_rom == ELBOW_RX[2]
+    sides = {s.side: s for s in elbow.rom}
+    assert set(sides) == {"left", "right"}
+    for side, series in sides.items():
+        recorded = [s for s in h.sessions if s.exercise_id == "elbow_flexion" and s.side == side]
+        assert [p.session_id for p in series.points] == [s.session_id for s in recorded]
+        for p, rec in zip(series.points, recorded):
+            assert p.mean == pytest.approx(sum(rec.rom) / len(rec.rom), abs=1e-6)
+            assert p.max == pytest.approx(max(rec.rom), abs=1e-6)
+        assert series.latest.mean > series.first.mean  # improving
+    assert sides["right"].first.mean < sides["left"].first.mean  # the lagging side
+
+
+def test_fault_counts_and_trend(report, history):
+    _, h = history
+    squat = _ex(report, "squat")
+    recorded = Counter(c for s in h.sessions if s.exercise_id == "squat" for c in s.fault_codes)
+    assert squat.faults_total == dict(recorded)
+    per_week = defaultdict(Counter)
+    for s in h.sessions:
+        if s.exercise_id == "squat":
+            per_week[monday(s.started_at.date())].update(s.fault_codes)
+    for week, counts in squat.faults_per_week.items():
+        assert counts == dict(per_week.get(week, {}))
+    (code, total, first_half, second_half), = squat.fault_trend()
+    assert code == "shallow" and total == recorded["shallow"]
+    assert first_half > 0 and second_half == 0
+
+
+def test_adherence_per_week(report, history):
+    _, h = history
+    days = defaultdict(lambda: defaultdict(set))
+    for s in h.sessions:
+        d = s.started_at.date()
+        days[monday(d)][s.exercise_id].add(d)
+    assert report.adherence[0].week_start == monday(h.first_day)
+    assert all(b.week_start - a.week_start == timedelta(days=7) for a, b in zip(report.adherence, report.adherence[1:]))
+    for w in report.adherence:
+        expected = {ex: len(d) for ex, d in days.get(w.week_start, {}).items()}
+        assert w.by_exercise == expected
+        assert w.prescribed == SQUAT_RX[3] + ELBOW_RX[3]
+        assert w.done_prescribed == min(expected.get("squat", 0), 3) + min(expected.get("elbow_flexion", 0), 2)
+    missed = report.adherence[2]  # the generator skips one squat session in the third week
+    assert missed.by_exercise["squat"] == 2 and missed.percent == pytest.approx(80.0)
+
+
+def test_first_against_latest_and_pain(report, history):
+    _, h = history
+    squat = _ex(report, "squat")
+    comp = squat.comparison
+    squats = [s for s in h.sessions if s.exercise_id == "squat"]
+    assert comp.first.session_id == squats[0].session_id and comp.latest.session_id == squats[-1].session_id
+    rows = {w: (a, b) for w, a, b, _ in comp.rows()}
+    assert rows["pain 0–10"] == (squats[0].pain_0_10, squats[-1].pain_0_10)
+    assert report.mean_pain == pytest.approx(sum(s.pain_0_10 for s in h.sessions) / len(h.sessions))
+
+
+def test_report_agrees_with_the_recorded_session_detail(report, history):
+    """The model reads the same rows `sessions show` does."""
+    from db.queries import session_detail
+
+    db, _ = history
+    squat = _ex(report, "squat")
+    point = squat.sessions[len(squat.sessions) // 2]
+    sm = open_database(db)
+    try:
+        with sm() as s:
+            detail = session_detail(s, point.session_id)
+    finally:
+        close_database(sm)
+    reps = [r for st in detail["sets"] for r in st["reps"]]
+    assert len(reps) == point.reps
+    assert point.mean_rom == pytest.approx(sum(r["range_of_motion"] for r in reps) / len(reps))
+    assert point.sets == detail["totals"]["sets"]
+    assert point.n_faults == detail["totals"]["faults"]
+
+
+def test_every_format_renders(history, tmp_path):
+    db, h = history
+    sm = open_database(db)
+    try:
+        outputs = {}
+        for fmt in FORMATS:
+            _, written = write_report(sm, PATIENT, fmt, tmp_path / f"r.{fmt}")
+            outputs[fmt] = written
+    finally:
+        close_database(sm)
+    html = outputs["html"][0].read_text()
+    assert html.count("data:image/png;base64,") >= 8  # adherence, pain, and rom/reps/tempo per exercise, faults
+    assert "Range of motion per joint and side" in html and "(target 75°)" in html
+    pdf = outputs["pdf"][0].read_bytes()
+    assert pdf.startswith(b"%PDF")
+    from pypdf import PdfReader
+
+    reader = PdfReader(outputs["pdf"][0])
+    assert len(reader.pages) >= 3
+    assert "Progress report" in reader.pages[0].extract_text()
+    md = outputs["md"][0].read_text()
+    assert md.startswith(f"# Progress report — {PATIENT}") and "| shallow |" in md
+    data = json.loads(outputs["json"][0].read_text())
+    assert data["sessions"] == len(h.sessions) and {e["exercise_id"] for e in data["exercises"]} == {
+        "squat", "elbow_flexion"}
+    assert [p.name for p in outputs["csv"]] == ["r_reps.csv", "r_sessions.csv"]
+    bundle = json.loads(outputs["fhir"][0].read_text())
+    assert bundle["resourceType"] == "Bundle" and bundle["type"] == "collection"
+
+
+def test_csv_loads_in_pandas_with_the_right_types(history, tmp_path):
+    import pandas as pd
+
+    db, h = history
+    sm = open_database(db)
+    try:
+        _, (reps_path, sessions_path) = write_report(sm, PATIENT, "csv", tmp_path / "x.csv")
+    finally:
+        close_database(sm)
+    reps = pd.read_csv(reps_path, parse_dates=["session_started_at"])
+    assert len(reps) == sum(s.reps for s in h.sessions)
+    for col in ("session_id", "set_index", "rep_index", "n_faults"):
+        assert reps[col].dtype == "int64", col
+    for col in ("start_s", "duration_s", "eccentric_s", "concentric_s", "rom_deg", "min_deg", "max_deg"):
+        assert reps[col].dtype == "float64", col
+    assert str(reps["session_started_at"].dtype).startswith("datetime64") and str(
+        reps["session_started_at"].dt.tz) == "UTC"
+    assert reps["rom_deg"].notna().all()
+    sessions = pd.read_csv(sessions_path, parse_dates=["started_at", "ended_at"])
+    assert len(sessions) == len(h.sessions)
+    for col in ("session_id", "sets", "reps", "target_reps", "n_faults", "pain_0_10", "effort_rpe_0_10"):
+        assert sessions[col].dtype == "int64", col
+    for col in ("mean_rom", "mean_eccentric_s", "hold_s", "not_measurable_s", "reps_pct_of_target"):
+        assert sessions[col].dtype == "float64", col
+    assert sessions["reps"].sum() == len(reps)
+    by_id = {s.session_id: s for s in h.sessions}
+    for row in sessions.itertuples():
+        assert row.reps == by_id[row.session_id].reps
+        assert math.isclose(row.mean_rom, sum(by_id[row.session_id].rom) / row.reps, abs_tol=1e-3)
+
+
+# ------------------------------------------------------------------------------------ friendly results
+
+runner = CliRunner()
+
+
+def _cli(*args):
+    return runner.invoke(app, list(args))
+
+
+def _one_sentence_error(result) -> str:
+    assert result.exit_code != 0
+    assert isinstance(result.exception, CoachError), result.exception
+    message = str(result.exception)
+    assert "\n" not in message and message.endswith((".", "?", ")"))
+    return message
+
+
+def test_unknown_patient_is_one_sentence(history):
+    db, _ = history
+    message = _one_sentence_error(_cli("report", "nobody", "--db", str(db)))
+    assert "No patient named 'nobody'" in message and PATIENT in message
+
+
+def test_unknown_patient_through_the_real_command_prints_no_traceback(history):
+    db, _ = history
+    proc = subprocess.run([sys.executable, str(ROOT / "coach.py"), "report", "nobody", "--db", str(db)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr and "No patient named 'nobody'" in proc.stderr
+
+
+def test_period_with_no_data_is_an_empty_valid_report(history, tmp_path):
+    db, _ = history
+    out = tmp_path / "empty.html"
+    result = _cli("report", PATIENT, "--db", str(db), "--from", "2001-01-01", "--to", "2001-01-31", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    assert "has no sessions between 2001-01-01 and 2001-01-31" in result.output
+    html = out.read_text()
+    assert "has no sessions between" in html and "</html>" in html
+    for fmt in ("pdf", "json", "csv", "fhir", "md"):
+        result = _cli("report", PATIENT, "--db", str(db), "--from", "2001-01-01", "--to", "2001-01-31",
+                      "-f", fmt, "-o", str(tmp_path / f"empty.{fmt}"))
+        assert result.exit_code == 0, (fmt, result.output)
+    assert json.loads((tmp_path / "empty.fhir").read_text())["entry"][0]["resource"]["resourceType"] == "Patient"
+
+
+def test_patient_without_sessions_and_escaped_html(tmp_path):
+    db = tmp_path / "h.sqlite"
+    name = "<script>alert(1)</script>"
+    assert _cli("plan", "assign", name, "squat", "--per-week", "3", "--db", str(db)).exit_code == 0
+    out = tmp_path / "r.html"
+    result = _cli("report", name, "--db", str(db), "-o", str(out))
+    assert result.exit_code == 0, result.output
+    assert "has no recorded sessions yet" in result.output
+    html = out.read_text()
+    assert "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "has no recorded sessions yet" in html
+
+
+def test_bad_arguments_are_one_sentence(history, tmp_path):
+    db, _ = history
+    assert "before --from" in _one_sentence_error(
+        _cli("report", PATIENT, "--db", str(db), "--from", "2026-03-01", "--to", "2026-02-01"))
+    assert "Unknown report format" in _one_sentence_error(_cli("report", PATIENT, "--db", str(db), "-f", "docx"))
+    assert "must be a date" in _one_sentence_error(_cli("report", PATIENT, "--db", str(db), "--from", "march"))
+    assert "No session history" in _one_sentence_error(_cli("report", PATIENT, "--db", str(tmp_path / "none.sqlite")))
+    assert "Name the patient" in _one_sentence_error(_cli("report", "--db", str(db)))
