@@ -59,7 +59,10 @@ def assign_cmd(
     from coach import prescriptions
     from db.engine import close_database, open_database, resolve_db_path, write_session
 
+    from coach.exercise_library import get_definition
+
     until_date = _parse_date(until, "--until")
+    get_definition(exercise, extra_dirs=[exercises_dir] if exercises_dir else ())  # before creating a database
     sm = open_database(resolve_db_path(db_path))
     try:
         with write_session(sm) as db:
@@ -72,7 +75,7 @@ def assign_cmd(
             name = rx.patient.name
     finally:
         close_database(sm)
-    console = Console()
+    console = Console(soft_wrap=True)
     console.print(f"Prescribed [bold]{exercise}[/] for {name}: {what}.", highlight=False)
     if old is not None:
         console.print(f"(It replaces the earlier prescription of {exercise}: {_describe(old)}.)", highlight=False)
@@ -161,7 +164,7 @@ def end_cmd(
             name = rx.patient.name
     finally:
         close_database(sm)
-    Console().print(f"Ended {name}'s prescription of {exercise}.", highlight=False)
+    Console(soft_wrap=True).print(f"Ended {name}'s prescription of {exercise}.", highlight=False)
 
 
 plan_app.command("assign")(assign_cmd)
