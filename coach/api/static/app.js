@@ -1,0 +1,327 @@
+// coach web page: live coaching with the webcam and a therapist's view of a patient's report.
+// Plain JavaScript, no framework. Protocol of the WebSocket: see coach/api/live.py.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const NAMES = ["nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner", "right_eye",
+  "right_eye_outer", "left_ear", "right_ear", "mouth_left", "mouth_right", "left_shoulder", "right_shoulder",
+  "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_pinky", "right_pinky", "left_index",
+  "right_index", "left_thumb", "right_thumb", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle",
+  "right_ankle", "left_heel", "right_heel", "left_foot_index", "right_foot_index"];
+const EDGES = [["left_shoulder", "right_shoulder"], ["left_hip", "right_hip"], ["left_shoulder", "left_hip"],
+  ["right_shoulder", "right_hip"], ["left_shoulder", "left_elbow"], ["left_elbow", "left_wrist"],
+  ["right_shoulder", "right_elbow"], ["right_elbow", "right_wrist"], ["left_hip", "left_knee"],
+  ["left_knee", "left_ankle"], ["right_hip", "right_knee"], ["right_knee", "right_ankle"],
+  ["left_ankle", "left_heel"], ["left_heel", "left_foot_index"], ["right_ankle", "right_heel"],
+  ["right_heel", "right_foot_index"]].map(([a, b]) => [NAMES.indexOf(a), NAMES.indexOf(b)]);
+
+const SEND_WIDTH = 640;      // frames are downscaled to this width before JPEG encoding
+const MAX_FPS = 15;          // at most this many frames a second, and one in flight at a time
+const JPEG_QUALITY = 0.7;
+
+let token = sessionStorage.getItem("coach-token") || "";
+let me = null;
+
+async function api(path, opts = {}) {
+  const headers = Object.assign({ Authorization: "Bearer " + token }, opts.headers || {});
+  const r = await fetch(path, Object.assign({}, opts, { headers }));
+  if (!r.ok) {
+    let detail = r.statusText;
+    try { const j = await r.json(); detail = typeof j.detail === "string" ? j.detail : JSON.stringify(j.detail); } catch (e) { /* not JSON */ }
+    const err = new Error(detail); err.status = r.status; throw err;
+  }
+  return r;
+}
+
+function option(sel, value, text) {
+  const o = document.createElement("option"); o.value = value; o.textContent = text; sel.appendChild(o);
+}
+
+async function signIn() {
+  try {
+    me = await (await api("/api/me")).json();
+  } catch (e) {
+    me = null;
+    $("who").textContent = token ? "Sign-in failed: " + e.message : "";
+    return;
+  }
+  $("who").textContent = `Signed in as ${me.name} (${me.role}).`;
+  const ex = await (await api("/api/exercises")).json();
+  const sel = $("exercise"); sel.textContent = "";
+  for (const d of ex) option(sel, d.id, `${d.name} (${d.id})`);
+  const patients = await (await api("/api/patients")).json();
+  for (const id of ["live-patient", "rep-patient"]) {
+    const s = $(id); s.textContent = "";
+    for (const p of patients) option(s, p.name, p.name);
+  }
+  $("patient-field").hidden = me.role !== "therapist";
+}
+
+$("signin").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  token = $("token").value.trim();
+  sessionStorage.setItem("coach-token", token);
+  signIn();
+});
+
+// ------------------------------------------------------------------------------------------ live
+
+const live = { ws: null, stream: null, inflight: false, stopped: true, t0: 0, lastSend: 0, sent: 0,
+  answered: 0, keypoints: null, limit: null, firstT: null, timer: null };
+const grab = document.createElement("canvas");
+
+function setText(id, v) { $(id).textContent = v; }
+
+function drawOverlay() {
+  const video = $("video"), c = $("overlay");
+  const w = video.videoWidth || 640, h = video.videoHeight || 360;
+  if (c.width !== w) { c.width = w; c.height = h; }
+  const g = c.getContext("2d");
+  g.clearRect(0, 0, w, h);
+  const kp = live.keypoints;
+  if (!kp) return;
+  const p = kp.points.map(([x, y, v]) => [x * w, y * h, v]);
+  g.lineWidth = Math.max(2, w / 200);
+  g.strokeStyle = "#00e5ff";
+  for (const [a, b] of EDGES) {
+    if (p[a][2] < 0.5 || p[b][2] < 0.5) continue;
+    g.beginPath(); g.moveTo(p[a][0], p[a][1]); g.lineTo(p[b][0], p[b][1]); g.stroke();
+  }
+  g.fillStyle = "#ffea00";
+  for (const [x, y, v] of p.slice(11)) {
+    if (v < 0.5) continue;
+    g.beginPath(); g.arc(x, y, Math.max(3, w / 160), 0, 2 * Math.PI); g.fill();
+  }
+}
+
+function sendFrame() {
+  live.timer = null;
+  if (live.stopped || live.inflight || !live.ws || live.ws.readyState !== WebSocket.OPEN) return;
+  const video = $("video");
+  if (!video.videoWidth) { live.timer = setTimeout(sendFrame, 50); return; }
+  const wait = 1000 / MAX_FPS - (performance.now() - live.lastSend);
+  if (wait > 0) { live.timer = setTimeout(sendFrame, wait); return; }
+  const scale = Math.min(1, SEND_WIDTH / video.videoWidth);
+  grab.width = Math.round(video.videoWidth * scale);
+  grab.height = Math.round(video.videoHeight * scale);
+  grab.getContext("2d").drawImage(video, 0, 0, grab.width, grab.height);
+  const t = (performance.now() - live.t0) / 1000;
+  live.lastSend = performance.now();
+  live.inflight = true;
+  grab.toBlob(async (blob) => {
+    if (!blob || live.stopped) { live.inflight = false; return; }
+    const jpeg = await blob.arrayBuffer();
+    const msg = new Uint8Array(8 + jpeg.byteLength);
+    new DataView(msg.buffer).setFloat64(0, t, true);   // 8 bytes little-endian float64: capture time, s
+    msg.set(new Uint8Array(jpeg), 8);
+    if (live.ws && live.ws.readyState === WebSocket.OPEN) { live.ws.send(msg); live.sent++; }
+    else live.inflight = false;
+  }, "image/jpeg", JPEG_QUALITY);
+}
+
+function onFrame(m) {
+  live.inflight = false;
+  live.answered++;
+  if (live.firstT === null) live.firstT = m.t;
+  live.keypoints = m.keypoints;
+  drawOverlay();
+  setText("count", m.reps_left !== null && m.reps_left !== undefined
+    ? `${m.reps} (L ${m.reps_left} / R ${m.reps_right})` : String(m.reps));
+  setText("set", `${m.set} of ${m.sets}` + (m.target_reps ? ` · target ${m.target_reps} reps` : ""));
+  setText("phase", m.phase || "–");
+  if (m.measure) setText("measure-name", m.measure);
+  setText("measure", m.value === null || m.value === undefined ? "–" : Math.round(m.value).toString());
+  $("hold-row").hidden = m.held_s === null || m.held_s === undefined;
+  if (m.held_s !== null && m.held_s !== undefined) setText("held", m.held_s.toFixed(1) + " s");
+  if ((m.cue || "") !== $("cue").textContent) setText("cue", m.cue || "");
+  setText("status", m.paused ? "Paused" : m.resting_s !== null && m.resting_s !== undefined
+    ? `Rest: ${Math.ceil(m.resting_s)} s` : m.not_measurable ? "Not measurable: " + m.not_measurable : "");
+  setText("stats", `${live.answered} frames coached, ${m.dropped} dropped`);
+  if (live.limit !== null && m.t - live.firstT >= live.limit) { stopLive(); return; }
+  sendFrame();
+}
+
+function onMessage(ev) {
+  const m = JSON.parse(ev.data);
+  if (m.type === "frame") onFrame(m);
+  else if (m.type === "ready") onReady(m); else if (m.type === "summary") {
+    const r = m.result;
+    setText("summary", `Session ${m.session_id} saved: ${r.reps} reps` +
+      (r.hold_s ? `, held ${r.hold_s.toFixed(1)} s` : "") + ` (${r.ended_reason}).`);
+    setText("count", String(r.reps));
+    finishLive();
+  } else if (m.type === "error") {
+    setText("status", `Error ${m.status}: ${m.detail}`);
+    live.inflight = false;
+    if (live.ws && live.ws.readyState === WebSocket.OPEN && !live.stopped) sendFrame();
+  }
+}
+
+async function startLive(ev) {
+  ev.preventDefault();
+  if (!me) { setText("status", "Sign in first."); $("token").focus(); return; }
+  setText("summary", ""); setText("cue", ""); setText("count", "0"); setText("status", "Connecting…");
+  const lim = parseFloat($("limit").value);
+  Object.assign(live, { stopped: false, inflight: false, sent: 0, answered: 0, keypoints: null,
+    limit: isFinite(lim) && lim > 0 ? lim : null, firstT: null, lastSend: 0 });
+  const start = { type: "start", token, exercise_id: $("exercise").value };
+  if (me.role === "therapist") start.patient = $("live-patient").value;
+  const reps = parseInt($("reps").value, 10);
+  if (reps > 0) start.reps = reps;
+  const ready = parseFloat($("ready").value);
+  if (isFinite(ready) && ready >= 0) start.ready_s = ready;
+  // The server gets ready first (pose model, session); the camera opens only then, so no movement is missed.
+  const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/api/live");
+  ws.binaryType = "arraybuffer";
+  ws.onopen = () => ws.send(JSON.stringify(start));
+  ws.onmessage = onMessage;
+  ws.onclose = () => { if (!live.stopped) { setText("status", "The connection closed."); finishLive(); } };
+  live.ws = ws;
+  $("start").disabled = true; $("stop").disabled = false; $("stop").focus();
+}
+
+async function onReady(m) {
+  try {
+    live.stream = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 1280 } }, audio: false });
+  } catch (e) {
+    setText("status", "The camera could not be opened: " + e.message);
+    stopLive();
+    return;
+  }
+  const video = $("video");
+  video.srcObject = live.stream;
+  await video.play();
+  setText("status", `Recording session ${m.session_id} for ${m.patient}: ${m.exercise.name}.`);
+  if (m.exercise.view && m.exercise.view !== "any")
+    setText("cue", `Stand so the camera sees your ${m.exercise.view} and your whole body.`);
+  live.t0 = performance.now();
+  sendFrame();
+}
+
+function stopLive() {
+  if (live.stopped) return;
+  live.stopped = true;
+  if (live.ws && live.ws.readyState === WebSocket.OPEN) live.ws.send(JSON.stringify({ type: "stop" }));
+  else finishLive();
+}
+
+function finishLive() {
+  live.stopped = true;
+  live.keypoints = null;
+  drawOverlay();
+  if (live.timer) clearTimeout(live.timer);
+  if (live.stream) for (const tr of live.stream.getTracks()) tr.stop();
+  live.stream = null;
+  $("start").disabled = false; $("stop").disabled = true;
+}
+
+$("live-form").addEventListener("submit", startLive);
+$("stop").addEventListener("click", stopLive);
+document.addEventListener("keydown", (e) => {
+  if (e.key === "Escape" && !live.stopped) stopLive();
+});
+
+// ---------------------------------------------------------------------------------------- report
+
+function fmt(v, digits = 0) {
+  if (v === null || v === undefined) return "–";
+  return typeof v === "number" ? v.toFixed(digits) : String(v);
+}
+
+function table(headers, rows, numeric = []) {
+  const t = document.createElement("table");
+  const tr = t.createTHead().insertRow();
+  for (const h of headers) { const th = document.createElement("th"); th.scope = "col"; th.textContent = h; tr.appendChild(th); }
+  const body = t.createTBody();
+  for (const r of rows) {
+    const row = body.insertRow();
+    r.forEach((v, i) => {
+      const td = row.insertCell();
+      if (v instanceof Node) td.appendChild(v); else td.textContent = v;
+      if (numeric.includes(i)) td.className = "num";
+    });
+  }
+  return t;
+}
+
+function reportQuery() {
+  const q = new URLSearchParams();
+  if ($("since").value) q.set("since", $("since").value + "T00:00:00Z");
+  if ($("until").value) q.set("until", $("until").value + "T00:00:00Z");
+  return q;
+}
+
+async function showReport(ev) {
+  ev.preventDefault();
+  const name = $("rep-patient").value;
+  const out = $("report-out"); out.textContent = ""; setText("report-msg", "");
+  if (!name) { setText("report-msg", "Choose a patient (sign in first)."); return; }
+  try {
+    const rep = await (await api(`/api/patients/${encodeURIComponent(name)}/report?` + reportQuery())).json();
+    const h = document.createElement("p");
+    h.textContent = `${rep.patient}: ${rep.sessions} sessions` +
+      (rep.mean_pain_0_10 !== null ? `, mean pain ${fmt(rep.mean_pain_0_10, 1)}/10` : "") +
+      (rep.mean_effort_rpe_0_10 !== null ? `, mean effort ${fmt(rep.mean_effort_rpe_0_10, 1)}/10` : "");
+    out.appendChild(h);
+    const rows = (rep.exercises || []).map((e) => [e.exercise_id, e.sessions, e.sets,
+      e.target_reps ? `${e.reps} / ${e.target_reps}` : String(e.reps),
+      fmt(e.first_mean_range_of_motion), fmt(e.last_mean_range_of_motion),
+      Object.entries(e.faults_by_code || {}).map(([k, v]) => `${k} ×${v}`).join(", ") || "–",
+      fmt(e.hold_s, 1), fmt(e.not_measurable_s, 1)]);
+    if (rows.length) out.appendChild(table(["exercise", "sessions", "sets", "reps (of target)", "first ROM",
+      "latest ROM", "form faults", "held s", "not measurable s"], rows, [1, 2, 3, 4, 5, 7, 8]));
+    $("downloads").hidden = false;
+    await showSessions(name);
+  } catch (e) { setText("report-msg", "Could not load the report: " + e.message); }
+}
+
+async function showSessions(name) {
+  const rows = await (await api(`/api/patients/${encodeURIComponent(name)}/sessions?` + reportQuery())).json();
+  const out = $("sessions-out"); out.textContent = "";
+  if (!rows.length) { out.textContent = "No sessions in this period."; return; }
+  out.appendChild(table(["started (UTC)", "exercise", "reps", "faults", "mean ROM", "ended", ""], rows.map((s) => {
+    const b = document.createElement("button"); b.type = "button"; b.textContent = "Reps";
+    b.setAttribute("aria-label", `Reps of session ${s.id}`);
+    b.addEventListener("click", () => showSession(s.id));
+    return [s.started_at.slice(0, 16).replace("T", " "), s.exercise_id, s.n_reps, s.n_faults,
+      fmt(s.mean_range_of_motion), s.end_reason || "open", b];
+  }), [2, 3, 4]));
+}
+
+async function showSession(id) {
+  const d = await (await api(`/api/sessions/${id}`)).json();
+  const out = $("session-out"); out.textContent = "";
+  const h = document.createElement("h4"); h.textContent = `Session ${d.id}: ${d.exercise_id}, ${d.totals.reps} reps`;
+  out.appendChild(h);
+  const rows = [];
+  for (const st of d.sets) for (const r of st.reps)
+    rows.push([st.index, r.index, r.side, fmt(r.duration_s, 2), fmt(r.min_value), fmt(r.max_value),
+      fmt(r.range_of_motion), r.faults.map((f) => f.code).join(", ") || "–"]);
+  out.appendChild(table(["set", "rep", "side", "duration s", "min", "max", "ROM", "faults"], rows, [0, 1, 3, 4, 5, 6]));
+}
+
+async function download(format) {
+  const name = $("rep-patient").value;
+  try {
+    const r = await api(`/api/patients/${encodeURIComponent(name)}/report?format=${format}&` + reportQuery());
+    const blob = await r.blob();
+    if (format === "html") {
+      const f = document.createElement("iframe");
+      f.title = `Report of ${name}`;
+      f.setAttribute("sandbox", "");
+      f.srcdoc = await blob.text();
+      $("report-out").appendChild(f);
+      return;
+    }
+    const a = document.createElement("a");
+    a.href = URL.createObjectURL(blob);
+    a.download = `${name}-report.${format === "fhir" ? "json" : format}`;
+    a.click();
+    URL.revokeObjectURL(a.href);
+  } catch (e) { setText("report-msg", `${format.toUpperCase()} report: ${e.message}`); }
+}
+
+$("report-form").addEventListener("submit", showReport);
+for (const b of document.querySelectorAll("#downloads button")) b.addEventListener("click", () => download(b.dataset.format));
+
+if (token) { $("token").value = token; signIn(); }
