@@ -138,6 +138,13 @@ def test_first_against_latest_and_pain(report, history):
     rows = {w: (a, b) for w, a, b, _ in comp.rows()}
     assert rows["pain 0–10"] == (squats[0].pain_0_10, squats[-1].pain_0_10)
     assert report.mean_pain == pytest.approx(sum(s.pain_0_10 for s in h.sessions) / len(h.sessions))
+    # one arm per session: each side is compared with itself
+    elbow = _ex(report, "elbow_flexion")
+    assert [side for side, _ in elbow.comparisons] == ["left", "right"]
+    for side, c in elbow.comparisons:
+        these = [s for s in h.sessions if s.exercise_id == "elbow_flexion" and s.side == side]
+        assert (c.first.session_id, c.latest.session_id) == (these[0].session_id, these[-1].session_id)
+        assert c.latest.mean_rom > c.first.mean_rom
 
 
 def test_report_agrees_with_the_recorded_session_detail(report, history):

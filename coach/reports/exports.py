@@ -43,7 +43,7 @@ REP_COLUMNS = [
     "n_faults", "fault_codes",
 ]
 SESSION_COLUMNS = [
-    "patient", "session_id", "started_at", "ended_at", "date", "exercise_id", "end_reason", "sets", "reps",
+    "patient", "session_id", "started_at", "ended_at", "date", "exercise_id", "side", "end_reason", "sets", "reps",
     "target_reps", "reps_pct_of_target", "mean_rom", "max_rom", "rom_unit", "mean_eccentric_s",
     "mean_concentric_s", "n_faults", "fault_codes", "hold_s", "holds", "longest_hold_s", "not_measurable_s",
     "not_measurable_reasons", "pain_0_10", "effort_rpe_0_10", "note",
@@ -93,7 +93,7 @@ def sessions_csv(report: Report) -> str:
             pct = None if not s.target_reps else 100.0 * s.reps / s.target_reps
             rows.append((s.started_at, s.session_id, [
                 report.patient, s.session_id, _iso(s.started_at), _iso(s.ended_at), s.started_at.date().isoformat(),
-                ex.exercise_id, s.end_reason or "", s.sets, s.reps, s.target_reps, pct, s.mean_rom, s.max_rom,
+                ex.exercise_id, s.side, s.end_reason or "", s.sets, s.reps, s.target_reps, pct, s.mean_rom, s.max_rom,
                 ex.unit, s.mean_eccentric_s, s.mean_concentric_s, s.n_faults,
                 ";".join(f"{c}:{n}" for c, n in sorted(s.faults.items())), s.hold_s, s.holds, s.longest_hold_s,
                 s.not_measurable_s, ";".join(f"{k}:{v:.1f}" for k, v in sorted(s.not_measurable_reasons.items())),

@@ -66,6 +66,7 @@ class SessionPoint:
     pain_0_10: int | None = None
     effort_rpe_0_10: int | None = None
     note: str = ""
+    side: str = ""  #: the side(s) of its reps: "left", "right", "both", "left+right"; "" without reps
 
     @property
     def n_faults(self) -> int:
@@ -223,10 +224,24 @@ class ExerciseReport:
 
     @property
     def comparison(self) -> Comparison | None:
+        """The first session against the latest (of the same side, when sessions train one side each)."""
+        comps = self.comparisons
+        return comps[0][1] if comps else None
+
+    @property
+    def comparisons(self) -> list[tuple[str, Comparison]]:
+        """(side, first against latest) for each side trained on its own, else one ("", comparison)."""
         with_reps = [s for s in self.sessions if s.reps or s.hold_s]
-        if len(with_reps) < 1:
-            return None
-        return Comparison(with_reps[0], with_reps[-1])
+        if not with_reps:
+            return []
+        sides = sorted({s.side for s in with_reps if s.side})
+        if len(sides) > 1 and all(x in ("left", "right") for x in sides):
+            out = []
+            for side in sides:
+                these = [s for s in with_reps if s.side == side]
+                out.append((side, Comparison(these[0], these[-1])))
+            return out
+        return [("", Comparison(with_reps[0], with_reps[-1]))]
 
     def fault_trend(self) -> list[tuple[str, int, float | None, float | None]]:
         """(code, total, faults per rep in the first half of the weeks, in the second half)."""
@@ -311,9 +326,10 @@ class Report:
                 {"code": c, "total": n, "per_rep_first_half": _r(a, 4), "per_rep_second_half": _r(b, 4)}
                 for c, n, a, b in ex.fault_trend()
             ]
-            comp = ex.comparison
-            out["first_vs_latest"] = None if comp is None else [
-                {"what": w, "first": a, "latest": b, "change": c} for w, a, b, c in comp.rows()
+            out["first_vs_latest"] = [
+                {"side": side or None,
+                 "rows": [{"what": w, "first": a, "latest": b, "change": c} for w, a, b, c in comp.rows()]}
+                for side, comp in ex.comparisons
             ]
         return d
 
@@ -471,6 +487,7 @@ def build_report(
                 pain_0_10=note.pain_0_10 if note else None,
                 effort_rpe_0_10=note.effort_rpe_0_10 if note else None,
                 note=note.text if note else "",
+                side="+".join(sorted({r.side for r in rows})),
             )
             points.append(pt)
             wk = monday(s.started_at.date())

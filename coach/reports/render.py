@@ -194,9 +194,8 @@ def render_markdown(report: Report) -> str:
             out += ["### Time not measurable", ""]
             out += _md_table(["why", "seconds"], [[k, num(v, 1)] for k, v in sorted(
                 ex.not_measurable_reasons.items(), key=lambda kv: -kv[1])])
-        comp = ex.comparison
-        if comp:
-            out += ["### First session against the latest", ""]
+        for side, comp in ex.comparisons:
+            out += [f"### First session against the latest{f' ({side} side)' if side else ''}", ""]
             out += _md_table(["", "first", "latest", "change"],
                              [[w, dash(a), dash(b), "" if c is None else signed(c)] for w, a, b, c in comp.rows()])
     if r.notes:
