@@ -260,6 +260,8 @@ def test_validate_definition(api):
     assert body["problems"][0]["line"] == good.count("\n") + 2 and body["problems"][0]["field"] == "bogus_field"
     broken = client.post("/api/exercises/validate", content="id: [unclosed\n", headers=H(tokens["drsmith"])).json()
     assert not broken["valid"] and broken["problems"][0]["line"] >= 1
+    ctrl = client.post("/api/exercises/validate", content="id: squat\nname: \x1f\n", headers=H(tokens["drsmith"]))
+    assert ctrl.status_code == 200 and ctrl.json()["problems"][0]["line"] == 2
     assert client.post("/api/exercises/validate", content=good, headers=H(tokens["ana"])).status_code == 403
     assert client.post("/api/exercises/validate", content=b"\xff\xfe", headers=H(tokens["drsmith"])).status_code == 422
     assert client.post("/api/exercises/validate", content="#" * 300_000,

@@ -75,7 +75,22 @@ async def validate(request: Request, user: Principal = Depends(therapist_only)) 
     except UnicodeDecodeError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                             detail=f"the body is not UTF-8 text (byte {exc.start})") from None
-    d, problems = parse_definition_text(text, "<posted>")
+    import yaml
+
+    try:
+        d, problems = parse_definition_text(text, "<posted>")
+    except yaml.YAMLError as exc:  # e.g. a control character: the reader fails before the parser
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else _reader_line(text, exc)
+        message = f"not readable as YAML: {getattr(exc, 'reason', None) or exc}"
+        return {"valid": False, "id": None, "problems": [{"line": line, "field": "", "message": message,
+                                                           "text": f"<posted>:{line}: {message}"}]}
     return {"valid": not problems, "id": d.id if d is not None else None,
             "problems": [{"line": p.line, "field": p.field, "message": p.message, "text": str(p)}
                          for p in problems]}
+
+
+def _reader_line(text: str, exc) -> int | None:
+    """The 1-based line of a yaml ReaderError's character position."""
+    pos = getattr(exc, "position", None)
+    return None if pos is None else text.count("\n", 0, pos) + 1
