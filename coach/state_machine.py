@@ -110,6 +110,7 @@ class StateMachine:
         self.cand_since = 0.0
         self.progress = -1
         self.rep_start: float | None = None
+        self.tracking = False
         self.vmin = self.vmax = float("nan")
         self.tmin = self.tmax = 0.0
         self.imin = self.imax = -1
@@ -144,15 +145,25 @@ class StateMachine:
 
     def _reset_rep(self) -> None:
         self.rep_start = None
+        self.tracking = False
         self.vmin = self.vmax = float("nan")
+        self.imin = self.imax = -1
         self.rep_or = 0
         self.rep_faults = []
+
+    def _track_from_start_phase(self) -> None:
+        """Min/max of the coming rep are tracked from the start phase on, so that its range of motion
+        includes the start position itself (not just the point where the start phase is left)."""
+        self._reset_rep()
+        self.tracking = True
 
     def _start_rep(self, t: float, v: float) -> None:
         self.rep_start = t
         self.v_start = v
-        self.vmin = self.vmax = float("nan")
-        self.imin = self.imax = -1
+        if not self.tracking:
+            self.tracking = True
+            self.vmin = self.vmax = float("nan")
+            self.imin = self.imax = -1
         self.rep_or = 0
         self.rep_faults = []
 
@@ -236,15 +247,21 @@ class StateMachine:
         if p >= 0 and k == cyc[p + 1]:
             p += 1
             if p == len(cyc) - 1:
+                if cyc[0] != cyc[-1]:
+                    # e.g. [bottom, top]: counted when the last phase is left, so that the rep's range of
+                    # motion includes the whole of it (lockout), see _exit
+                    self.progress = p
+                    return
                 self._complete_rep(t_entry, i, out)
                 self._reset_rep()
-                p = 0 if cyc[0] == cyc[-1] else -1
+                p = 0
+                self._track_from_start_phase()
             self.progress = p
         elif p >= 1 and k == cyc[p]:
             pass  # back in the phase just left (a wobble at the turn): the rep goes on
         elif k == cyc[0]:
             self.progress = 0
-            self._reset_rep()
+            self._track_from_start_phase()
         elif k in cyc:
             self.progress = -1
             self._reset_rep()
@@ -255,6 +272,15 @@ class StateMachine:
         cyc = self.cfg.cycle
         if cyc is not None and self.progress == 0 and k == cyc[0]:
             self._start_rep(t, v)
+        elif self._pending_last_phase() and k == cyc[-1]:
+            self._complete_rep(t, -1, out)
+            self._reset_rep()
+            self.progress = -1
+
+    def _pending_last_phase(self) -> bool:
+        """A cycle that does not return to its first phase has reached its last phase (rep not yet out)."""
+        cyc = self.cfg.cycle
+        return cyc is not None and cyc[0] != cyc[-1] and self.progress == len(cyc) - 1
 
     # ------------------------------------------------------------------ per frame
 
@@ -286,6 +312,8 @@ class StateMachine:
                     self.measurable = True
                     out.append(MeasurabilityChanged(t, True, ""))
             if g > cfg.max_gap_s:
+                if self._pending_last_phase():
+                    self._complete_rep(self.gap_start, -1, out)
                 self.phase = None
                 self.fresh = True
                 self.progress = -1
@@ -313,12 +341,13 @@ class StateMachine:
                     self._enter(cand, self.cand_since, t, v, i, out)
                     self.cand = None
         # rep tracking
-        if self.rep_start is not None:
+        if self.tracking:
             if not v >= self.vmin:  # also true while vmin is NaN
                 self.vmin, self.tmin, self.imin, self.mmin = v, t, i, mask
             if not v <= self.vmax:
                 self.vmax, self.tmax, self.imax, self.mmax = v, t, i, mask
-            self.rep_or |= mask
+            if self.rep_start is not None:
+                self.rep_or |= mask
         # frame-level form rules: a fault when a rule starts failing (in its phase, for "during")
         fr = mask & self.frame_rule_bits
         active = 0
@@ -372,6 +401,10 @@ class StateMachine:
         out: list[Event] = []
         end = t if t is not None else (self.prev_t if self.prev_t is not None else 0.0)
         cyc = self.cfg.cycle
+        if self._pending_last_phase() and self.last_ok_t is not None:
+            self._complete_rep(self.last_ok_t, -1, out)
+            self._reset_rep()
+            self.progress = -1
         if (cyc is not None and len(cyc) >= 3 and cyc[0] == cyc[-1] and self.progress == len(cyc) - 2
                 and self.phase is None and self.last_ok_t is not None
                 and end - self.last_ok_t <= self.cfg.max_gap_s):

@@ -263,3 +263,13 @@ def test_a_rep_whose_return_is_cut_by_the_end_is_counted_but_not_a_descent():
     assert r.reps == 3
     cut_on_the_way_down = (t < 5.4)  # third rep still going down: not a rep
     assert run(ABSOLUTE, t[cut_on_the_way_down], v[cut_on_the_way_down]).reps == 2
+
+
+def test_range_of_motion_includes_the_start_position_and_lockout():
+    t, v, _ = reps_trace(3, top=175, bottom=70)
+    r = run(ABSOLUTE, t, v)
+    assert [round(x.max_value) for x in r.reps_records] == [175, 175, 175]
+    two_phase = ABSOLUTE.replace("rep: [up, down, up]", "rep: [down, up]")
+    r2 = run(two_phase, t, v)  # counted when 'up' is left: the whole top is in the rep
+    assert r2.reps == 3 and all(x.max_value == pytest.approx(175) for x in r2.reps_records)
+    assert all(x.min_value == pytest.approx(70, abs=0.5) for x in r2.reps_records)
