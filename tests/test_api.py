@@ -208,29 +208,42 @@ def test_session_notes(api):
 # ------------------------------------------------------------------------------------------- reports
 
 
-def test_report_json(api):
+def test_report_summary(api):
     client, tokens = api
-    r = client.get("/api/patients/ana/report", headers=H(tokens["drsmith"]))
+    r = client.get("/api/patients/ana/summary", headers=H(tokens["drsmith"]))
     assert r.status_code == 200
     rep = r.json()
-    assert rep["patient"] == "ana"
-    assert "squat" in str(rep)
-    r = client.get("/api/patients/ana/report?since=2030-01-01T00:00:00Z&until=2029-01-01T00:00:00Z",
-                   headers=H(tokens["drsmith"]))
-    assert r.status_code == 422
-    assert client.get("/api/patients/ana/report?format=pdfx", headers=H(tokens["drsmith"])).status_code == 422
+    assert rep["patient"] == "ana" and rep["exercises"][0]["exercise_id"] == "squat"
+    assert rep["exercises"][0]["reps"] >= 2
+    assert client.get("/api/patients/bob/summary", headers=H(tokens["drsmith"])).status_code == 404
 
 
-@pytest.mark.parametrize("fmt,ctype", [("html", "text/html"), ("csv", "text/csv"),
-                                       ("fhir", "application/fhir+json")])
-def test_report_other_formats(api, fmt, ctype):
+@pytest.mark.parametrize("fmt,ctype,start", [
+    ("json", "application/json", b"{"), ("html", "text/html", b"<!"), ("pdf", "application/pdf", b"%PDF"),
+    ("md", "text/markdown", b"#"), ("csv", "text/csv", b""), ("sessions_csv", "text/csv", b""),
+    ("fhir", "application/fhir+json", b"{"),
+])
+def test_report_formats(api, fmt, ctype, start):
     client, tokens = api
     r = client.get(f"/api/patients/ana/report?format={fmt}", headers=H(tokens["ana"]))
-    if r.status_code == 501:
-        pytest.skip("coach.reports is not there yet")
     assert r.status_code == 200, r.text
     assert r.headers["content-type"].startswith(ctype)
-    assert len(r.content) > 20
+    assert r.content.lstrip().startswith(start) and len(r.content) > 20
+    if fmt == "fhir":
+        assert r.json()["resourceType"] == "Bundle"
+    if fmt == "json":
+        assert "ana" in r.text
+
+
+def test_report_refusals(api):
+    client, tokens = api
+    assert client.get("/api/patients/ana/report?from=2026-05-01&to=2026-04-01",
+                      headers=H(tokens["drsmith"])).status_code == 422
+    assert client.get("/api/patients/ana/report?format=docx", headers=H(tokens["drsmith"])).status_code == 422
+    assert client.get("/api/patients/ana/report", headers=H(tokens["drjones"])).status_code == 404
+    assert client.get("/api/patients/bob/report", headers=H(tokens["ana"])).status_code == 404
+    r = client.get("/api/patients/ana/report?format=csv&from=2026-01-01&to=2026-12-31", headers=H(tokens["drsmith"]))
+    assert r.status_code == 200 and "attachment" in r.headers["content-disposition"]
 
 
 # ----------------------------------------------------------------------------------------- exercises

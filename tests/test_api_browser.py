@@ -138,11 +138,16 @@ def test_the_page_counts_the_reps_of_a_clip_from_a_fake_camera(tmp_path, shared_
             page.wait_for_selector("#session-out table")
             report_text = page.locator("#report-out").text_content()
             rep_rows = page.locator("#session-out tbody tr").count()
+            page.get_by_role("button", name="Full report (HTML)").click()
+            frame = page.wait_for_selector("#report-out iframe").content_frame()
+            frame.wait_for_selector("h1")
+            full_report = frame.locator("body").text_content()
             page.locator("#report").screenshot(path=str(shots / "report.png"))
         finally:
             ctx.close()
     print(f"\nscreenshots: {shots}  ({summary}; {stats})")
     assert int(count) == EXPECTED_REPS, (count, summary, stats)
     assert f"{EXPECTED_REPS} reps" in summary
-    assert "ana: 1 sessions" in report_text and "squat" in report_text
+    assert "ana: 1 session" in report_text and "squat" in report_text
     assert rep_rows == EXPECTED_REPS
+    assert "ana" in full_report

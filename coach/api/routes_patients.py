@@ -240,23 +240,35 @@ def add_note(body: NewNote, session_id: int = IdPath(), user: Principal = Depend
 # -------------------------------------------------------------------------------------- reports
 
 
-ReportFormat = Literal["json", "html", "csv", "fhir"]
+ReportFormat = Literal["json", "html", "pdf", "md", "csv", "sessions_csv", "fhir"]
 
 
 @router.get("/patients/{name}/report", tags=["reports"], summary="A patient's progress report",
-            responses={200: {"content": {"application/json": {}, "text/html": {}, "text/csv": {},
-                                         "application/fhir+json": {}}}})
-def report(name: str, format: ReportFormat = Query("json"), since: datetime | None = None,
-           until: datetime | None = None, user: Principal = Depends(current_user),
-           db: Session = Depends(get_db)) -> Response:
-    """Adherence, reps against target, range of motion, faults over a period (default: everything)."""
+            responses={200: {"content": {"application/json": {}, "text/html": {}, "application/pdf": {},
+                                         "text/markdown": {}, "text/csv": {}, "application/fhir+json": {}}}})
+def report(name: str, format: ReportFormat = Query("json", description=(
+               "json, html (charts inline), pdf, md, csv (a row per rep), sessions_csv (a row per session) "
+               "or fhir (an R4 Bundle of Observations)")),
+           period_from: date | None = Query(None, alias="from", description="First day (default: the first "
+                                            "session or prescription)."),
+           period_to: date | None = Query(None, alias="to", description="Last day, inclusive (default: today)."),
+           user: Principal = Depends(current_user), db: Session = Depends(get_db)) -> Response:
+    """What `coach report` writes: adherence, reps against target, range of motion per joint and side,
+    tempo, form faults, holds, time not measurable, first against latest, pain and effort."""
     from coach.api import reports as rep
 
     p = visible_patient(db, user, name)
-    if since is not None and until is not None and since >= until:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="since must be before until")
-    return rep.render(db, p.name, format, since=since, until=until)
+    if period_from is not None and period_to is not None and period_to < period_from:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="'to' is before 'from'")
+    if (period_from and period_from.year < 1900) or (period_to and period_to.year > 9000):
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="dates from 1900 to 9000, please")
+    return rep.render(db, p.name, format, period_from=period_from, period_to=period_to)
 
 
-def summary_json(db: Session, patient: str, since=None, until=None) -> dict:
-    return _jsonable(asdict(patient_summary(db, patient, since=since, until=until)))
+@router.get("/patients/{name}/summary", tags=["reports"], summary="Per-exercise totals over a period (compact)")
+def summary(name: str, since: datetime | None = None, until: datetime | None = None,
+            user: Principal = Depends(current_user), db: Session = Depends(get_db)) -> dict:
+    """Sessions, sets, reps against target, first and latest mean range of motion, faults by code, held and
+    not-measurable seconds per exercise (``db.queries.patient_summary``); ``since <= started_at < until``."""
+    p = visible_patient(db, user, name)
+    return _jsonable(asdict(patient_summary(db, p.name, since=since, until=until)))

@@ -244,10 +244,20 @@ function table(headers, rows, numeric = []) {
   return t;
 }
 
-function reportQuery() {
+function periodQuery(forReport) {
+  // The report takes days (from, to inclusive); lists and the summary take instants (since, until exclusive).
   const q = new URLSearchParams();
-  if ($("since").value) q.set("since", $("since").value + "T00:00:00Z");
-  if ($("until").value) q.set("until", $("until").value + "T00:00:00Z");
+  const from = $("since").value, to = $("until").value;
+  if (forReport) {
+    if (from) q.set("from", from);
+    if (to) q.set("to", to);
+    return q;
+  }
+  if (from) q.set("since", from + "T00:00:00Z");
+  if (to) {
+    const d = new Date(to + "T00:00:00Z"); d.setUTCDate(d.getUTCDate() + 1);
+    q.set("until", d.toISOString());
+  }
   return q;
 }
 
@@ -257,9 +267,9 @@ async function showReport(ev) {
   const out = $("report-out"); out.textContent = ""; setText("report-msg", "");
   if (!name) { setText("report-msg", "Choose a patient (sign in first)."); return; }
   try {
-    const rep = await (await api(`/api/patients/${encodeURIComponent(name)}/report?` + reportQuery())).json();
+    const rep = await (await api(`/api/patients/${encodeURIComponent(name)}/summary?` + periodQuery(false))).json();
     const h = document.createElement("p");
-    h.textContent = `${rep.patient}: ${rep.sessions} sessions` +
+    h.textContent = `${rep.patient}: ${rep.sessions} session${rep.sessions === 1 ? "" : "s"}` +
       (rep.mean_pain_0_10 !== null ? `, mean pain ${fmt(rep.mean_pain_0_10, 1)}/10` : "") +
       (rep.mean_effort_rpe_0_10 !== null ? `, mean effort ${fmt(rep.mean_effort_rpe_0_10, 1)}/10` : "");
     out.appendChild(h);
@@ -276,7 +286,7 @@ async function showReport(ev) {
 }
 
 async function showSessions(name) {
-  const rows = await (await api(`/api/patients/${encodeURIComponent(name)}/sessions?` + reportQuery())).json();
+  const rows = await (await api(`/api/patients/${encodeURIComponent(name)}/sessions?` + periodQuery(false))).json();
   const out = $("sessions-out"); out.textContent = "";
   if (!rows.length) { out.textContent = "No sessions in this period."; return; }
   out.appendChild(table(["started (UTC)", "exercise", "reps", "faults", "mean ROM", "ended", ""], rows.map((s) => {
@@ -303,7 +313,7 @@ async function showSession(id) {
 async function download(format) {
   const name = $("rep-patient").value;
   try {
-    const r = await api(`/api/patients/${encodeURIComponent(name)}/report?format=${format}&` + reportQuery());
+    const r = await api(`/api/patients/${encodeURIComponent(name)}/report?format=${format}&` + periodQuery(true));
     const blob = await r.blob();
     if (format === "html") {
       const f = document.createElement("iframe");
@@ -315,7 +325,7 @@ async function download(format) {
     }
     const a = document.createElement("a");
     a.href = URL.createObjectURL(blob);
-    a.download = `${name}-report.${format === "fhir" ? "json" : format}`;
+    a.download = `${name}-report.${format === "fhir" ? "json" : format === "pdf" ? "pdf" : "csv"}`;
     a.click();
     URL.revokeObjectURL(a.href);
   } catch (e) { setText("report-msg", `${format.toUpperCase()} report: ${e.message}`); }
