@@ -1,4 +1,5 @@
-"""Report charts: matplotlib (Agg, no display) figures as PNG bytes, drawn from a report model only."""
+"""Report charts: matplotlib figures on the Agg canvas (no display, no pyplot) as PNG bytes, drawn from a
+report model only."""
 
 from __future__ import annotations
 
@@ -15,18 +16,14 @@ TARGET_COLOUR = "#D55E00"
 WIDTH_IN, HEIGHT_IN, DPI = 7.6, 2.7, 100
 
 
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def _figure(height_in: float = HEIGHT_IN):
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(WIDTH_IN, height_in), dpi=DPI)
+    """A figure on its own Agg canvas: no pyplot, no global backend or figure list (safe in a server)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(WIDTH_IN, height_in), dpi=DPI)
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
     ax.spines[["top", "right"]].set_visible(False)
     ax.grid(axis="y", color="#dddddd", linewidth=0.6)
     ax.set_axisbelow(True)
@@ -34,11 +31,9 @@ def _figure(height_in: float = HEIGHT_IN):
 
 
 def _png(fig) -> bytes:
-    plt = _plt()
     buf = io.BytesIO()
     fig.tight_layout()
     fig.savefig(buf, format="png", dpi=DPI)
-    plt.close(fig)
     return buf.getvalue()
 
 
