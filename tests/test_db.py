@@ -176,17 +176,18 @@ def test_a_later_revision_upgrades_an_existing_database_without_losing_rows(db_p
 
     scripts = tmp_path / "migrations"
     shutil.copytree(MIGRATIONS_DIR, scripts, ignore=shutil.ignore_patterns("__pycache__"))
-    (scripts / "versions" / "0002_patient_birth_year.py").write_text(textwrap.dedent('''
+    head = head_revision()  # chain after whatever the project's head is today
+    (scripts / "versions" / "9999_patient_birth_year.py").write_text(textwrap.dedent(f'''
         """Add patients.birth_year.
 
-        Revision ID: 0002
-        Revises: 0001
+        Revision ID: 9999
+        Revises: {head}
         """
         from alembic import op
         import sqlalchemy as sa
 
-        revision = "0002"
-        down_revision = "0001"
+        revision = "9999"
+        down_revision = "{head}"
         branch_labels = None
         depends_on = None
 
@@ -203,7 +204,7 @@ def test_a_later_revision_upgrades_an_existing_database_without_losing_rows(db_p
     upgrade_to_head(db_path, script_location=scripts)
     with _raw(db_path) as raw:
         assert raw.execute("SELECT name, birth_year FROM patients").fetchall() == [("ana", None)]
-        assert raw.execute("SELECT version_num FROM alembic_version").fetchall() == [("0002",)]
+        assert raw.execute("SELECT version_num FROM alembic_version").fetchall() == [("9999",)]
         assert raw.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
