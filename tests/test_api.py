@@ -400,3 +400,15 @@ def test_the_page_and_docs_are_served(api):
     assert client.get("/docs").status_code == 200
     schema = client.get("/openapi.json").json()
     assert "/api/jobs" in schema["paths"] and "/api/exercises/validate" in schema["paths"]
+
+
+def test_an_upload_without_content_length_is_cut_off_at_the_limit(api):
+    client, tokens = api
+
+    def chunks():
+        for _ in range(20):
+            yield b"\0" * 50_000
+
+    r = client.post("/api/jobs", content=chunks(), headers={**H(tokens["ana"]),
+                                                             "Content-Type": "multipart/form-data; boundary=x"})
+    assert r.status_code == 413

@@ -217,3 +217,24 @@ def test_live_with_the_real_model_on_real_footage(tmp_path, shared_data, pose_mo
             summary = ws.receive_json()
     assert last["keypoints"] is not None
     assert summary["result"]["reps"] == 4
+
+
+def test_live_connections_are_limited(tmp_path):
+    from coach.synthetic import synthesize
+
+    clip = synthesize("squat", reps=1, fps=30.0)
+    db_path = tmp_path / "c.sqlite"
+    sm = open_database(db_path)
+    with write_session(sm) as s:
+        issue_token(s, add_user(s, "dr", "therapist"))
+        tok = issue_token(s, add_user(s, "ana", "patient", "dr"))
+    close_database(sm)
+    app = create_app(db_path, max_live=1, pose_engine_factory=lambda: ReplayEngine(clip.series))
+    with TestClient(app) as client:
+        with client.websocket_connect("/api/live") as first:
+            assert _start(first, token=tok, exercise_id="squat")["type"] == "ready"
+            with client.websocket_connect("/api/live") as second:
+                msg = second.receive_json()
+                assert msg["status"] == 503
+            first.send_text(json.dumps({"type": "stop"}))
+            assert first.receive_json()["type"] == "summary"
