@@ -177,7 +177,7 @@ def test_engine_speed_over_50k_frames_per_second():
     d = get_definition("squat")
     assert len(clip.series) > 10000
     for offline in (True, False):
-        fps = engine_fps(d, clip.series, offline=offline, repeat=2)
+        fps = engine_fps(d, clip.series, offline=offline, repeat=5)  # best of 5: robust to a busy machine
         assert fps >= 50_000, (offline, fps)
 
 
