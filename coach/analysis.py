@@ -632,6 +632,8 @@ class ExerciseEngine:
         i = self._i
         self._i += 1
         if person == 0:
+            if self._tracker.width_px is None and frame.width_px:
+                self._tracker.width_px = float(frame.width_px)
             slot = self._tracker.step(t, [kp.image_xy_px for kp in frame.people])
         else:
             slot = person if person < len(frame.people) else -1

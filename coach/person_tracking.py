@@ -13,6 +13,7 @@ from coach.landmarks import LANDMARK_NAMES
 from coach.recording import KeypointSeries
 
 _LI = {name: i for i, name in enumerate(LANDMARK_NAMES)}
+_BODY = [_LI[f"{s}_{p}"] for s in ("left", "right") for p in ("shoulder", "hip", "knee", "ankle")]
 
 #: A torso centre moving more than this many torso lengths between consecutive frames is not a body.
 JUMP_TORSO_LENGTHS = 1.5
@@ -21,15 +22,18 @@ JUMP_TORSO_LENGTHS = 1.5
 class PersonTracker:
     """Follows one person across frames when the pose engine reports several (slot order can change).
 
-    The first person seen is the largest (torso length); after that, each frame takes the person whose
-    torso centre is nearest the last one followed and whose size is similar (cost = distance in torso
-    lengths + 2 |log size ratio|). When several are seen and none is within a cost of 1.5, the followed
+    The first person seen is the one that fills most of the picture near its middle (size: diagonal of the
+    box around shoulders, hips, knees and ankles, which unlike the torso length does not vanish when the
+    trunk points at the camera; weighted down towards the picture's sides when its width is known). After
+    that, each frame takes the person whose torso centre is nearest the last one followed and whose size is
+    similar (cost = distance in body sizes + 2 |log size ratio|). When several are seen and none is within a cost of 1.5, the followed
     person was not detected in that frame; after `lost_after_s` without them, the largest is taken again.
     A lone person is always taken (with one slot this is exactly "slot 0 when someone is there").
     """
 
-    def __init__(self, lost_after_s: float = 2.0):
+    def __init__(self, lost_after_s: float = 2.0, width_px: float | None = None):
         self.lost_after_s = lost_after_s
+        self.width_px = width_px
         self.centre: np.ndarray | None = None
         self.size = 0.0
         self.last_t: float | None = None
@@ -38,7 +42,17 @@ class PersonTracker:
     def _torso(xy: np.ndarray) -> tuple[np.ndarray, float]:
         sh = 0.5 * (xy[_LI["left_shoulder"]] + xy[_LI["right_shoulder"]])
         hp = 0.5 * (xy[_LI["left_hip"]] + xy[_LI["right_hip"]])
-        return 0.5 * (sh + hp), float(np.linalg.norm(sh - hp))
+        pts = xy[_BODY]
+        pts = pts[np.all(np.isfinite(pts), axis=1)]
+        if len(pts) < 2:
+            return 0.5 * (sh + hp), 0.0
+        return 0.5 * (sh + hp), float(np.hypot(*(pts.max(axis=0) - pts.min(axis=0))))
+
+    def _first_score(self, c: np.ndarray, size: float) -> float:
+        if not self.width_px:
+            return size
+        off = min(1.0, abs(float(c[0]) - self.width_px / 2) / (self.width_px / 2))
+        return size * (1.0 - 0.6 * off)
 
     def step(self, t: float, people_xy: list[np.ndarray]) -> int:
         """Slot of the followed person in this frame, or -1 when they are not in it."""
@@ -50,7 +64,7 @@ class PersonTracker:
         if not cands:
             return -1
         if self.centre is None or self.last_t is None or t - self.last_t > self.lost_after_s:
-            k, c, size = max(cands, key=lambda x: x[2])
+            k, c, size = max(cands, key=lambda x: self._first_score(x[1], x[2]))
         else:
             def cost(x):
                 return (float(np.linalg.norm(x[1] - self.centre)) / max(self.size, 1e-6)
@@ -70,7 +84,7 @@ def track_slots(series: KeypointSeries) -> np.ndarray:
     n = len(series)
     if series.n_slots == 1:
         return np.where(series.n_people > 0, 0, -1)
-    tr = PersonTracker()
+    tr = PersonTracker(width_px=series.meta.width_px or None)
     out = np.full(n, -1, np.int64)
     times = series.timestamps_s.tolist()
     counts = series.n_people.tolist()
