@@ -134,6 +134,26 @@ def test_live_disconnect_keeps_completed_reps(live_api):
     assert d["end_reason"] == "camera lost" and d["totals"]["reps"] >= 1
 
 
+def test_live_targets_come_from_the_prescription(live_api):
+    client, tokens, clip, _ = live_api
+    r = client.post("/api/patients/ana/prescriptions", json={"exercise_id": "squat", "reps": 3, "sets": 2},
+                    headers={"Authorization": f"Bearer {tokens['dr']}"})
+    assert r.status_code == 201, r.text
+    rx = r.json()["id"]
+    try:
+        with client.websocket_connect("/api/live") as ws:
+            ready = _start(ws, token=tokens["ana"], exercise_id="squat", ready_s=0)
+            assert ready["plan"]["reps"] == 3 and ready["plan"]["sets"] == 2
+            ws.send_text(json.dumps({"type": "stop"}))
+            sid = ws.receive_json()["session_id"]
+        import sqlite3
+
+        db = client.app.state.settings.db_path
+        assert sqlite3.connect(db).execute("SELECT prescription_id FROM sessions WHERE id = ?", (sid,)).fetchone() == (rx,)
+    finally:
+        client.post(f"/api/prescriptions/{rx}/end", headers={"Authorization": f"Bearer {tokens['dr']}"})
+
+
 def test_live_bad_frames_are_answered_not_fatal(live_api):
     client, tokens, _, _ = live_api
     with client.websocket_connect("/api/live") as ws:

@@ -227,7 +227,7 @@ async def create_job(request: Request,
         raise
     if kind == "recording":
         dest = dest.rename(dest.with_suffix(".npz"))
-    rx = _prescription_id(db, p.id, definition.id)
+    rx = _prescription_id(db, p.name, definition.id)
     name = Path(file.filename or "upload").name[:200]
     job = Job(id=job_id, owner_user_id=user.user_id, patient=p.name, exercise_id=definition.id, filename=name,
               kind=kind)
@@ -237,14 +237,12 @@ async def create_job(request: Request,
     return out
 
 
-def _prescription_id(db: Session, patient_id: int, exercise_id: str) -> int | None:
-    from sqlalchemy import select
+def _prescription_id(db: Session, patient: str, exercise_id: str) -> int | None:
+    """The active prescription a session of this exercise follows today (as `coach workout`)."""
+    from coach.prescriptions import targets_for_workout
 
-    from db.models import Prescription
-
-    return db.scalars(select(Prescription.id).where(
-        Prescription.patient_id == patient_id, Prescription.exercise_id == exercise_id,
-        Prescription.active.is_(True)).order_by(Prescription.id.desc()).limit(1)).first()
+    rx, _ = targets_for_workout(db, patient, exercise_id)
+    return rx.id if rx is not None else None
 
 
 @router.get("", summary="The caller's jobs (since the server started)")

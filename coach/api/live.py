@@ -201,13 +201,11 @@ def _num(start: dict, key: str, lo: float, hi: float, integer: bool = False):
 
 def _open_coach(app, start: dict) -> tuple[LiveCoach, dict]:
     """Check the start message and build the coach (runs in the connection's worker thread)."""
-    from sqlalchemy import select
-
     from coach.api.deps import principal_for_token, visible_patient
     from coach.errors import CoachError
     from coach.exercise_library import get_definition
     from coach.workout import WorkoutPlan
-    from db.models import Patient, Prescription
+    from db.models import Patient
 
     token = start.get("token") or start.get("_header_token")
     if not isinstance(token, str) or not token:
@@ -240,12 +238,12 @@ def _open_coach(app, start: dict) -> tuple[LiveCoach, dict]:
             if not isinstance(asked, str) or not asked.strip():
                 raise HTTPException(422, detail="a therapist must name the patient ('patient')")
             patient = visible_patient(db, user, asked)
-        rx = db.scalars(select(Prescription).where(
-            Prescription.patient_id == patient.id, Prescription.exercise_id == definition.id,
-            Prescription.active.is_(True)).order_by(Prescription.id.desc()).limit(1)).first()
+        from coach.prescriptions import targets_for_workout
+
         patient_name = patient.name
+        rx, targets = targets_for_workout(db, patient_name, definition.id)  # as `coach workout` does
         rx_id = rx.id if rx else None
-        rx_t = (rx.sets, rx.reps, rx.hold_s) if rx else (None, None, None)
+        rx_t = (targets.sets, targets.reps, targets.hold_s) if targets else (None, None, None)
     t = definition.targets
     plan = WorkoutPlan(sets=sets or rx_t[0] or t.sets or 1, reps=reps or rx_t[1] or t.reps or None,
                        hold_s=hold_s or rx_t[2] or t.hold_s or None, rest_s=60.0 if rest_s is None else rest_s)

@@ -150,27 +150,23 @@ class NewPrescription(BaseModel):
              summary="Assign an exercise to a patient (therapist)")
 def assign(name: str, body: NewPrescription, user: Principal = Depends(therapist_only),
            db: Session = Depends(get_db)) -> dict:
-    """A new prescription; an active one of the same exercise for this patient is ended (replaced)."""
-    from coach.exercise_library import get_definition
+    """A new prescription (``coach.prescriptions.assign``, as ``coach plan assign``): an active one of the
+    same exercise is ended and replaced; targets not given are the replaced one's, else the definition's."""
+    from coach.prescriptions import assign as assign_rx
 
     p = visible_patient(db, user, name)
-    try:
-        get_definition(body.exercise_id, db_extra_dirs())
-    except CoachError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from None
     start = body.start_date or utc_now().date()
     if body.until_date is not None and body.until_date < start:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                             detail=f"until_date {body.until_date} is before start_date {start}")
-    now = utc_now()
-    for old in db.scalars(select(Prescription).where(Prescription.patient_id == p.id,
-                                                     Prescription.exercise_id == body.exercise_id,
-                                                     Prescription.active.is_(True))):
-        old.active, old.ended_at = False, now
-    r = Prescription(patient_id=p.id, therapist_id=user.therapist_id, exercise_id=body.exercise_id,
-                     reps=body.reps, sets=body.sets, hold_s=body.hold_s, rom_deg=body.rom_deg,
-                     per_week=body.per_week, start_date=start, until_date=body.until_date, notes=body.notes)
-    db.add(r)
+    try:
+        r, _old = assign_rx(db, p.name, body.exercise_id, reps=body.reps, sets=body.sets, hold_s=body.hold_s,
+                            rom_deg=body.rom_deg, per_week=body.per_week, until=body.until_date, start=start,
+                            notes=body.notes, exercise_dirs=db_extra_dirs())
+    except CoachError as exc:
+        db.rollback()
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from None
+    r.therapist_id = user.therapist_id
     db.commit()
     return _rx_dict(r)
 
