@@ -16,14 +16,19 @@ from coach.exercise_spec import RangeSpec
 from coach.filters import CausalQuantiles, rolling_envelope, sample_rate_hz
 
 
+#: Tukey's factor: beyond this many interquartile ranges past the quartiles (and `outlier_span`) a value
+#: is implausible.
+OUTLIER_IQR = 3.0
+
+
 def reject_outliers(rg: RangeSpec, x: np.ndarray, window: int, causal: bool) -> np.ndarray:
-    """NaN where the primary measure is implausibly far from its recent values (Tukey's fences on the
-    window's quartiles, the spread floored at `min_span`): a zoomed close-up or a skeleton fitted to the
-    wrong thing, not a movement."""
-    if rg.outlier_iqr <= 0:
+    """NaN where the primary measure is implausibly far from its recent values: more than `outlier_span`
+    (and `OUTLIER_IQR` interquartile ranges) beyond the window's quartiles — a zoomed close-up or a skeleton
+    fitted to the wrong thing, not a movement. Off when the definition gives no `outlier_span`."""
+    if rg.outlier_span is None:
         return x
     q1, q3 = rolling_envelope(x, window, causal=causal, quantile=0.25)
-    spread = np.fmax(q3 - q1, rg.min_span) * rg.outlier_iqr
+    spread = np.fmax((q3 - q1) * OUTLIER_IQR, rg.outlier_span)
     with np.errstate(invalid="ignore"):
         bad = (x < q1 - spread) | (x > q3 + spread)
     return np.where(bad, np.nan, x)
@@ -133,8 +138,8 @@ class LiveRange:
     def push(self, x: float) -> tuple[float, float, float]:
         rg = self.rg
         q1, q3 = self.fence.push(x)
-        if rg.outlier_iqr > 0 and x == x and q1 == q1:
-            spread = max(q3 - q1, rg.min_span) * rg.outlier_iqr
+        if rg.outlier_span is not None and x == x and q1 == q1:
+            spread = max((q3 - q1) * OUTLIER_IQR, rg.outlier_span)
             if x < q1 - spread or x > q3 + spread:
                 x = float("nan")
         run = self.nan_run

@@ -114,7 +114,7 @@ class RangeSpec(_Model):
     min_span: float = Field(gt=0)
     window_s: float = Field(10.0, gt=0)
     quantile: float = Field(0.02, ge=0.0, lt=0.25)
-    outlier_iqr: float = Field(3.0, ge=0.0)
+    outlier_span: float | None = Field(None, gt=0)
     reset_after_gap_s: float = Field(1.0, ge=0.0)
     settle_s: float = Field(0.3, ge=0.0)
 

@@ -23,7 +23,7 @@ def trace(seed=0):
 
 @pytest.mark.parametrize("rest", ["high", "low"])
 def test_live_range_equals_causal_trace(rest):
-    rg = RangeSpec(rest=rest, min_span=30, window_s=6)
+    rg = RangeSpec(rest=rest, min_span=30, window_s=6, outlier_span=60)
     t, x = trace()
     xc, lo, hi = adaptive_range(rg, x, t, causal=True)
     live = LiveRange(rg, FPS)
@@ -34,7 +34,7 @@ def test_live_range_equals_causal_trace(rest):
 
 
 def test_garbage_is_fenced_and_first_values_after_a_gap_are_settled():
-    rg = RangeSpec(rest="high", min_span=30, window_s=6)
+    rg = RangeSpec(rest="high", min_span=30, window_s=6, outlier_span=60)
     t, x = trace()
     xc, lo, hi = adaptive_range(rg, x, t, causal=True)
     assert np.isnan(xc[400:403]).all()

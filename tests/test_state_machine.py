@@ -36,7 +36,7 @@ measures:
   knee: {angle: [hip, knee, ankle]}
 movement:
   measure: knee
-  range: {rest: high, min_span: 30, window_s: 8}
+  range: {rest: high, min_span: 30, window_s: 8, outlier_span: 100}
   phases:
     up:   {when: "knee > 75%", until: "knee < 60%"}
     down: {when: "knee < 35%", until: "knee > 50%"}
