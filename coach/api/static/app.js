@@ -70,7 +70,7 @@ const live = { ws: null, stream: null, inflight: false, stopped: true, t0: 0, la
   answered: 0, keypoints: null, limit: null, firstT: null, timer: null };
 const grab = document.createElement("canvas");
 
-function setText(id, v) { $(id).textContent = v; }
+function setText(id, v) { const el = $(id); if (el.textContent !== v) el.textContent = v; }  // no needless live-region announcements
 
 function drawOverlay() {
   const video = $("video"), c = $("overlay");
