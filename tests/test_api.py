@@ -390,6 +390,37 @@ def test_upload_a_real_video_uses_the_pose_model(tmp_path, pose_model):
         assert job["result"]["reps"] == 0 and job["result"]["not_measurable_s"] > 0
 
 
+def test_stopping_the_server_interrupts_a_running_job(tmp_path, pose_model):
+    """Jobs do not survive a restart: a running one stops at its next frame; its session ends 'interrupted'."""
+    import cv2
+    import sqlite3
+
+    video = tmp_path / "long.mp4"
+    w = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (320, 240))
+    for i in range(600):
+        w.write(np.full((240, 320, 3), i % 255, np.uint8))
+    w.release()
+    db_path = tmp_path / "c.sqlite"
+    sm = open_database(db_path)
+    with write_session(sm) as s:
+        add_user(s, "dr", "therapist")
+        tok = issue_token(s, add_user(s, "eve", "patient", "dr"))
+    close_database(sm)
+    with TestClient(create_app(db_path, model_path=pose_model)) as client:
+        r = client.post("/api/jobs", files={"file": ("long.mp4", video.read_bytes())}, data={"exercise_id": "squat"},
+                        headers=H(tok))
+        job_id = r.json()["id"]
+        for _ in range(400):
+            if client.get(f"/api/jobs/{job_id}", headers=H(tok)).json()["frames_done"] > 5:
+                break
+            time.sleep(0.05)
+        jobs = client.app.state.jobs
+    job = jobs.get(job_id)
+    assert job.status == "failed" and "stopped" in job.error and job.frames_done < 600
+    row = sqlite3.connect(db_path).execute("SELECT end_reason, ended_at FROM sessions").fetchone()
+    assert row[0] == "interrupted" and row[1] is not None
+
+
 # ------------------------------------------------------------------------------------------ web page
 
 

@@ -9,7 +9,8 @@ the history (``result.session_id``).
   and read a frame, or it must load as a coach keypoint recording; anything else is 415.
 - Jobs run in a thread pool (default one worker: the pose model already uses the machine's cores) and
   live in memory only: a restart of the server forgets queued and finished jobs (their sessions stay in
-  the database; a job that was running leaves a session with ``ended_at`` NULL, like a killed CLI run).
+  the database). Stopping the server stops a running job at its next frame (its session ends
+  "interrupted"); a killed server leaves it with ``ended_at`` NULL, like a killed CLI run.
 """
 
 from __future__ import annotations
@@ -84,6 +85,8 @@ class JobManager:
         self.jobs: dict[str, Job] = {}
         self.lock = threading.Lock()
         self.tmp = Path(tempfile.mkdtemp(prefix="coach-uploads-"))
+        #: set on shutdown: a running job stops at its next frame (its session ends "interrupted")
+        self.stopping = threading.Event()
 
     def submit(self, job: Job, path: Path, prescription_id: int | None) -> None:
         with self.lock:
@@ -102,14 +105,18 @@ class JobManager:
             return [j for j in self.jobs.values() if j.owner_user_id == user_id]
 
     def shutdown(self) -> None:
-        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.stopping.set()
+        self.pool.shutdown(wait=True, cancel_futures=True)
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def _run(self, job: Job, path: Path, prescription_id: int | None) -> None:
         job.status, job.started_at = "running", utc_now()
         try:
-            job.result = run_analysis(job, path, self.sm, self.model_path_fn, self.exercise_dirs, prescription_id)
-            job.status = "done"
+            job.result = run_analysis(job, path, self.sm, self.model_path_fn, self.exercise_dirs, prescription_id,
+                                      self.stopping)
+            job.status = "done" if job.result.get("ended_reason") != "interrupted" else "failed"
+            if job.status == "failed":
+                job.error = "the server stopped during the analysis; the reps counted so far are in the session"
         except CoachError as exc:
             job.error, job.status = str(exc), "failed"
         except Exception as exc:  # a job must never take the worker down; the message goes to the client
@@ -120,7 +127,8 @@ class JobManager:
             path.unlink(missing_ok=True)
 
 
-def run_analysis(job: Job, path: Path, sm, model_path_fn, exercise_dirs, prescription_id) -> dict:
+def run_analysis(job: Job, path: Path, sm, model_path_fn, exercise_dirs, prescription_id,
+                 stopping: threading.Event | None = None) -> dict:
     """What `coach workout --source FILE --no-show --json` does, recording into ``sm``."""
     from coach.exercise_library import get_definition
     from coach.session_recorder import SessionRecorder
@@ -140,12 +148,18 @@ def run_analysis(job: Job, path: Path, sm, model_path_fn, exercise_dirs, prescri
     reason = "source ended"
     try:
         for frame, pose in stream:
+            if stopping is not None and stopping.is_set():
+                reason = "interrupted"
+                break
             session.process(frame, pose)
             job.frames_done += 1
     except BaseException:
         reason = "error"
         raise
     finally:
+        close = getattr(stream, "close", None)
+        if close is not None:
+            close()  # a generator left early: release the video and the pose engine now
         summary = session.finish(reason)
         summary.session_id = recorder.session_id
         recorder.finish(reason)
