@@ -258,3 +258,39 @@ def test_live_connections_are_limited(tmp_path):
                 assert msg["status"] == 503
             first.send_text(json.dumps({"type": "stop"}))
             assert first.receive_json()["type"] == "summary"
+
+
+def test_a_busy_server_drops_frames_instead_of_queueing(tmp_path):
+    """Frames sent faster than the engine works: the waiting one is replaced, answers stay few and fresh."""
+    import time as _time
+
+    from coach.synthetic import synthesize
+
+    clip = synthesize("squat", reps=1, fps=30.0)
+
+    class SlowEngine(ReplayEngine):
+        def detect(self, image_bgr, timestamp_s, frame_index):
+            _time.sleep(0.05)
+            return super().detect(image_bgr, timestamp_s, frame_index)
+
+    db_path = tmp_path / "c.sqlite"
+    sm = open_database(db_path)
+    with write_session(sm) as s:
+        issue_token(s, add_user(s, "dr", "therapist"))
+        tok = issue_token(s, add_user(s, "ana", "patient", "dr"))
+    close_database(sm)
+    with TestClient(create_app(db_path, pose_engine_factory=lambda: SlowEngine(clip.series))) as client:
+        with client.websocket_connect("/api/live") as ws:
+            _start(ws, token=tok, exercise_id="squat", ready_s=0)
+            for i in range(40):
+                ws.send_bytes(frame_msg(i / 30))
+            answers = []
+            while True:
+                m = ws.receive_json()
+                answers.append(m)
+                if m["t"] == pytest.approx(39 / 30):
+                    break
+            ws.send_text(json.dumps({"type": "stop"}))
+            assert ws.receive_json()["type"] == "summary"
+    assert len(answers) < 40 and answers[-1]["dropped"] == 40 - len(answers)
+    assert [a["t"] for a in answers] == sorted(a["t"] for a in answers)
