@@ -37,6 +37,12 @@ def _png(fig) -> bytes:
     return buf.getvalue()
 
 
+def _legend(ax) -> None:
+    """Above the plot, in one row: never over the data."""
+    ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=4, fontsize=8, frameon=False,
+              borderaxespad=0.2)
+
+
 def _dates(ax) -> None:
     import matplotlib.dates as mdates
 
@@ -60,7 +66,7 @@ def adherence_chart(report: Report) -> bytes | None:
             ys += [w.prescribed or 0] * 2
         ax.plot(xs, ys, color=TARGET_COLOUR, linestyle="--", linewidth=1.5, label="prescribed")
     ax.set_ylabel("sessions / week")
-    ax.legend(loc="lower right", fontsize=8, frameon=False)
+    _legend(ax)
     _dates(ax)
     return _png(fig)
 
@@ -84,7 +90,7 @@ def rom_chart(ex: ExerciseReport) -> bytes | None:
                    label=f"target {ex.target_rom:g}°")
     unit = "degrees" if ex.unit == "deg" else ex.unit
     ax.set_ylabel(f"range of motion ({unit})")
-    ax.legend(loc="lower right", fontsize=8, frameon=False)
+    _legend(ax)
     _dates(ax)
     return _png(fig)
 
@@ -101,7 +107,7 @@ def reps_chart(ex: ExerciseReport) -> bytes | None:
         ax.plot(xs, [s.target_reps for s in ex.sessions], color=TARGET_COLOUR, linestyle="--", drawstyle="steps-mid",
                 linewidth=1.5, label="target")
     ax.set_ylabel("reps / session")
-    ax.legend(loc="lower right", fontsize=8, frameon=False)
+    _legend(ax)
     _dates(ax)
     return _png(fig)
 
@@ -118,7 +124,7 @@ def faults_chart(ex: ExerciseReport) -> bytes | None:
         ax.bar(weeks, ys, bottom=bottom, width=5, align="edge", color=COLOURS[(i + 1) % len(COLOURS)], label=code)
         bottom = [b + y for b, y in zip(bottom, ys)]
     ax.set_ylabel("faults / week")
-    ax.legend(loc="upper right", fontsize=8, frameon=False)
+    _legend(ax)
     _dates(ax)
     return _png(fig)
 
@@ -137,7 +143,7 @@ def tempo_chart(ex: ExerciseReport) -> bytes | None:
             label="concentric (lifting) s")
     ax.set_ylabel("seconds / rep")
     ax.set_ylim(bottom=0)
-    ax.legend(loc="lower right", fontsize=8, frameon=False)
+    _legend(ax)
     _dates(ax)
     return _png(fig)
 
@@ -157,7 +163,7 @@ def pain_chart(report: Report) -> bytes | None:
         ax.plot(*zip(*effort), marker="s", markersize=small, color=COLOURS[0], alpha=0.7, label="effort (RPE)")
     ax.set_ylim(-0.3, 10.3)
     ax.set_ylabel("0–10")
-    ax.legend(loc="upper right", fontsize=8, frameon=False)
+    _legend(ax)
     _dates(ax)
     return _png(fig)
 
