@@ -95,8 +95,28 @@ def adaptive_range(rg: RangeSpec, x: np.ndarray, times: np.ndarray, causal: bool
     hi = np.full(len(x), np.nan)
     for a, b in range_segments(x, rg.reset_after_gap_s, fs):
         lo[a:b], hi[a:b] = rolling_envelope(x[a:b], window, causal=causal, quantile=rg.quantile)
+        if not causal:
+            lo[a:b], hi[a:b] = _borrow_nearest_movement(lo[a:b], hi[a:b], rg.min_span)
     lo, hi = floor_span(rg, lo, hi)
     return x, lo, hi
+
+
+def _borrow_nearest_movement(lo: np.ndarray, hi: np.ndarray, min_span: float):
+    """Offline only: where the window saw less than `min_span` of movement (standing still before the
+    first rep), use the range of the nearest moment that saw a full movement, so that idle positions are
+    placed on the person's real range instead of at an assumed end of it."""
+    with np.errstate(invalid="ignore"):
+        good = (hi - lo) >= min_span
+    if good.all() or not good.any():
+        return lo, hi
+    idx = np.arange(len(lo))
+    gi = idx[good]
+    pos = np.searchsorted(gi, idx)
+    before = gi[np.clip(pos - 1, 0, len(gi) - 1)]
+    after = gi[np.clip(pos, 0, len(gi) - 1)]
+    nearest = np.where(np.abs(idx - before) <= np.abs(after - idx), before, after)
+    src = np.where(good, idx, nearest)
+    return lo[src], hi[src]
 
 
 def floor_span(rg: RangeSpec, lo, hi):

@@ -62,8 +62,9 @@ def test_synthetic_reps_counted_in_every_view(exercise, view):
 
 @pytest.mark.parametrize("exercise", REPS)
 @pytest.mark.parametrize("kw", [{"noise_px": 3.0, "seed": 1}, {"jitter_at_deg": "near_start", "seed": 2}, {"depth": 0.6},
-                                {"pause": (0.5, 3.0)}, {"dropouts": [(3.0, 3.3)]}, {"rep_s": 4.0}],
-                         ids=["noise", "jitter", "shallow", "pause", "dropout", "slow"])
+                                {"pause": (0.5, 3.0)}, {"dropouts": [(3.0, 3.3)]}, {"rep_s": 4.0},
+                                {"lead_in_s": 8.0}, {"rep_s": 1.0}],
+                         ids=["noise", "jitter", "shallow", "pause", "dropout", "slow", "long_rest_first", "fast"])
 def test_synthetic_reps_hard_cases(exercise, kw):
     if kw.get("jitter_at_deg") == "near_start":
         # Hover for 4 s, crossing the value many times, 15% of the way from the start position to the turn:
