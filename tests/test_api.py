@@ -443,3 +443,16 @@ def test_an_upload_without_content_length_is_cut_off_at_the_limit(api):
     r = client.post("/api/jobs", content=chunks(), headers={**H(tokens["ana"]),
                                                              "Content-Type": "multipart/form-data; boundary=x"})
     assert r.status_code == 413
+
+
+def test_cors_only_for_configured_origins(tmp_path):
+    db_path = tmp_path / "c.sqlite"
+    pre = {"Origin": "https://portal.example", "Access-Control-Request-Method": "GET",
+           "Access-Control-Request-Headers": "Authorization"}
+    with TestClient(create_app(db_path, cors_origins=["https://portal.example"])) as client:
+        r = client.options("/api/patients", headers=pre)
+        assert r.status_code == 200 and r.headers["access-control-allow-origin"] == "https://portal.example"
+        r = client.options("/api/patients", headers={**pre, "Origin": "https://evil.example"})
+        assert "access-control-allow-origin" not in r.headers
+    with TestClient(create_app(db_path)) as client:
+        assert "access-control-allow-origin" not in client.get("/api/me", headers={"Origin": "https://x.example"}).headers

@@ -46,8 +46,11 @@ class ApiSettings:
 
 def create_app(db_path: str | os.PathLike | None = None, *, model_path: str | os.PathLike | None = None,
                max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB, job_workers: int = 1, max_live: int = 2,
-               exercise_dirs=(), pose_engine_factory: Callable | None = None) -> FastAPI:
-    """The API over the history database ``db_path`` (default: $COACH_DB, else the user data folder)."""
+               exercise_dirs=(), pose_engine_factory: Callable | None = None, cors_origins=()) -> FastAPI:
+    """The API over the history database ``db_path`` (default: $COACH_DB, else the user data folder).
+
+    ``cors_origins``: web origins (e.g. ``https://portal.clinic.example``) whose pages may call the API
+    from the browser; none by default (the page served here and native apps need none)."""
     from coach.api import jobs, live, routes_exercises, routes_patients
     from coach.api.limits import BodySizeLimit
     from db.engine import close_database, open_database, resolve_db_path
@@ -88,6 +91,11 @@ def create_app(db_path: str | os.PathLike | None = None, *, model_path: str | os
     app.state.jobs = jobs.JobManager(sm, settings.resolve_model, settings.exercise_dirs, workers=job_workers)
     app.state.live_slots = asyncio.Semaphore(max_live)
     routes_patients._EXTRA_DIRS[:] = settings.exercise_dirs
+    if cors_origins:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(CORSMiddleware, allow_origins=list(cors_origins), allow_credentials=False,
+                           allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type"])
     app.add_middleware(BodySizeLimit, limits={"/api/jobs": settings.max_upload_bytes}, default=16 * 1024 * 1024)
 
     @app.exception_handler(CoachError)

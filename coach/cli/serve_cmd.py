@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 
@@ -20,6 +20,8 @@ def serve(
     max_live: int = typer.Option(2, "--max-live", min=1, max=64, help="Live coaching connections at once."),
     model: Optional[Path] = typer.Option(None, "--model", help="Pose model .task file (default: as `workout`)."),
     exercises_dir: Optional[Path] = typer.Option(None, "--exercises", help="Extra folder of exercise definitions."),
+    cors_origin: Optional[List[str]] = typer.Option(None, "--cors-origin", help="A web origin whose pages may "
+                                                    "call the API (repeatable), e.g. https://portal.example."),
 ) -> None:
     """Serve the HTTP API (docs at /docs) and the web page (/) over the history database.
 
@@ -31,7 +33,7 @@ def serve(
     from coach.api.app import create_app
 
     app = create_app(db, model_path=model, max_upload_mb=max_upload_mb, job_workers=workers, max_live=max_live,
-                     exercise_dirs=[exercises_dir] if exercises_dir else ())
+                     exercise_dirs=[exercises_dir] if exercises_dir else (), cors_origins=cors_origin or ())
     err_console.print(f"coach API on http://{host}:{port}/  (docs: /docs, database: {app.state.settings.db_path})",
                       highlight=False)
     uvicorn.run(app, host=host, port=port, log_level="warning", ws_max_size=8 * 1024 * 1024)
