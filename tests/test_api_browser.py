@@ -122,6 +122,10 @@ def test_the_page_counts_the_reps_of_a_clip_from_a_fake_camera(tmp_path, shared_
             page.wait_for_function("document.getElementById('summary').textContent.includes('saved')",
                                    timeout=90_000)
             page.screenshot(path=str(shots / "summary.png"), full_page=True)
+            page.get_by_label("Pain (0–10)").fill("2")
+            page.get_by_label("Effort (0–10)").fill("6")
+            page.get_by_role("button", name="Save note").click()
+            page.wait_for_function("document.getElementById('note-msg').textContent.includes('Saved')")
             count = page.locator("#count").text_content()
             summary = page.locator("#summary").text_content()
             stats = page.locator("#stats").text_content()
@@ -148,6 +152,6 @@ def test_the_page_counts_the_reps_of_a_clip_from_a_fake_camera(tmp_path, shared_
     print(f"\nscreenshots: {shots}  ({summary}; {stats})")
     assert int(count) == EXPECTED_REPS, (count, summary, stats)
     assert f"{EXPECTED_REPS} reps" in summary
-    assert "ana: 1 session" in report_text and "squat" in report_text
+    assert "ana: 1 session, mean pain 2.0/10, mean effort 6.0/10" in report_text and "squat" in report_text
     assert rep_rows == EXPECTED_REPS
     assert "ana" in full_report

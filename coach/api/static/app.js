@@ -147,8 +147,12 @@ function onMessage(ev) {
   else if (m.type === "ready") onReady(m); else if (m.type === "summary") {
     const r = m.result;
     setText("summary", `Session ${m.session_id} saved: ${r.reps} reps` +
-      (r.hold_s ? `, held ${r.hold_s.toFixed(1)} s` : "") + ` (${r.ended_reason}).`);
+      (r.hold_s ? `, held ${r.hold_s.toFixed(1)} s` : "") +
+      ` (${{ quit: "stopped", completed: "target reached" }[r.ended_reason] || r.ended_reason}).`);
     setText("count", String(r.reps));
+    live.sessionId = m.session_id;
+    $("note-form").hidden = false;
+    setText("note-msg", "");
     finishLive();
   } else if (m.type === "error") {
     setText("status", `Error ${m.status}: ${m.detail}`);
@@ -161,6 +165,7 @@ async function startLive(ev) {
   ev.preventDefault();
   if (!me) { setText("status", "Sign in first."); $("token").focus(); return; }
   setText("summary", ""); setText("cue", ""); setText("count", "0"); setText("status", "Connecting…");
+  $("note-form").hidden = true;
   const lim = parseFloat($("limit").value);
   Object.assign(live, { stopped: false, inflight: false, sent: 0, answered: 0, keypoints: null,
     limit: isFinite(lim) && lim > 0 ? lim : null, firstT: null, lastSend: 0 });
@@ -216,6 +221,19 @@ function finishLive() {
 }
 
 $("live-form").addEventListener("submit", startLive);
+$("note-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const body = {};
+  const pain = parseInt($("pain").value, 10), effort = parseInt($("effort").value, 10);
+  if (pain >= 0) body.pain_0_10 = pain;
+  if (effort >= 0) body.effort_rpe_0_10 = effort;
+  if ($("note-text").value.trim()) body.text = $("note-text").value.trim();
+  try {
+    await api(`/api/sessions/${live.sessionId}/notes`, { method: "POST", body: JSON.stringify(body),
+      headers: { "Content-Type": "application/json" } });
+    setText("note-msg", "Saved. Thank you.");
+  } catch (e) { setText("note-msg", "Not saved: " + e.message); }
+});
 $("stop").addEventListener("click", stopLive);
 document.addEventListener("keydown", (e) => {
   if (e.key === "Escape" && !live.stopped) stopLive();
