@@ -18,6 +18,30 @@ from db.models import Prescription, utc_now
 from db.queries import get_or_create_patient, get_patient, patient_prescriptions, prescription_for
 
 
+def describe(rx, *, with_start: bool = False) -> str:
+    """A prescription's targets in words, e.g. "3 sets, 10 reps, 3 sessions a week, until 2026-03-31".
+
+    `rx` is anything with sets, reps, hold_s, rom_deg, per_week, start_date and until_date (a
+    `db.models.Prescription` or the report's `PrescriptionInfo`).
+    """
+    parts = []
+    if rx.sets:
+        parts.append(f"{rx.sets} sets")
+    if rx.reps:
+        parts.append(f"{rx.reps} reps")
+    if rx.hold_s:
+        parts.append(f"hold {rx.hold_s:g} s")
+    if rx.rom_deg:
+        parts.append(f"range of motion {rx.rom_deg:g}°")
+    if rx.per_week:
+        parts.append(f"{rx.per_week} sessions a week")
+    if with_start and rx.start_date:
+        parts.append(f"from {rx.start_date.isoformat()}")
+    if rx.until_date:
+        parts.append(f"until {rx.until_date.isoformat()}")
+    return ", ".join(parts) or "the exercise's own targets"
+
+
 @dataclass(frozen=True)
 class Targets:
     """What one workout of a prescription aims at (None: not set)."""

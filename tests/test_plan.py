@@ -42,7 +42,7 @@ def test_assign_show_end(tmp_path):
     result = _cli("plan", "assign", "ana", "squat", "--reps", 8, "--sets", 2, "--rom-deg", 85, "--per-week", 3,
                   "--until", "2099-12-31", "--db", db)
     assert result.exit_code == 0, result.output
-    assert "Prescribed squat for ana: 2 sets, 8 reps, range of motion 85°, 3× a week, until 2099-12-31" in result.output
+    assert "Prescribed squat for ana: 2 sets, 8 reps, range of motion 85°, 3 sessions a week, until 2099-12-31" in result.output
     assert _rxs(db, "ana") == [("squat", 2, 8, 85.0, 3, True)]
     # defaults come from the exercise definition
     assert _cli("plan", "assign", "ana", "elbow_flexion", "--db", db).exit_code == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Iterator, Optional
 
@@ -12,15 +13,31 @@ from rich.console import Console
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn,
                            TimeElapsedColumn, TimeRemainingColumn)
 
+from coach.errors import CoachError
+
 # Tables keep their full width when the output is a file or a pipe (rich assumes 80 columns there).
 console = Console(width=None if sys.stdout.isatty() else 160)
 err_console = Console(stderr=True)
+
+DbOption = typer.Option(
+    None, "--db", help="History database file (default: $COACH_DB, else coach.sqlite in the user data "
+    "folder).", show_default=False, dir_okay=False)
 
 ModelPathOption = typer.Option(
     None, "--model", help="Pose model .task file (default: $COACH_MODEL, then the user cache, then an "
     "offline build; see `coach models --help`).", show_default=False)
 VariantOption = typer.Option("full", "--variant", help="Pose model variant: lite, full or heavy.")
 NumPosesOption = typer.Option(1, "--num-poses", min=1, max=8, help="Most people to detect per frame.")
+
+
+def parse_date(value: Optional[str], option: str) -> Optional[date]:
+    """A YYYY-MM-DD option value as a date (None stays None); a bad value is one clear error."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise CoachError(f"{option} must be a date like 2026-03-31, not {value!r}.") from None
 
 
 def resolve_model_path(model: Optional[Path], variant: str) -> "object":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Optional
 
@@ -12,6 +12,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from coach.cli.common import DbOption, parse_date
 from coach.errors import CoachError
 
 plan_app = typer.Typer(
@@ -19,20 +20,6 @@ plan_app = typer.Typer(
     "week); a workout without --sets/--reps follows them.",
     no_args_is_help=True,
 )
-
-DbOption = typer.Option(
-    None, "--db", help="History database file (default: $COACH_DB, else coach.sqlite in the user data "
-    "folder).", show_default=False, dir_okay=False)
-
-
-def _parse_date(value: Optional[str], option: str) -> Optional[date]:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise CoachError(f"{option} must be a date like 2026-03-31, not {value!r}.") from None
-
 
 def _num(value, fmt: str = ".0f") -> str:
     return "—" if value is None else format(value, fmt)
@@ -61,7 +48,7 @@ def assign_cmd(
 
     from coach.exercise_library import get_definition
 
-    until_date = _parse_date(until, "--until")
+    until_date = parse_date(until, "--until")
     get_definition(exercise, extra_dirs=[exercises_dir] if exercises_dir else ())  # before creating a database
     sm = open_database(resolve_db_path(db_path))
     try:
@@ -71,31 +58,14 @@ def assign_cmd(
                 per_week=per_week, until=until_date, notes=notes,
                 exercise_dirs=[exercises_dir] if exercises_dir else (),
             )
-            what = _describe(rx)
+            what = prescriptions.describe(rx)
             name = rx.patient.name
     finally:
         close_database(sm)
     console = Console(soft_wrap=True)
     console.print(f"Prescribed [bold]{exercise}[/] for {name}: {what}.", highlight=False)
     if old is not None:
-        console.print(f"(It replaces the earlier prescription of {exercise}: {_describe(old)}.)", highlight=False)
-
-
-def _describe(rx) -> str:
-    parts = []
-    if rx.sets:
-        parts.append(f"{rx.sets} sets")
-    if rx.reps:
-        parts.append(f"{rx.reps} reps")
-    if rx.hold_s:
-        parts.append(f"hold {rx.hold_s:g} s")
-    if rx.rom_deg:
-        parts.append(f"range of motion {rx.rom_deg:g}°")
-    if rx.per_week:
-        parts.append(f"{rx.per_week}× a week")
-    if rx.until_date:
-        parts.append(f"until {rx.until_date.isoformat()}")
-    return ", ".join(parts) or "the exercise's own targets"
+        console.print(f"(It replaces the earlier prescription of {exercise}: {prescriptions.describe(old)}.)", highlight=False)
 
 
 def show_cmd(

@@ -5,28 +5,14 @@ from __future__ import annotations
 import sys
 import tempfile
 import time
-from datetime import date
 from pathlib import Path
 from typing import Optional
 
 import typer
 from rich.console import Console
 
+from coach.cli.common import DbOption, parse_date
 from coach.errors import CoachError
-
-DbOption = typer.Option(
-    None, "--db", help="History database file (default: $COACH_DB, else coach.sqlite in the user data "
-    "folder).", show_default=False, dir_okay=False)
-
-
-def _date(value: Optional[str], option: str) -> Optional[date]:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise CoachError(f"{option} must be a date like 2026-03-31, not {value!r}.") from None
-
 
 def report(
     patient: Optional[str] = typer.Argument(None, help="Patient name (not needed with --bench)."),
@@ -66,7 +52,7 @@ def report(
         return
     if patient is None:
         raise CoachError("Name the patient: coach report PATIENT (or run the benchmark with --bench).")
-    start, end = _date(period_from, "--from"), _date(period_to, "--to")
+    start, end = parse_date(period_from, "--from"), parse_date(period_to, "--to")
     if start and end and end < start:
         raise CoachError(f"--to {end.isoformat()} is before --from {start.isoformat()}.")
     path = resolve_db_path(db_path)

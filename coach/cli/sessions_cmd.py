@@ -12,6 +12,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from coach.cli.common import DbOption
 from coach.errors import CoachError
 
 sessions_app = typer.Typer(
@@ -19,11 +20,6 @@ sessions_app = typer.Typer(
     "it felt.",
     no_args_is_help=True,
 )
-
-DbOption = typer.Option(
-    None, "--db", help="History database file (default: $COACH_DB, else coach.sqlite in the user data "
-    "folder).", show_default=False, dir_okay=False)
-
 
 def _open(db_path: Optional[Path]):
     """The sessionmaker of an existing history database; a friendly error if there is none."""

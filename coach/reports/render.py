@@ -13,6 +13,7 @@ import json
 import logging
 from functools import lru_cache
 
+from coach.prescriptions import describe
 from coach.reports.model import ExerciseReport, PrescriptionInfo, Report
 
 #: the sessions table of each exercise shows at most this many (the latest); CSV has them all
@@ -62,21 +63,7 @@ def unit(ex: ExerciseReport) -> str:
 
 
 def describe_rx(rx: PrescriptionInfo) -> str:
-    parts = []
-    if rx.sets:
-        parts.append(f"{rx.sets} sets")
-    if rx.reps:
-        parts.append(f"{rx.reps} reps")
-    if rx.hold_s:
-        parts.append(f"hold {rx.hold_s:g} s")
-    if rx.rom_deg:
-        parts.append(f"range of motion {rx.rom_deg:g}°")
-    if rx.per_week:
-        parts.append(f"{rx.per_week} sessions a week")
-    parts.append(f"from {rx.start_date.isoformat()}")
-    if rx.until_date:
-        parts.append(f"until {rx.until_date.isoformat()}")
-    return ", ".join(parts)
+    return describe(rx, with_start=True)
 
 
 @lru_cache(maxsize=1)
