@@ -8,6 +8,7 @@ The reference of every field is `exercises/README.md`.
 
 from __future__ import annotations
 
+import copy
 import difflib
 import hashlib
 import re
@@ -399,6 +400,12 @@ def _pydantic_problems(exc: ValidationError, lines: dict[tuple, int]) -> list[_P
             line = _line_for(loc[:-1], lines)
         elif typ == "value_error":
             msg = str(err["msg"]).removeprefix("Value error, ")
+        elif typ in ("too_short", "too_long"):
+            ctx = err.get("ctx", {})
+            limit = ctx.get("min_length") if typ == "too_short" else ctx.get("max_length")
+            what = "entries" if isinstance(found, dict) else "items"
+            msg = (f"expected {'at least' if typ == 'too_short' else 'at most'} {limit} {what}, "
+                   f"found {ctx.get('actual_length', len(found) if hasattr(found, '__len__') else '?')}")
         elif typ == "literal_error":
             expected = err.get("ctx", {}).get("expected", "")
             hint = _closest(str(found), re.findall(r"'([^']*)'", expected), 0.4)
@@ -557,6 +564,114 @@ def _semantic_problems(d: ExerciseDefinition, lines: dict[tuple, int]) -> list[_
     return probs
 
 
+# ---------------------------------------------------------------- every problem, not only the first
+#
+# pydantic stops at field errors: the rules of the movement are not checked while a measure has an unknown
+# landmark. To report every independent mistake of a file at once, the invalid values of a copy of the data
+# are replaced (by their default, or by a neutral placeholder) and the copy is validated again; what the
+# repaired copy still gets wrong is reported too, except problems about the replaced fields themselves.
+
+#: neutral stand-ins for required values that were missing or invalid (never reported, never used)
+_PLACEHOLDERS: dict[str, Any] = {"id": "placeholder", "name": "placeholder", "rest": "high", "min_span": 30.0,
+                                 "pick": "min", "when": "1 > 0", "fail_if": "1 > 0", "cue": "",
+                                 "range": {"rest": "high", "min_span": 30.0}}
+_PLACEHOLDER_PART = "shoulder"
+
+
+def _clean_loc(loc) -> tuple:
+    return tuple(p for p in loc if not (isinstance(p, str) and "[" in p))
+
+
+def _at(data: Any, loc: tuple) -> Any:
+    for part in loc:
+        data = data[part]
+    return data
+
+
+def _repair(work: dict, err: dict) -> bool:
+    """Replace the value an error is about in `work` (in place); False when it cannot be done."""
+    loc = _clean_loc(err["loc"])
+    typ = err["type"]
+    try:
+        if len(loc) == 3 and loc[0] == "measures" and loc[2] in MEASURE_KINDS and typ == "value_error":
+            parts = _at(work, loc)
+            fixed = ([p if isinstance(p, str) and valid_part(p) else _PLACEHOLDER_PART for p in parts]
+                     if isinstance(parts, list) else [_PLACEHOLDER_PART])
+            if fixed != parts:
+                _at(work, loc[:-1])[loc[-1]] = fixed
+                return True
+        for k in range(len(loc), 0, -1):
+            key, parent_loc = loc[k - 1], loc[:k - 1]
+            parent = _at(work, parent_loc)
+            if isinstance(parent, list):
+                if parent_loc == ("form",) and isinstance(key, int) and k < len(loc) + 1:
+                    parent[key] = {"code": f"__placeholder_{key}", "fail_if": "1 > 0", "cue": ""}
+                    return True
+                continue
+            if not isinstance(parent, dict):
+                continue
+            if typ == "missing" and k == len(loc):
+                if key in _PLACEHOLDERS:
+                    parent[key] = copy.deepcopy(_PLACEHOLDERS[key])
+                    return True
+                if key == "code":
+                    parent[key] = f"__placeholder_{id(parent)}"
+                    return True
+                continue
+            if parent_loc == ("measures",):
+                parent[key] = {"height": [_PLACEHOLDER_PART]}
+                return True
+            if parent_loc == ("movement", "phases"):
+                parent[key] = {"when": "1 > 0"}
+                return True
+            if key in _PLACEHOLDERS:
+                if parent.get(key) == _PLACEHOLDERS[key]:
+                    return False
+                parent[key] = copy.deepcopy(_PLACEHOLDERS[key])
+                return True
+            model = _model_for_mapping(parent_loc)
+            if model is None:
+                continue
+            field = next((f for n, f in model.model_fields.items() if key in (n, f.alias)), None)
+            if field is None or not field.is_required():  # unknown field, or one with a default
+                if key in parent:
+                    del parent[key]
+                    return True
+    except (KeyError, IndexError, TypeError):
+        return False
+    return False
+
+
+def _validate_all(data: dict, lines: dict[tuple, int]) -> tuple[list[_Problem], ExerciseDefinition | None]:
+    """(problems found by the models, a definition validated from a repaired copy or None)."""
+    import copy
+
+    work = copy.deepcopy(data)
+    found: list[_Problem] = []
+    seen: set = set()
+    for _ in range(10):
+        try:
+            d = ExerciseDefinition.model_validate(work)
+        except ValidationError as exc:
+            for p in _pydantic_problems(exc, lines):
+                if (p.line, p.field, p.message) not in seen:
+                    seen.add((p.line, p.field, p.message))
+                    found.append(p)
+            changed = [_repair(work, e) for e in exc.errors(include_url=False)]
+            if not any(changed):
+                return found, None
+            continue
+        return found, d
+    return found, None
+
+
+def _related(a: str, b: str) -> bool:
+    """True when one dotted field path is the other or contains it."""
+    def under(x: str, y: str) -> bool:
+        return x == y or x.startswith(y + ".") or x.startswith(y + "[")
+    return under(a, b) or under(b, a)
+
+
 def parse_definition_text(text: str, source: str = "<text>") -> tuple[ExerciseDefinition | None,
                                                                          list[DefinitionProblem]]:
     """Parse and validate a definition; returns (definition or None, problems)."""
@@ -570,10 +685,13 @@ def parse_definition_text(text: str, source: str = "<text>") -> tuple[ExerciseDe
     if not isinstance(data, dict):
         return None, [DefinitionProblem(source, 1, "", f"expected a mapping of fields (id: ..., name: ...), "
                                                        f"found {_describe(data)}")]
-    try:
-        d = ExerciseDefinition.model_validate(data)
-    except ValidationError as exc:
-        return None, [prob(p) for p in _pydantic_problems(exc, lines)]
+    found, d = _validate_all(data, lines)
+    if found:
+        if d is not None:  # a repaired copy validated: its semantic problems are independent ones too
+            found += [p for p in _semantic_problems(d, lines)
+                      if not any(_related(p.field, q.field) for q in found)]
+        found.sort(key=lambda p: (p.line or 0))
+        return None, [prob(p) for p in found]
     sem = _semantic_problems(d, lines)
     if sem:
         return None, [prob(p) for p in sem]
