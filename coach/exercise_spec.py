@@ -752,3 +752,145 @@ def validate_paths(paths) -> list[DefinitionProblem]:
             else:
                 seen[d.id] = str(f)
     return problems
+
+
+# ---------------------------------------------------------------- JSON Schema for editors
+
+#: Field descriptions shown by editors (hover, completion); the reference is exercises/README.md.
+_DESCRIPTIONS: dict[str, dict[str, str]] = {
+    "ExerciseDefinition": {
+        "id": "Identifier: lower-case letters, digits and _, starting with a letter. Name the file <id>.yaml.",
+        "name": "Name shown to people.",
+        "category": "fitness or rehab.",
+        "description": "One or two sentences about the exercise.",
+        "view": "The camera view the exercise needs (side, front, any); used in 'not measurable' reasons.",
+        "setup": "Instructions shown before the set starts (text or a list of lines).",
+        "version": "Bump when you change the meaning; sessions also store the file's sha256.",
+        "min_visibility": "Landmarks seen less than this (0-1) give 'not measurable', never a guessed value.",
+        "measures": "Named measures: joint angles, inclinations, distances, heights. Names are used in "
+                    "conditions.",
+        "movement": "The primary measure, phases with enter/exit conditions, and the phase order of one rep "
+                    "(or a hold).",
+        "form": "Form rules: a condition meaning bad form, when it is checked, and a short cue.",
+        "targets": "Default targets (a therapist can override them per patient).",
+    },
+    "MeasureSpec": {
+        "angle": "[a, b, c]: angle at b between b->a and b->c, degrees 0-180 (180 = straight).",
+        "inclination": "[a, b]: angle of the segment a->b; from vertical (0 = b straight above a) or "
+                       "horizontal (elevation of b over a, -90..90).",
+        "distance": "[a, b]: axis y: height of b above a; axis x: horizontal gap; xy: straight-line "
+                    "distance; divided by the body length 'per'.",
+        "height": "a: how high a landmark is in the picture, in body lengths ('per'); use with a range.",
+        "from": "For inclination: vertical (default) or horizontal.",
+        "axis": "For distance: x, y or xy (default).",
+        "per": "Body length distances and heights are divided by (none = pixels, or metres in 3d).",
+        "space": "2d: image pixels; 3d: the model's metric world landmarks (angles change less with the "
+                 "camera angle).",
+        "side": "For sided parts (knee, wrist...): left, right, both (average) or auto (the side that "
+                "moves).",
+        "min_visibility": "Per-measure visibility threshold (default: the definition's).",
+    },
+    "PhaseSpec": {
+        "when": "Condition to enter the phase, e.g. \"knee < 35%\" or \"knee < 100\".",
+        "until": "Condition to leave it, the opposite comparison a little apart (hysteresis), e.g. "
+                 "\"knee > 50%\". Default: when 'when' stops holding.",
+    },
+    "RangeSpec": {
+        "rest": "The end of the range where reps start: high or low.",
+        "min_span": "The range is never narrower than this (in the measure's unit).",
+        "window_s": "Seconds of movement the range is learned over (at least one slow rep).",
+        "quantile": "Fraction ignored at each end of the window (brief outliers).",
+        "outlier_span": "Values this far beyond the window's quartiles are implausible (not measurable).",
+        "reset_after_gap_s": "After this long without a value the range is learned afresh (0 = never).",
+        "settle_s": "After such a gap, the first seconds of values are not trusted.",
+    },
+    "HoldSpec": {
+        "phase": "The phase whose time is the hold.",
+        "min_s": "A stretch shorter than this is not a hold.",
+        "bridge_gap_s": "Interruptions shorter than this do not end the hold.",
+    },
+    "CreditSide": {
+        "measure": "A sided measure compared at each rep's turning point.",
+        "pick": "min or max: the side credited with the rep.",
+    },
+    "Smoothing": {
+        "cutoff_hz": "Offline zero-phase low-pass cut-off.",
+        "min_cutoff_hz": "Live One-Euro minimum cut-off (lag about 1/(2*pi*min_cutoff_hz) s when still).",
+        "beta": "Live One-Euro speed coefficient.",
+        "despike_frames": "Running median window, frames.",
+    },
+    "MovementSpec": {
+        "measure": "The primary measure: reps' min/max/range of motion and turning point are of this.",
+        "phases": "Named phases, each {when, until}. 'moving' and 'rest' are reserved.",
+        "rep": "The phase order that makes one repetition, e.g. [up, down, up].",
+        "hold": "Time spent in a phase is the hold: {phase, min_s, bridge_gap_s}.",
+        "sides": "together (default) or each: follow left and right separately, reps counted per side.",
+        "credit_side": "For sides: together, credit each rep to the side whose measure is smaller/larger.",
+        "min_phase_s": "Dwell: a phase is entered only after its 'when' held this long (seconds).",
+        "max_gap_s": "A stretch not measurable for longer than this abandons the rep in progress.",
+        "min_rep_s": "Reps shorter than this are not counted.",
+        "max_rep_s": "Reps longer than this are not counted.",
+        "rest_s": "No change of phase for this long outside a hold is a rest.",
+        "range": "Adaptive range for '%' thresholds: {rest: high|low, min_span, ...}.",
+        "smoothing": "Filter settings.",
+    },
+    "FormRule": {
+        "code": "Stable fault identifier, unique in the file.",
+        "check": "When it is checked: always, at_turn, over_rep, or 'during PHASE'.",
+        "fail_if": "Condition that means bad form, e.g. \"trunk_lean > 45\".",
+        "cue": "Short instruction shown to the person.",
+        "severity": "info, warning or error.",
+        "cooldown_s": "The cue is not repeated within this time.",
+        "breaks_hold": "While failing, hold time does not count.",
+    },
+    "Tempo": {"eccentric_s": "Seconds moving away from the start.",
+              "concentric_s": "Seconds moving back.", "pause_s": "Seconds paused at the turn."},
+    "Targets": {"reps": "Reps per set.", "sets": "Sets.", "hold_s": "Seconds to hold.",
+                "rom_deg": "Range of motion of the primary measure.",
+                "rest_between_sets_s": "Rest between sets, seconds.", "tempo": "Tempo targets."},
+}
+
+
+def json_schema() -> dict:
+    """A JSON Schema (draft 2020-12) of the exercise language, for editors (validation, completion).
+
+    Made from the pydantic models, with the descriptions above, landmark names as completions, and the
+    short forms the loader accepts (``height: ankle``, ``setup: one line``). It checks the shape; the
+    loader's own checks (conditions, phase names, hysteresis) are `coach exercises validate`'s.
+    """
+    schema = ExerciseDefinition.model_json_schema(by_alias=True)
+    defs = schema.setdefault("$defs", {})
+    models = dict(defs)
+    models["ExerciseDefinition"] = schema
+    for name, props in _DESCRIPTIONS.items():
+        for field, text in props.items():
+            p = models[name].get("properties", {}).get(field)
+            if p is not None:
+                p["description"] = text
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "coach exercise definition"
+    schema["description"] = ("An exercise for coach: what to measure, the phases of one repetition, form "
+                             "rules and targets. Reference: exercises/README.md.")
+    schema["properties"]["id"]["pattern"] = _ID.pattern
+    setup = schema["properties"]["setup"]
+    schema["properties"]["setup"] = {"anyOf": [{"type": "string"}, {k: v for k, v in setup.items()
+                                                                   if k != "description"}],
+                                     "default": [], "description": setup.get("description", "")}
+    part = {"type": "string", "enum": sorted(_PART_NAMES)}
+    ms = defs["MeasureSpec"]
+    for kind in MEASURE_KINDS:
+        p = ms["properties"][kind]
+        for alt in p.get("anyOf", []):
+            if alt.get("type") == "array":
+                alt["items"] = part
+        if kind == "height":
+            p["anyOf"].insert(0, part)
+    ms["oneOf"] = [{"required": [k], "properties": {o: {"type": "null"} for o in MEASURE_KINDS if o != k}}
+                   for k in MEASURE_KINDS]
+    name_pattern = "^[A-Za-z_][A-Za-z_0-9]*$"
+    schema["properties"]["measures"]["propertyNames"] = {"pattern": name_pattern}
+    defs["MovementSpec"]["properties"]["phases"]["propertyNames"] = {
+        "pattern": name_pattern, "not": {"enum": ["moving", "rest"]}}
+    defs["FormRule"]["properties"]["check"]["pattern"] = r"^\s*(always|at_turn|over_rep|during\s+\S+)\s*$"
+    defs["FormRule"]["properties"]["check"]["examples"] = ["always", "at_turn", "over_rep", "during down"]
+    return schema
