@@ -23,7 +23,7 @@ from coach.filters import CausalQuantiles, OneEuro, despike, one_euro, rolling_e
 from coach.keypoints import PoseFrame
 from coach.landmarks import LANDMARK_NAMES, N_LANDMARKS
 from coach.measures import compute, estimate_view, invisible_landmarks
-from coach.person_tracking import PersonTracker, jump_between, jump_gate, person_arrays
+from coach.person_tracking import ExerciserChooser, choose_slots, jump_between, jump_gate, slot_arrays
 from coach.recording import KeypointSeries
 from coach.state_machine import MachineConfig, RuleInfo, StateMachine, Tally
 
@@ -320,18 +320,54 @@ def _credit_fn(d: ExerciseDefinition, per_side: dict):
     return credit
 
 
+def make_chooser(d: ExerciseDefinition, choose: str | int = "auto", width_px: float | None = None
+                 ) -> ExerciserChooser:
+    """The `ExerciserChooser` of a session of `d`: activity is the primary measure's spread (both sides of a
+    sided measure, raw keypoints); someone moves "in the exercise's pattern" from half the definition's
+    `range.min_span` (holds and definitions without a range: never, so the largest/central is taken)."""
+    m = d.measures[d.movement.measure]
+    g = m.geometry
+    mvis = m.min_visibility if m.min_visibility is not None else d.min_visibility
+    sides = SIDES if g.sided else ("left",)
+
+    def measure_fn(xy, world, vis):
+        return tuple(float(compute(g, xy[None], world[None], vis[None], s, mvis)[0]) for s in sides)
+
+    rng = d.movement.range
+    min_activity = 0.5 * rng.min_span if rng is not None and d.movement.hold is None else float("inf")
+    return ExerciserChooser(choose, measure_fn=measure_fn, min_activity=min_activity, window_s=CHOOSER_WINDOW_S,
+                            width_px=width_px)
+
+
+#: seconds of movement over which the chooser compares people's activity
+CHOOSER_WINDOW_S = 4.0
+
+
+def series_slots(d: ExerciseDefinition, series: KeypointSeries, choose: str | int = "auto") -> np.ndarray:
+    """Slot of the followed person per frame (-1 = nobody), exactly as `ExerciseEngine` follows them."""
+    if choose == "auto" and series.n_slots == 1:  # one pose: the lone person (what the chooser would say)
+        return np.where(series.n_people > 0, 0, -1)
+    return choose_slots(series, make_chooser(d, choose, series.meta.width_px or None))
+
+
 def analyse_series(definition: ExerciseDefinition, series: KeypointSeries, *, person: int = 0,
-                   side: str | None = None, offline: bool = True) -> AnalysisResult:
+                   side: str | None = None, offline: bool = True, choose: str | int = "auto") -> AnalysisResult:
     """Count reps, time holds and check form over a whole recording.
 
     `offline=True` uses zero-phase smoothing and whole-clip information (auto side chosen on the whole
     clip, centred range window); `offline=False` is causal and gives what the live engine would.
+    `person` 0 follows the person `choose` picks (see `ExerciserChooser`: "auto" = who exercises,
+    "largest", "center", or a track id); k > 0 is raw slot k.
     """
     d = definition
     comp = compile_definition(d)
     times = np.asarray(series.timestamps_s, dtype=np.float64)
     n = len(times)
-    xy, world, vis, present = person_arrays(series, person)
+    if person == 0:
+        slot = series_slots(d, series, choose)
+    else:
+        slot = np.where(series.n_people > person, min(person, series.n_slots - 1), -1)
+    xy, world, vis, present = slot_arrays(series, slot)
     vis = jump_gate(xy, vis)
     tr = _measure_traces(d, xy, world, vis, times, offline, side)
     view_est = estimate_view(xy, vis) if n else np.array([], dtype=object)
@@ -491,6 +527,9 @@ class EngineState:
     range_lo: float | None = None
     range_hi: float | None = None
     side: str = "none"
+    slot: int = -1  #: slot of the followed person in the last frame (-1 = not in it)
+    track_id: int | None = None  #: track id of the followed person (see `coach.person_tracking`)
+    track_ids: list = field(default_factory=list)  #: track id per slot of the last frame (-1 = none)
 
 
 class ExerciseEngine:
@@ -503,7 +542,8 @@ class ExerciseEngine:
     """
 
     def __init__(self, definition: ExerciseDefinition, *, side: str | None = None,
-                 fps: float | None = None):
+                 fps: float | None = None, choose: str | int = "auto"):
+        """`choose`: whom to follow when several people are in view (`ExerciserChooser`)."""
         self.d = definition
         self.comp = compile_definition(definition)
         self.side_override = side
@@ -514,7 +554,7 @@ class ExerciseEngine:
         self._pending: list[tuple[PoseFrame, int]] = []
         self._i = 0
         self._prev_centre: tuple | None = None
-        self._tracker = PersonTracker()
+        self._chooser = make_chooser(definition, choose)
         self._slot = -1
         self._spike: dict = {}
         self._euro: dict = {}
@@ -631,13 +671,17 @@ class ExerciseEngine:
         t = float(frame.timestamp_s)
         i = self._i
         self._i += 1
+        st = self._state
         if person == 0:
-            if self._tracker.width_px is None and frame.width_px:
-                self._tracker.width_px = float(frame.width_px)
-            slot = self._tracker.step(t, [kp.image_xy_px for kp in frame.people])
+            ch = self._chooser
+            if ch.width_px is None and frame.width_px:
+                ch.width_px = float(frame.width_px)
+            slot = ch.step(t, [(kp.image_xy_px, kp.world_xyz_m, kp.visibility) for kp in frame.people])
+            st.track_ids = list(ch.ids)
+            st.track_id = ch.chosen
         else:
             slot = person if person < len(frame.people) else -1
-        self._slot = slot
+        self._slot = st.slot = slot
         if slot >= 0:
             kp = frame.people[slot]
             xy = kp.image_xy_px[None].astype(np.float64)
@@ -681,7 +725,6 @@ class ExerciseEngine:
             cps = per_side[mv.credit_side.measure]
             self._history.append((i, (cps["left"], cps["right"])))
         events: list[Event] = []
-        st = self._state
         for s, machine in self._machines.items():
             if s is None:
                 vals = values
