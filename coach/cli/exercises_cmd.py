@@ -1,7 +1,10 @@
-"""`coach exercises ...`: the exercise library — validate definitions, list them, show one."""
+"""`coach exercises ...`: the exercise library and authoring — list, show, new, validate, schema, try."""
 
 from __future__ import annotations
 
+import json
+import re
+import time
 from pathlib import Path
 from typing import List, Optional
 
@@ -9,12 +12,24 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from coach.cli.common import console, err_console
+from coach.cli.common import ModelPathOption, NumPosesOption, VariantOption, console, err_console
+from coach.errors import CoachError, DefinitionError
 
-exercises_app = typer.Typer(help="Exercise definitions (YAML): validate, list, show.", no_args_is_help=True)
+exercises_app = typer.Typer(help="Exercise definitions (YAML): list, show, new, validate, schema, try.",
+                            no_args_is_help=True)
 
-ExtraDirsOption = typer.Option(None, "--dir", "-d", help="Extra directory of definitions (repeatable); "
-                               "a definition there replaces a built-in one with the same id.")
+ExtraDirsOption = typer.Option(None, "--exercises", "--dir", "-d", help="Extra folder of definitions "
+                               "(repeatable); a definition there replaces a built-in or user one with the "
+                               "same id.")
+
+SCHEMA_FILE = "exercise.schema.json"
+
+
+def _print(text: str, style: str | None = None, err: bool = False) -> None:
+    (err_console if err else console).print(escape(text), style=style, highlight=False, soft_wrap=True)
+
+
+# ---------------------------------------------------------------------------------------- validate
 
 
 @exercises_app.command("validate")
@@ -37,58 +52,389 @@ def validate(paths: List[Path] = typer.Argument(..., help="Definition files or d
     if not files and not problems:
         err_console.print("no definition files found (expected *.yaml files or directories of them)")
         raise typer.Exit(1)
-    console.print(f"{len(good)} valid, {len(bad)} with problems", highlight=False)
+    console.print(f"{len(good)} valid, {len(bad)} with problems ({len(problems)} problems)"
+                  if problems else f"{len(good)} valid", highlight=False)
     if problems:
         raise typer.Exit(1)
 
 
+# ---------------------------------------------------------------------------------------- list / show
+
+
 @exercises_app.command("list")
 def list_cmd(dirs: Optional[List[Path]] = ExtraDirsOption) -> None:
-    """List the available exercises."""
-    from coach.exercise_library import list_definitions
+    """List the exercises in force and where each comes from (built-in, user folder, --exercises dir)."""
+    from coach.exercise_library import library_entries, user_dir
 
     table = Table(title="exercises")
-    for col in ("id", "name", "category", "view", "counts"):
+    for col in ("id", "name", "category", "view", "counts", "source", "note"):
         table.add_column(col)
-    for d in list_definitions(dirs or ()):
+    n_bad = 0
+    for e in library_entries(dirs or ()).values():
+        note = ""
+        if e.overrides:
+            note = "overrides " + ", ".join(s for s, _ in e.overrides)
+        src = e.source if e.source == "built-in" else f"{e.source}: {e.path}"
+        try:
+            from coach.exercise_spec import load_definition
+
+            d = load_definition(e.path)
+        except DefinitionError as exc:
+            n_bad += 1
+            table.add_row(e.id, "[red]invalid[/]", "", "", "", escape(src),
+                          escape(f"{note + '; ' if note else ''}{exc} (run: coach exercises validate)"))
+            continue
         mv = d.movement
         kind = "hold" if mv.hold is not None else ("reps per side" if mv.sides == "each" else "reps")
-        table.add_row(d.id, d.name, d.category, d.view, kind)
+        table.add_row(d.id, escape(d.name), d.category, d.view, kind, escape(src), escape(note))
     console.print(table)
+    u = user_dir()
+    console.print(f"user folder: {escape(str(u))}" + ("" if u.is_dir() else " (not created yet; "
+                  "`coach exercises new ID` creates it)"), highlight=False, soft_wrap=True)
+    if n_bad:
+        raise typer.Exit(1)
 
 
 @exercises_app.command("show")
-def show(exercise_id: str = typer.Argument(..., help="Exercise id, e.g. squat."),
+def show(exercise_id: str = typer.Argument(..., help="Exercise id, e.g. squat, or a definition file."),
          dirs: Optional[List[Path]] = ExtraDirsOption) -> None:
-    """Show one definition: set-up instructions, measures, phases, form rules, targets."""
-    from coach.exercise_library import get_definition
+    """Show one definition: set-up instructions, measures, phases, form rules, targets, where it comes from."""
+    from coach.exercise_library import library_entries
 
-    d = get_definition(exercise_id, dirs or ())
-    console.print(f"[bold]{d.name}[/] ({d.id}, {d.category}, {d.view} view)  {d.source}", highlight=False)
+    d = _load(exercise_id, dirs or ())
+    entry = library_entries(dirs or ()).get(d.id)
+    where = d.source
+    if entry is not None and Path(entry.path) == Path(d.source):
+        where = f"{entry.source}: {d.source}" + (
+            f" (overrides {', '.join(f'{s} {p}' for s, p in entry.overrides)})" if entry.overrides else "")
+    console.print(f"[bold]{escape(d.name)}[/] ({d.id}, {d.category}, {d.view} view)", highlight=False)
+    _print(f"  {where}")
     if d.description:
-        console.print(d.description, highlight=False)
+        _print(d.description)
     for line in d.setup:
-        console.print(f"  • {line}", highlight=False)
+        _print(f"  • {line}")
     console.print("[bold]measures[/]")
     for name, m in d.measures.items():
         parts = ", ".join(getattr(m, m.kind))
-        console.print(escape(f"  {name}: {m.kind} [{parts}] {m.space} side={m.side}"), highlight=False)
+        _print(f"  {name}: {m.kind} [{parts}] {m.space} side={m.side}")
     mv = d.movement
-    console.print(f"[bold]movement[/] on {mv.measure}" + (f", range {mv.range.model_dump()}" if mv.range else ""),
-                  highlight=False)
+    console.print(f"[bold]movement[/] on {mv.measure}" + escape(f", range {mv.range.model_dump()}" if mv.range
+                                                                 else ""), highlight=False)
     for name, ph in mv.phases.items():
-        console.print(f"  {name}: when {ph.when!r} until {ph.until or 'not (when)'!r}", highlight=False)
+        _print(f"  {name}: when {ph.when!r} until {ph.until or 'not (when)'!r}")
     if mv.rep:
-        console.print(f"  rep: {' → '.join(mv.rep)}", highlight=False)
+        _print(f"  rep: {' → '.join(mv.rep)}")
     if mv.hold:
-        console.print(f"  hold: {mv.hold.phase}", highlight=False)
+        _print(f"  hold: {mv.hold.phase}")
     if d.form:
         console.print("[bold]form[/]")
         for r in d.form:
-            console.print(f"  {r.code} ({r.check}): fails if {r.fail_if!r} → \"{r.cue}\"", highlight=False)
+            _print(f"  {r.code} ({r.check}): fails if {r.fail_if!r} → \"{r.cue}\"")
     if d.targets_dict:
-        console.print(f"[bold]targets[/] {d.targets_dict}", highlight=False)
-    console.print(f"hash {d.content_hash[:12]}", highlight=False)
+        _print(f"targets {d.targets_dict}")
+    _print(f"hash {d.content_hash[:12]}")
+
+
+# ---------------------------------------------------------------------------------------- new / schema
+
+SCAFFOLD = """\
+{modeline}# A new exercise. Every field is explained in exercises/README.md (the reference).
+#   check it:  coach exercises validate {path}
+#   try it:    coach exercises try {path} --source CLIP.mp4 --plot trace.png
+id: {id}
+name: {name}
+category: rehab                 # fitness | rehab
+description: ""
+view: side                      # side | front | any: the camera view it needs
+setup:
+  - Side-on to the camera, the whole body in the picture.
+measures:
+  # The joint that moves: the angle at the middle landmark, 180 = straight. Without left_/right_ the side
+  # that moves is followed (side: auto). space: 3d changes less with the camera angle.
+  joint: {{angle: [hip, knee, ankle], space: 3d, side: auto}}
+movement:
+  measure: joint                # the primary measure
+  # Thresholds in % of the range this person moves through. rest: where reps start (high = straight).
+  range: {{rest: high, min_span: 30}}
+  phases:
+    start: {{when: "joint > 75%", until: "joint < 60%"}}
+    end:   {{when: "joint < 35%", until: "joint > 50%"}}
+  rep: [start, end, start]
+  min_phase_s: 0.1
+form: []
+targets: {{reps: 10, sets: 1}}
+"""
+
+
+def _title(exercise_id: str) -> str:
+    return exercise_id.replace("_", " ").capitalize()
+
+
+@exercises_app.command("new")
+def new(exercise_id: str = typer.Argument(..., help="Id of the new exercise, e.g. seated_knee_extension."),
+        from_: Optional[str] = typer.Option(None, "--from", help="Start from a copy of this exercise (an id "
+                                            "or a file) instead of the scaffold."),
+        output: Optional[Path] = typer.Option(None, "-o", "--output", help="File or folder to write (default: "
+                                              "the user folder, see `coach exercises list`)."),
+        force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
+        dirs: Optional[List[Path]] = ExtraDirsOption) -> None:
+    """Write a new definition to edit: a commented scaffold, or a copy of an existing one with the new id.
+
+    It goes to the user folder (where `workout`, `list` and `try` find it by id; one with a built-in's id
+    overrides the built-in), or to -o. Example: coach exercises new seated_knee_extension
+    """
+    from coach.exercise_library import user_dir
+    from coach.exercise_spec import _ID, json_schema, parse_definition_text
+
+    if not _ID.match(exercise_id):
+        raise CoachError(f"an id is lower-case letters, digits and _ starting with a letter, found "
+                         f"'{exercise_id}'")
+    udir = user_dir()
+    if output is None:
+        dest = udir / f"{exercise_id}.yaml"
+    elif output.is_dir() or str(output).endswith(("/", "\\")):
+        dest = output / f"{exercise_id}.yaml"
+    else:
+        dest = output
+    if dest.suffix not in (".yaml", ".yml"):
+        raise CoachError(f"a definition file ends in .yaml, not {dest.name}")
+    if dest.exists() and not force:
+        raise CoachError(f"{dest} already exists; edit it, or pass --force to replace it")
+    in_user_dir = dest.parent.resolve() == udir.resolve()
+    if from_:
+        base = _load(from_, dirs or ())
+        text = Path(base.source).read_text(encoding="utf-8")
+        text, n = re.subn(r"(?m)^id:[ \t]*\S+", f"id: {exercise_id}", text, count=1)
+        if n == 0:
+            raise CoachError(f"{base.source}: no 'id:' line at the top level to replace")
+        text = f"# copied from {base.source} ({base.id})\n" + text
+        if in_user_dir and "yaml-language-server" not in text:
+            text = f"# yaml-language-server: $schema={SCHEMA_FILE}\n" + text
+    else:
+        text = SCAFFOLD.format(id=exercise_id, name=_title(exercise_id), path=dest,
+                               modeline=f"# yaml-language-server: $schema={SCHEMA_FILE}\n" if in_user_dir
+                               else "")
+    _, problems = parse_definition_text(text, str(dest))
+    if problems:  # never write something that does not load
+        raise CoachError(f"the new definition would not be valid: {problems[0]}")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_text(text, encoding="utf-8")
+    if in_user_dir:
+        (dest.parent / SCHEMA_FILE).write_text(json.dumps(json_schema(), indent=2), encoding="utf-8")
+    console.print(f"wrote [bold]{escape(str(dest))}[/]" + (f" (a copy of {from_})" if from_ else ""),
+                  highlight=False, soft_wrap=True)
+    console.print(f"next: edit it, then  coach exercises validate {escape(str(dest))}\n"
+                  f"      coach exercises try {escape(str(dest))} --source CLIP.mp4 --plot trace.png",
+                  highlight=False, soft_wrap=True)
+
+
+@exercises_app.command("schema")
+def schema(output: Optional[Path] = typer.Option(None, "-o", "--output", help="File to write (default: "
+                                                 "print it)."),
+           ) -> None:
+    """Write the JSON Schema of the exercise language, so editors validate and complete YAML.
+
+    With the YAML extension of VS Code (or any editor using yaml-language-server), put
+    `# yaml-language-server: $schema=PATH/exercise.schema.json` on the first line of a definition.
+    """
+    from coach.exercise_spec import json_schema
+
+    text = json.dumps(json_schema(), indent=2)
+    if output is None:
+        print(text)
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text + "\n", encoding="utf-8")
+    console.print(f"wrote [bold]{escape(str(output))}[/]", highlight=False, soft_wrap=True)
+
+
+# ---------------------------------------------------------------------------------------- try
+
+
+def _load(ref: str, dirs) -> "object":
+    """A definition from a file path (every problem printed, exit 1) or an id in the library."""
+    from coach.exercise_library import get_definition
+    from coach.exercise_spec import parse_definition_text
+
+    p = Path(ref)
+    if p.suffix in (".yaml", ".yml") or p.exists() or "/" in ref:
+        if not p.is_file():
+            raise DefinitionError(f"{p}: no such file")
+        try:
+            text = p.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise DefinitionError(f"{p}: cannot read it ({exc})") from None
+        d, problems = parse_definition_text(text, str(p))
+        if problems:
+            for pr in problems:
+                err_console.print(f"[red]✗[/] {escape(str(pr))}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1)
+        return d
+    return get_definition(ref, dirs)
+
+
+def _series_for(source: str, model: Optional[Path], variant: str, num_poses: int,
+                save_recording_to: Optional[Path], use_cache: bool):
+    """Keypoints of a recording, or of a video through the pose engine (cached like `eval reps`)."""
+    from coach.recording import is_recording, load_recording, save_recording
+
+    if is_recording(source):
+        return load_recording(source), None
+    from coach.cli.common import progress_task
+    from coach.extraction import extract_keypoints
+    from coach.models import resolve_model
+    from coach.pose_engine import PoseEngine
+    from coach.sources import open_source
+
+    with open_source(source) as src:  # a bad source fails before any model work
+        info = resolve_model(variant, model, progress=True)
+        cached = None
+        if use_cache and Path(source).is_file():
+            from platformdirs import user_cache_dir
+
+            from coach.rep_eval import recording_cache_path
+
+            root = Path(user_cache_dir("coach", appauthor=False)) / "recordings"
+            cached = recording_cache_path(Path(source), info.sha256, num_poses, root)
+            if cached.exists():
+                series = load_recording(cached)
+                _print(f"keypoints from the cache: {cached}", style="dim", err=True)
+                if save_recording_to is not None:
+                    _print(f"saved keypoints: {save_recording(save_recording_to, series)}", err=True)
+                return series, None
+        engine = PoseEngine(info.path, num_poses=num_poses)
+        t0 = time.perf_counter()
+        with progress_task(f"pose {Path(str(source)).name}", src.frame_count) as advance:
+            def on_frame(frame, pose) -> None:
+                advance(f"{(frame.index + 1) / max(time.perf_counter() - t0, 1e-9):5.1f} fps")
+
+            try:
+                series = extract_keypoints(src, engine, model_variant=info.variant, model_sha256=info.sha256,
+                                           on_frame=on_frame)
+            finally:
+                engine.close()
+    if cached is not None and series.meta.extra.get("ended") != "interrupted":
+        save_recording(cached, series)
+    saved = None
+    if save_recording_to is not None:
+        saved = save_recording(save_recording_to, series)
+        _print(f"saved keypoints: {saved} (use it as --source to iterate without the pose model)", err=True)
+    else:
+        _print("tip: --save-recording KEYPOINTS.npz keeps these keypoints; try again with --source "
+               "KEYPOINTS.npz in a fraction of a second", style="dim", err=True)
+    return series, saved
+
+
+def phase_changes(result) -> list[tuple[float, str]]:
+    """(time, phase) at every change of phase ("" = moving between phases)."""
+    times = result.phase_trace["times_s"]
+    phases = result.phase_trace["phase"]
+    out: list[tuple[float, str]] = []
+    prev = None
+    for t, p in zip(list(times), list(phases)):
+        if p != prev:
+            out.append((float(t), str(p)))
+            prev = p
+    return out
+
+
+def _print_try(d, result, source: str, mode: str, changes) -> None:
+    console.print(f"[bold]{escape(d.name)}[/] ({d.id}, {escape(d.source)}, hash {d.content_hash[:12]}) on "
+                  f"{escape(source)}  " + escape(f"[{mode}]"), highlight=False, soft_wrap=True)
+    mt = result.measure_trace
+    vals = [v for v in list(mt["values"]) if v == v]
+    if vals:
+        unit = d.measure_unit(mt["measure"])
+        _print(f"{mt['measure']} ({mt['side']} side): {min(vals):.1f} … {max(vals):.1f} {unit}")
+    if changes:
+        parts = [f"{t:.2f} {p or '·'}" for t, p in changes]
+        _print("phases (time s, phase; · = moving between phases):")
+        line = "  "
+        for part in parts:
+            if len(line) + len(part) > 110:
+                _print(line.rstrip(" →"))
+                line = "  "
+            line += part + " → "
+        _print(line.rstrip(" →"))
+    for nm in result.not_measurable:
+        _print(f"not measurable {nm.start_s:.2f}–{nm.end_s:.2f} s: {nm.reason}", style="yellow")
+    if result.reps_records:
+        t = Table(title="repetitions")
+        for col in ("#", "side", "start s", "turn s", "end s", "down s", "up s", "min", "max", "ROM",
+                    "faults"):
+            t.add_column(col, justify="right")
+        for r in result.reps_records:
+            t.add_row(str(r.index), r.side, f"{r.start_s:.2f}", f"{r.start_s + r.eccentric_s:.2f}",
+                      f"{r.end_s:.2f}", f"{r.eccentric_s:.2f}", f"{r.concentric_s:.2f}", f"{r.min_value:.1f}",
+                      f"{r.max_value:.1f}", f"{r.range_of_motion:.1f}",
+                      ", ".join(f.code for f in r.faults) or "–")
+        console.print(t)
+    for h in result.holds:
+        _print(f"hold {h.start_s:.2f}–{h.end_s:.2f} s ({h.duration_s:.1f} s)")
+    for f in result.faults:
+        rep = f" (rep {f.rep_index})" if f.rep_index else ""
+        _print(f"fault {f.time_s:.2f} s{rep}: {f.code} — \"{f.cue}\"", style="red")
+    summary = f"{result.reps} reps"
+    if d.movement.sides == "each" or d.movement.credit_side is not None:
+        summary += f" (left {result.reps_left}, right {result.reps_right})"
+    if d.movement.hold is not None:
+        summary += f", held {result.hold_s:.1f} s"
+    summary += f", {len(result.faults)} faults, not measurable {result.not_measurable_s:.1f} s"
+    console.print(f"[bold]{escape(summary)}[/]", highlight=False)
+
+
+@exercises_app.command("try")
+def try_cmd(
+    definition: str = typer.Argument(..., help="A definition file (.yaml), or an exercise id."),
+    source: str = typer.Option(..., "--source", "-s", help="Video file, or keypoint recording (.npz)."),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="Draw the trace (measure, thresholds, phases, "
+                                        "reps, faults) into this PNG."),
+    side: Optional[str] = typer.Option(None, "--side", help="left, right or both (default: the definition's)."),
+    offline: bool = typer.Option(False, "--offline", help="Analyse the whole clip at once (zero-phase "
+                                 "smoothing, centred range) instead of frame by frame as `workout` does."),
+    save_recording_to: Optional[Path] = typer.Option(None, "--save-recording", help="Save the video's "
+                                                     "keypoints (.npz) to try again without the pose model."),
+    cache: bool = typer.Option(True, "--cache/--no-cache", help="Reuse/keep a video's keypoints in the user "
+                               "cache (shared with `eval reps`)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON on stdout."),
+    dirs: Optional[List[Path]] = ExtraDirsOption,
+    model: Optional[Path] = ModelPathOption,
+    variant: str = VariantOption,
+    num_poses: int = NumPosesOption,
+) -> None:
+    """Run a definition on a clip or a recording: the phase trace, a per-rep table, and with --plot the
+    picture of why it counted what it counted.
+
+    By default it counts as `workout` does (causal, frame by frame). Nothing is saved to the history.
+
+    Examples:\n
+      coach exercises try my_knee.yaml --source knee.mp4 --save-recording knee.npz --plot knee.png\n
+      coach exercises try my_knee.yaml --source knee.npz --plot knee.png
+    """
+    from coach.analysis import analyse_series
+
+    if side is not None and side not in ("left", "right", "both"):
+        raise CoachError(f"--side must be left, right or both, not '{side}'")
+    d = _load(definition, dirs or ())
+    series, _ = _series_for(source, model, variant, num_poses, save_recording_to, cache)
+    if len(series) == 0:
+        raise CoachError(f"{source} holds no frames")
+    mode = "offline: whole clip" if offline else "as workout: causal, frame by frame"
+    result = analyse_series(d, series, side=side, offline=offline)
+    changes = phase_changes(result)
+    if as_json:
+        out = result.to_dict()
+        out.update(definition=d.source, mode="offline" if offline else "causal",
+                   phase_changes=[{"time_s": round(t, 3), "phase": p} for t, p in changes])
+        print(json.dumps(out, indent=2))
+    else:
+        _print_try(d, result, source, mode, changes)
+    if plot is not None:
+        from coach.trace_plot import plot_trace
+
+        path = plot_trace(result, d, plot, title=f"{d.id} on {Path(source).name}", mode=mode)
+        (err_console if as_json else console).print(f"plot: [bold]{escape(str(path))}[/]", highlight=False,
+                                                    soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
