@@ -98,7 +98,11 @@ class OverlayModel:
     not_measurable: str | None = None  #: reason, when the engine cannot measure
     resting_s: float | None = None  #: countdown during rest between sets
     paused: bool = False
-    person_index: int = 0
+    person_index: int = 0  #: slot of the followed person in this frame (-1 = not in it)
+    #: (slot, text) labels drawn above people's heads: "#2 exercising" over the followed person, "#3" over
+    #: the others; in group mode "#2: 5" (their count) over everyone
+    labels: tuple = ()
+    group: bool = False  #: group mode: everyone counted, each track in its own colour
 
 
 def _angle_arc(image: np.ndarray, kp: Keypoints, names: tuple[str, str, str], value: float | None,
@@ -122,19 +126,51 @@ def _angle_arc(image: np.ndarray, kp: Keypoints, names: tuple[str, str, str], va
                   colour=(255, 255, 255), background=(40, 40, 40))
 
 
+def _track_colour(label: str) -> tuple[int, int, int]:
+    """A stable colour per track, from the "#id" a label starts with."""
+    digits = "".join(ch for ch in label.split(":")[0].split(" ")[0] if ch.isdigit())
+    return PERSON_COLOURS[int(digits or 0) % len(PERSON_COLOURS)]
+
+
+def _head_label(image: np.ndarray, kp: Keypoints, text: str, colour: tuple[int, int, int]) -> None:
+    """A small label just above the person's head (above the highest visible landmark)."""
+    xy = kp.image_xy_px
+    ok = np.all(np.isfinite(xy), axis=1)
+    if not ok.any():
+        return
+    s = _scale(image)
+    (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, s * 0.55, max(1, int(round(2 * s * 0.55))))
+    top = float(np.min(xy[ok, 1]))
+    x = float(np.median(xy[ok, 0]))
+    h, w = image.shape[:2]
+    org = (int(min(max(0, x - tw / 2), max(0, w - tw - 12 * s))), int(min(max(0, top - th - 22 * s), h - th)))
+    draw_text(image, text, org, scale=0.55, colour=(255, 255, 255), background=colour)
+
+
 def draw_workout_overlay(image: np.ndarray, pose: PoseFrame, model: OverlayModel) -> np.ndarray:
     """The workout overlay, in place: skeleton of the tracked person, angle arc, counters, phase, hold
     timer, the current cue, and a clear banner when the engine cannot measure. Returns `image`."""
     h, w = image.shape[:2]
     s = _scale(image)
-    person = pose.people[model.person_index] if model.person_index < len(pose.people) else None
+    person = pose.people[model.person_index] if 0 <= model.person_index < len(pose.people) else None
+    label_of = {slot: text for slot, text in model.labels}
     for p, kp in enumerate(pose.people):
-        if p != model.person_index:
+        if model.group and p in label_of:
+            draw_skeleton(image, kp, _track_colour(label_of[p]))
+        elif p != model.person_index:
             draw_skeleton(image, kp, (150, 150, 150))
     if person is not None:
-        draw_skeleton(image, person, PERSON_COLOURS[0])
+        if not model.group:
+            draw_skeleton(image, person, PERSON_COLOURS[0])
         if model.arc_landmarks:
             _angle_arc(image, person, model.arc_landmarks, model.measure_value, (0, 215, 255))
+    for slot, text in model.labels:
+        if 0 <= slot < len(pose.people):
+            if model.group:
+                colour = _track_colour(text)
+            else:
+                colour = (30, 90, 30) if slot == model.person_index else (110, 110, 110)
+            _head_label(image, pose.people[slot], text, colour)
 
     # Counter panel, top left: reps/target, per side, set, phase.
     y = int(8 * s)

@@ -49,6 +49,7 @@ class WorkoutSummary:
     source: str = ""
     ended_reason: str = ""
     session_id: int | None = None
+    people: list | None = None  #: group mode (`everyone`): one dict per tracked person, see `Workout`
 
     @property
     def reps(self) -> int:
@@ -79,6 +80,7 @@ class WorkoutSummary:
             "not_measurable": nm,
             "ended_reason": self.ended_reason,
             "sets": sets,
+            **({"people": self.people} if self.people is not None else {}),
         }
 
 
@@ -95,15 +97,30 @@ class Workout:
     """Feeds frames to a fresh engine per set, ends sets at the target, rests between them."""
 
     def __init__(self, definition, plan: WorkoutPlan, sinks: Iterable[WorkoutSink] = (), *,
-                 live: bool = False, side: str | None = None, person: int = 0, ready_s: float = 0.0) -> None:
+                 live: bool = False, side: str | None = None, person: int = 0, ready_s: float = 0.0,
+                 choose: str | int = "auto", everyone: bool = False) -> None:
         """ready_s > 0: before the first set, wait until the engine has measured the person (in view, at
-        the needed angle) for this many seconds; the overlay says what is missing meanwhile."""
+        the needed angle) for this many seconds; the overlay says what is missing meanwhile.
+
+        choose: whom the sets follow when several people are in view (`coach.person_tracking.
+        ExerciserChooser`: "auto" = the one exercising, "largest", "center", or a track id).
+        everyone: group mode: besides the sets, every tracked person gets their own engine for the whole
+        workout; their counts are drawn over their heads and listed in `summary.people`."""
         self.definition = definition
         self.plan = plan
         self.sinks = list(sinks)
         self.live = live
         self.side = side
         self.person = person
+        self.choose = choose
+        self.everyone = everyone
+        self._group_tracker = None
+        self._group: dict[int, dict] = {}
+        if everyone:
+            from coach.person_tracking import PeopleTracker
+
+            self._group_tracker = PeopleTracker()
+            self._group_ids: list[int] = []
         self.summary = WorkoutSummary(exercise=definition.id)
         self.set_index = 0
         self.engine = None
@@ -120,7 +137,7 @@ class Workout:
         if ready_s > 0:
             from coach.analysis import ExerciseEngine
 
-            self._readiness = ExerciseEngine(definition, side=side)  # only asked "can you measure?"
+            self._readiness = ExerciseEngine(definition, side=side, choose=choose)  # "can you measure?"
         else:
             self._start_set()
 
@@ -129,7 +146,7 @@ class Workout:
         from coach.analysis import ExerciseEngine
 
         self.set_index += 1
-        self.engine = ExerciseEngine(self.definition, side=self.side)
+        self.engine = ExerciseEngine(self.definition, side=self.side, choose=self.choose)
         self.rest_until_s = None
         self._trace_t: list[float] = []
         self._trace_v: list[float] = []
@@ -195,7 +212,8 @@ class Workout:
         else:
             self._ready_since = None
         model = OverlayModel(exercise_name=self.definition.name, target_reps=self.plan.reps, set_index=1,
-                             sets=self.plan.sets, person_index=self.person)
+                             sets=self.plan.sets, person_index=st.slot)
+        self._label(model, self._readiness)
         if self._ready_since is not None and pose.timestamp_s - self._ready_since >= self.ready_s:
             self._readiness = None
             self._start_set()
@@ -209,6 +227,8 @@ class Workout:
         """Feed one frame; returns the engine's events for it."""
         self._last_t = pose.timestamp_s
         events: list[Event] = []
+        if self.everyone:
+            self._feed_group(pose)
         if self._readiness is not None:
             overlay = self._check_ready(pose)
             for sink in self.sinks:
@@ -247,15 +267,87 @@ class Workout:
         """End the workout (source ended, camera lost, quit, interrupted) keeping everything counted."""
         if self.engine is not None:
             self.end_set(reason)
+        if self.everyone:
+            self.summary.people = self._group_results()
         self.summary.ended_reason = reason
         return self.summary
+
+    # -- group mode --------------------------------------------------------------------------------
+    #: a track seen for less than this and counting nothing is left out of the results (a glitch)
+    GROUP_MIN_SEEN_S = 1.0
+
+    def _feed_group(self, pose: PoseFrame) -> None:
+        """Group mode: one engine per tracked person, each fed only that person's keypoints."""
+        from coach.analysis import ExerciseEngine
+
+        t = pose.timestamp_s
+        ids = self._group_tracker.step(t, [kp.image_xy_px for kp in pose.people])
+        self._group_ids = ids
+        alive = set(self._group_tracker.tracks)
+        for tid, slot in [(tid, k) for k, tid in enumerate(ids) if tid > 0]:
+            g = self._group.get(tid)
+            if g is None:
+                g = self._group[tid] = dict(engine=ExerciseEngine(self.definition, side=self.side),
+                                            first_s=t, last_s=t, seen=0, ended=False)
+            g["last_s"] = t
+            g["seen"] += 1
+            if not self.paused:
+                g["engine"].update(PoseFrame(pose.frame_index, t, pose.width_px, pose.height_px,
+                                             (pose.people[slot],)))
+        for tid, g in self._group.items():
+            if g["ended"] or tid in ids:
+                continue
+            if tid in alive:  # unseen for now (occluded): the engine is told nobody is there
+                if not self.paused:
+                    g["engine"].update(PoseFrame(pose.frame_index, t, pose.width_px, pose.height_px, ()))
+            else:  # track ended: close its holds and intervals
+                g["engine"].finish(g["last_s"])
+                g["ended"] = True
+
+    def _group_results(self) -> list[dict]:
+        out = []
+        for tid, g in sorted(self._group.items()):
+            eng = g["engine"]
+            if not g["ended"]:
+                eng.finish(g["last_s"])
+                g["ended"] = True
+            r = eng.result()
+            if g["last_s"] - g["first_s"] < self.GROUP_MIN_SEEN_S and r.reps == 0:
+                continue
+            d = r.to_dict()
+            out.append({"track_id": tid, "first_seen_s": round(g["first_s"], 3),
+                        "last_seen_s": round(g["last_s"], 3), "reps": d["reps"],
+                        "reps_per_side": d["reps_per_side"], "hold_s": d["hold_s"], "side": d["side"],
+                        "reps_records": d["reps_records"], "holds": d["holds"], "faults": d["faults"],
+                        "not_measurable_s": d["not_measurable_s"]})
+        return out
+
+    def _label(self, model: OverlayModel, engine) -> None:
+        """Labels over people's heads: group counts, or which person the set follows."""
+        if self.everyone:
+            labels = []
+            for slot, tid in enumerate(self._group_ids):
+                g = self._group.get(tid)
+                if tid > 0 and g is not None:
+                    st = g["engine"].state
+                    text = f"#{tid}: {st.held_s:.0f}s" if self.is_hold else f"#{tid}: {st.reps}"
+                    labels.append((slot, text))
+            model.labels, model.group = tuple(labels), True
+            return
+        if engine is None:
+            return
+        st = engine.state
+        if engine._chooser.seen_several or not isinstance(self.choose, str) or self.choose != "auto":
+            model.labels = tuple((slot, f"#{tid} exercising" if slot == st.slot else f"#{tid}")
+                                 for slot, tid in enumerate(st.track_ids) if tid > 0)
 
     def overlay_model(self, time_s: float) -> OverlayModel:
         """What the overlay shows now, read from the engine's state (the overlay never counts)."""
         d = self.definition
         model = OverlayModel(exercise_name=d.name, target_reps=self.plan.reps, set_index=self.set_index,
-                             sets=self.plan.sets, paused=self.paused, person_index=self.person,
-                             target_hold_s=self.plan.hold_s)
+                             sets=self.plan.sets, paused=self.paused, target_hold_s=self.plan.hold_s,
+                             person_index=self.engine.state.slot if self.engine is not None else -1)
+        self._label(model, self.engine)
         if self.engine is None:
             last = self.summary.sets[-1].result if self.summary.sets else None
             model.reps = last.reps if last else 0

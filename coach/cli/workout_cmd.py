@@ -49,6 +49,8 @@ class TerminalSink:
             return t
         t.add_row("set", f"{o.set_index}/{o.sets}")
         t.add_row("reps", f"{o.reps}" + (f"/{o.target_reps}" if o.target_reps else ""))
+        if o.group and o.labels:
+            t.add_row("everyone", "  ".join(text for _, text in o.labels))
         if o.reps_left is not None:
             t.add_row("left / right", f"{o.reps_left} / {o.reps_right}")
         if o.held_s is not None:
@@ -104,6 +106,17 @@ def print_summary(summary: dict) -> None:
                          f"{r['max_value']:.0f}", f"{r['range_of_motion']:.0f}",
                          ", ".join(f["code"] for f in r["faults"]) or "–")
         console.print(reps)
+    if summary.get("people") is not None:
+        people = Table(title="everyone in view (group mode)")
+        for col in ("person", "seen s", "reps", "L", "R", "held s", "faults"):
+            people.add_column(col, justify="right")
+        for p in summary["people"]:
+            people.add_row(f"#{p['track_id']}", f"{p['first_seen_s']:.1f}–{p['last_seen_s']:.1f}", str(p["reps"]),
+                           str(p["reps_per_side"]["left"]), str(p["reps_per_side"]["right"]),
+                           f"{p['hold_s']:.1f}", str(len(p["faults"])))
+        if not summary["people"]:
+            people.add_row("nobody", "", "", "", "", "", "")
+        console.print(people)
 
 
 def workout(
@@ -132,6 +145,14 @@ def workout(
     model: Optional[Path] = ModelPathOption,
     variant: str = VariantOption,
     num_poses: int = NumPosesOption,
+    person: str = typer.Option("auto", "--person", help="Whom to follow when several people are in view "
+                               "(with --num-poses 2 or more): auto (the one doing the exercise; the largest "
+                               "and most central while nobody moves), largest, center, or a track id N as "
+                               "labelled over people's heads on the overlay."),
+    everyone: bool = typer.Option(False, "--everyone", help="Group mode: count everyone in view, each person "
+                                  "separately (per-person counts over their heads, in the summary and in "
+                                  "--json 'people'). Detects up to 4 people unless --num-poses says more. "
+                                  "Not saved to the history: people are anonymous tracks."),
 ) -> None:
     """Coach a set: count reps, time holds, flag form, and keep the session.
 
@@ -140,7 +161,9 @@ def workout(
     Examples:\n
       coach workout -e squat --patient ana               (webcam)\n
       coach workout -e squat --source clip.mp4 --no-show --json\n
-      coach workout -e plank --source plank.npz --save-video plank_coached.mp4
+      coach workout -e plank --source plank.npz --save-video plank_coached.mp4\n
+      coach workout -e push_up --source class.mp4 --num-poses 2 --person largest\n
+      coach workout -e squat --source class.mp4 --everyone --json   (per-person counts)
     """
     from coach.exercise_library import get_definition
     from coach.recording import is_recording
@@ -154,6 +177,23 @@ def workout(
         raise CoachError("--pain, --effort and --note are kept with the session; drop --no-db to keep them")
     if side is not None and side not in ("left", "right", "both"):
         raise CoachError(f"--side must be left, right or both, not '{side}'")
+    choose: str | int = person.strip().lower()
+    if choose not in ("auto", "largest", "center", "centre"):
+        if not choose.isdigit() or int(choose) < 1:
+            raise CoachError(f"--person must be auto, largest, center or a track id (1, 2, ...), not '{person}'")
+        choose = int(choose)
+    choose = "center" if choose == "centre" else choose
+    if everyone:
+        if num_poses < 2:
+            num_poses = 4
+        if not no_db:
+            if not as_json:
+                err_console.print("group mode (--everyone): sessions are not saved to the history, since the "
+                                  "people in view are anonymous tracks; use --json to keep the per-person "
+                                  "counts, or run one session per person with --person to save it")
+            no_db = True
+        if pain is not None or effort is not None or note.strip():
+            raise CoachError("--pain, --effort and --note belong to a saved session; group mode saves none")
 
     model_path = None
     if not is_recording(source):
@@ -211,7 +251,8 @@ def workout(
     terminal = TerminalSink(live, info["frame_count"], definition.id)
     sinks.append(terminal)
 
-    session = Workout(definition, plan, sinks, live=live, side=side, ready_s=1.0 if live else 0.0)
+    session = Workout(definition, plan, sinks, live=live, side=side, ready_s=1.0 if live else 0.0,
+                      choose=choose, everyone=everyone)
     reason = "source ended"
     # SIGTERM ends the session like Ctrl-C does: everything counted is kept.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
