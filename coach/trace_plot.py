@@ -159,6 +159,20 @@ def plot_trace(result, definition: ExerciseDefinition, out_path: str | Path, *, 
             line = ax.axhline(th.value, color=c, ls=ls, lw=1.3, alpha=0.9)
         line.set_label(th.label)
         handles.append(line)
+    for rule in d.form:  # form rules on the primary measure: where a fault starts
+        try:
+            cond = d.condition(f"form:{d.form.index(rule)}")
+        except KeyError:
+            continue
+        for op, value, pct in _compares(cond.root, measure):
+            if pct:
+                if lo is None or hi is None:
+                    continue
+                (line,) = ax.plot(times, lo + (hi - lo) * (value / 100.0), color="#d62728", ls=":", lw=1.2)
+            else:
+                line = ax.axhline(value, color="#d62728", ls=":", lw=1.2)
+            line.set_label(f"fault {rule.code} if {op} {value:g}{'%' if pct else ''} ({rule.check})")
+            handles.append(line)
     if lo is not None and hi is not None:
         ax.fill_between(times, lo, hi, color="#bbbbbb", alpha=0.12, lw=0)
         (r0,) = ax.plot(times, lo, color="#888888", lw=0.8, ls=":")
@@ -175,8 +189,8 @@ def plot_trace(result, definition: ExerciseDefinition, out_path: str | Path, *, 
         turn = r.start_s + r.eccentric_s
         y = _value_at(times, values, turn)
         ax.plot([turn], [y], "o", ms=9, mfc="#2e7d32", mec="white", mew=1.5, zorder=5)
-        ax.annotate(str(r.index), (turn, y), xytext=(0, 10 if d.movement.range is None or
-                                                    d.movement.range.rest == "low" else -16),
+        at_min = abs(y - r.min_value) <= abs(y - r.max_value)  # a low turning point: number below it
+        ax.annotate(str(r.index), (turn, y), xytext=(0, -17 if at_min else 9),
                     textcoords="offset points", ha="center", fontsize=11, fontweight="bold", color="#1b5e20",
                     zorder=6)
         ax.plot([r.start_s, r.end_s], [0.95, 0.95], transform=top, color="#2e7d32", lw=3,
