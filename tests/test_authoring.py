@@ -1,0 +1,276 @@
+"""Exercise authoring: where definitions live and which is in force, new/--from, the JSON Schema, `try` with
+its plot, and validation reporting every problem of a file. The real user config is never touched: every
+test points COACH_EXERCISES_DIR at a temporary folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from coach.cli.main import app
+from coach.exercise_library import BUILTIN_DIR, get_definition, library_entries, user_dir
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def user_folder(tmp_path: Path, monkeypatch) -> Path:
+    folder = tmp_path / "user_exercises"
+    monkeypatch.setenv("COACH_EXERCISES_DIR", str(folder))
+    return folder
+
+
+def _squat_text(name: str) -> str:
+    return (BUILTIN_DIR / "squat.yaml").read_text().replace("name: Bodyweight squat", f"name: {name}")
+
+
+def invoke(*args: str):
+    res = runner.invoke(app, list(args))
+    assert "Traceback" not in res.output, res.output
+    return res
+
+
+def user_error(*args: str) -> str:
+    """The one-sentence error a command stops with (printed by `coach.cli.main.run`, exit status 2)."""
+    from coach.errors import CoachError
+
+    res = runner.invoke(app, list(args))
+    assert isinstance(res.exception, CoachError), (res.exception, res.output)
+    return str(res.exception)
+
+
+# ------------------------------------------------------------------ where definitions live
+
+
+def test_user_dir_comes_from_the_environment(user_folder: Path):
+    assert user_dir() == user_folder
+
+
+def test_user_definition_overrides_builtin_and_extra_dir_overrides_user(tmp_path: Path, user_folder: Path):
+    user_folder.mkdir()
+    (user_folder / "squat.yaml").write_text(_squat_text("User squat"))
+    assert get_definition("squat").name == "User squat"
+    entry = library_entries()["squat"]
+    assert entry.source == "user" and entry.overrides_builtin
+    clinic = tmp_path / "clinic"
+    clinic.mkdir()
+    (clinic / "squat.yaml").write_text(_squat_text("Clinic squat"))
+    assert get_definition("squat", [clinic]).name == "Clinic squat"
+    entry = library_entries([clinic])["squat"]
+    assert entry.source == "dir" and [s for s, _ in entry.overrides] == ["built-in", "user"]
+    assert library_entries()["plank"].source == "built-in"
+
+
+def test_list_shows_the_source_in_force(tmp_path: Path, user_folder: Path):
+    user_folder.mkdir()
+    (user_folder / "squat.yaml").write_text(_squat_text("User squat"))
+    res = invoke("exercises", "list")
+    assert res.exit_code == 0, res.output
+    row = next(line for line in res.output.splitlines() if "squat" in line and "User squat" in line)
+    assert "user" in row and "overrides built-in" in row
+    plank = next(line for line in res.output.splitlines() if line.strip("│ ").startswith("plank"))
+    assert "built-in" in plank and "overrides" not in plank
+    clinic = tmp_path / "clinic"
+    clinic.mkdir()
+    (clinic / "squat.yaml").write_text(_squat_text("Clinic squat"))
+    res = invoke("exercises", "list", "--exercises", str(clinic))
+    row = next(line for line in res.output.splitlines() if "Clinic squat" in line)
+    assert "dir" in row and "overrides built-in, user" in row
+
+
+def test_list_marks_an_invalid_user_file_without_a_traceback(user_folder: Path):
+    user_folder.mkdir()
+    (user_folder / "broken.yaml").write_text("id: broken\nname: [x\n")
+    res = invoke("exercises", "list")
+    assert res.exit_code == 1
+    assert "broken" in res.output and "invalid" in res.output
+
+
+def test_workout_uses_the_user_definition(user_folder: Path, tmp_path: Path):
+    from coach.recording import save_recording
+    from coach.synthetic import synthesize
+
+    user_folder.mkdir()
+    (user_folder / "squat.yaml").write_text(_squat_text("User squat"))
+    rec = save_recording(tmp_path / "squat.npz", synthesize("squat", reps=3).series)
+    res = invoke("workout", "-e", "squat", "--source", str(rec), "--no-show", "--json",
+                 "--db", str(tmp_path / "h.db"))
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output[res.output.index("{"):])
+    assert out["reps"] == 3
+    # the session keeps the hash of the user's file, not the built-in one
+    import hashlib
+
+    user_hash = hashlib.sha256((user_folder / "squat.yaml").read_bytes()).hexdigest()
+    assert get_definition("squat").content_hash == user_hash
+    import sqlite3
+
+    con = sqlite3.connect(tmp_path / "h.db")
+    assert con.execute("select definition_hash from sessions").fetchone()[0] == user_hash
+
+
+# ------------------------------------------------------------------ new
+
+
+def test_new_writes_a_valid_scaffold_into_the_user_folder(user_folder: Path):
+    res = invoke("exercises", "new", "seated_knee_extension")
+    assert res.exit_code == 0, res.output
+    f = user_folder / "seated_knee_extension.yaml"
+    assert f.exists() and str(f) in res.output.replace("\n", "")
+    assert (user_folder / "exercise.schema.json").exists()
+    assert f.read_text().startswith("# yaml-language-server: $schema=exercise.schema.json")
+    assert get_definition("seated_knee_extension").id == "seated_knee_extension"
+    assert invoke("exercises", "validate", str(f)).exit_code == 0
+    assert "already exists" in user_error("exercises", "new", "seated_knee_extension")
+
+
+def test_new_from_existing_copies_with_the_new_id(tmp_path: Path, user_folder: Path):
+    res = invoke("exercises", "new", "my_squat", "--from", "squat")
+    assert res.exit_code == 0, res.output
+    d = get_definition("my_squat")
+    base = get_definition("squat")
+    assert d.id == "my_squat" and d.name == base.name
+    assert d.movement.model_dump() == base.movement.model_dump()
+    out = tmp_path / "elsewhere" / "knee.yaml"
+    res = invoke("exercises", "new", "knee", "-o", str(out))
+    assert res.exit_code == 0 and out.exists()
+    assert "yaml-language-server" not in out.read_text()
+    assert "an id is lower-case" in user_error("exercises", "new", "Bad Id")
+
+
+# ------------------------------------------------------------------ schema
+
+
+def test_schema_validates_the_whole_builtin_library_and_rejects_mistakes(tmp_path: Path):
+    import jsonschema
+
+    out = tmp_path / "exercise.schema.json"
+    assert invoke("exercises", "schema", "-o", str(out)).exit_code == 0
+    schema = json.loads(out.read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    validator = jsonschema.Draft202012Validator(schema)
+    files = sorted(BUILTIN_DIR.glob("*.yaml"))
+    assert len(files) >= 19
+    for f in files:
+        errors = [e.message for e in validator.iter_errors(yaml.safe_load(f.read_text()))]
+        assert errors == [], (f.name, errors)
+    squat = yaml.safe_load((BUILTIN_DIR / "squat.yaml").read_text())
+    assert schema["properties"]["measures"]["description"]
+    bad = json.loads(json.dumps(squat))
+    bad["movement"]["min_phase"] = 0.1  # misspelled field
+    assert list(validator.iter_errors(bad))
+    bad = json.loads(json.dumps(squat))
+    first = next(iter(bad["measures"]))
+    kind = next(k for k in ("angle", "inclination", "distance") if k in bad["measures"][first])
+    bad["measures"][first][kind][0] = "kne"  # unknown landmark
+    assert list(validator.iter_errors(bad))
+    printed = invoke("exercises", "schema")
+    assert json.loads(printed.output)["title"] == schema["title"]
+
+
+# ------------------------------------------------------------------ validate: every problem
+
+
+MULTI = """\
+id: knee_bend
+name: Knee bend
+measures:
+  knee: {angle: [hip, kne, ankle], side: auto}
+movement:
+  measure: knee
+  range: {rest: high, min_span: 40}
+  phases:
+    up:   {when: "knee > 75%", until: "knee < 60%"}
+    down: {when: "knee < 35%", until: "knee > 50%"}
+  rep: [up, dwn, up]
+  min_phase_s: -0.5
+form:
+  - {code: lean, check: during bottom, fail_if: "knee > 45", cue: "Chest up"}
+"""
+
+
+def test_validate_reports_every_problem_of_a_file(tmp_path: Path):
+    folder = tmp_path / "broken"
+    folder.mkdir()
+    (folder / "multi.yaml").write_text(MULTI)
+    (folder / "syntax.yaml").write_text("id: x\nname: [unclosed\n")
+    (folder / "good.yaml").write_text(_squat_text("Fine").replace("id: squat", "id: fine"))
+    res = invoke("exercises", "validate", str(folder))
+    assert res.exit_code == 1
+    out = res.output
+    f = folder / "multi.yaml"
+    for expected in (f"{f}:4: measures.knee.angle: unknown landmark 'kne'",
+                     f"{f}:11: movement.rep[1]: the rep cycle names phase 'dwn'",
+                     f"{f}:12: movement.min_phase_s: expected greater than or equal to 0",
+                     f"{f}:14: form[0].check: 'during' needs a defined phase"):
+        assert expected in out.replace("\n", " ") or expected in out, (expected, out)
+    assert f"{folder / 'syntax.yaml'}:" in out and "not valid YAML" in out
+    assert "good.yaml" in out and "1 valid, 2 with problems" in out
+
+
+def test_try_a_file_with_problems_lists_them_all(tmp_path: Path):
+    from coach.recording import save_recording
+    from coach.synthetic import synthesize
+
+    f = tmp_path / "multi.yaml"
+    f.write_text(MULTI)
+    rec = save_recording(tmp_path / "s.npz", synthesize("squat", reps=2).series)
+    res = invoke("exercises", "try", str(f), "--source", str(rec))
+    assert res.exit_code == 1
+    assert res.output.count(str(f) + ":") == 4
+
+
+# ------------------------------------------------------------------ try
+
+
+def test_try_counts_a_synthetic_recording_and_draws_the_plot(tmp_path: Path):
+    from coach.recording import save_recording
+    from coach.synthetic import synthesize
+
+    rec = save_recording(tmp_path / "squat.npz", synthesize("squat", reps=4, rep_s=2.0).series)
+    definition = tmp_path / "my_squat.yaml"
+    definition.write_text(_squat_text("My squat").replace("id: squat", "id: my_squat"))
+    png = tmp_path / "trace.png"
+    res = invoke("exercises", "try", str(definition), "--source", str(rec), "--plot", str(png))
+    assert res.exit_code == 0, res.output
+    assert "4 reps" in res.output
+    assert "repetitions" in res.output and "phases" in res.output
+    assert png.exists() and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000
+    js = invoke("exercises", "try", str(definition), "--source", str(rec), "--json")
+    data = json.loads(js.output)
+    assert data["reps"] == 4 and data["mode"] == "causal" and data["phase_changes"]
+    off = invoke("exercises", "try", "squat", "--source", str(rec), "--offline", "--json")
+    assert json.loads(off.output)["reps"] == 4
+
+
+def test_try_is_the_workout_count(tmp_path: Path):
+    """`try` (causal analyse_series) counts what the live engine of `workout` counts."""
+    from coach.analysis import ExerciseEngine, analyse_series
+    from coach.synthetic import synthesize
+
+    series = synthesize("squat", reps=5, noise_px=2.0, seed=3).series
+    d = get_definition("squat")
+    engine = ExerciseEngine(d)
+    for frame in series.frames():
+        engine.update(frame)
+    engine.finish(float(series.timestamps_s[-1]))
+    assert analyse_series(d, series, offline=False).reps == engine.result().reps == 5
+
+
+def test_plot_draws_thresholds_phases_reps_and_faults(tmp_path: Path):
+    from coach.analysis import analyse_series
+    from coach.synthetic import synthesize
+    from coach.trace_plot import phase_runs, phase_thresholds, plot_trace
+
+    d = get_definition("squat")
+    ths = phase_thresholds(d)
+    assert {t.phase for t in ths} == set(d.movement.phases)
+    assert {t.which for t in ths} == {"when", "until"}
+    r = analyse_series(d, synthesize("squat", reps=3, depth=0.6).series, offline=False)
+    runs = phase_runs(r.phase_trace["times_s"], r.phase_trace["phase"])
+    assert {p for _, _, p in runs} == set(d.movement.phases)
+    assert plot_trace(r, d, tmp_path / "p.png").exists()
