@@ -339,13 +339,14 @@ def phase_changes(result) -> list[tuple[float, str]]:
 
 
 def _print_try(d, result, source: str, mode: str, changes) -> None:
+    nd = 1 if d.measure_unit(result.measure_trace["measure"]) == "deg" else 2  # decimals of the measure
     console.print(f"[bold]{escape(d.name)}[/] ({d.id}, {escape(d.source)}, hash {d.content_hash[:12]}) on "
                   f"{escape(source)}  " + escape(f"[{mode}]"), highlight=False, soft_wrap=True)
     mt = result.measure_trace
     vals = [v for v in list(mt["values"]) if v == v]
     if vals:
         unit = d.measure_unit(mt["measure"])
-        _print(f"{mt['measure']} ({mt['side']} side): {min(vals):.1f} … {max(vals):.1f} {unit}")
+        _print(f"{mt['measure']} ({mt['side']} side): {min(vals):.{nd}f} … {max(vals):.{nd}f} {unit}")
     if changes:
         parts = [f"{t:.2f} {p or '·'}" for t, p in changes]
         _print("phases (time s, phase; · = moving between phases):")
@@ -365,8 +366,8 @@ def _print_try(d, result, source: str, mode: str, changes) -> None:
             t.add_column(col, justify="right")
         for r in result.reps_records:
             t.add_row(str(r.index), r.side, f"{r.start_s:.2f}", f"{r.start_s + r.eccentric_s:.2f}",
-                      f"{r.end_s:.2f}", f"{r.eccentric_s:.2f}", f"{r.concentric_s:.2f}", f"{r.min_value:.1f}",
-                      f"{r.max_value:.1f}", f"{r.range_of_motion:.1f}",
+                      f"{r.end_s:.2f}", f"{r.eccentric_s:.2f}", f"{r.concentric_s:.2f}", f"{r.min_value:.{nd}f}",
+                      f"{r.max_value:.{nd}f}", f"{r.range_of_motion:.{nd}f}",
                       ", ".join(f.code for f in r.faults) or "–")
         console.print(t)
     for h in result.holds:
