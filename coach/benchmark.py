@@ -48,13 +48,15 @@ def _noop(stage: str, done: int, total: int | None) -> None:
 
 def run_benchmark(video: str | Path, model_path: str | Path, *, model_variant: str = "full",
                   max_frames: int | None = None, exercise: str | None = None,
-                  progress: Progress = _noop) -> BenchResult:
+                  progress: Progress = _noop, num_poses: int = 1) -> BenchResult:
     """Measure one clip in three passes: decode only; the workout pipeline as the camera path runs it
     (pose, engine, overlay drawn; timing the model calls and each frame's latency inside it); then the
     counting engine alone on the keypoints of pass 2.
 
     max_frames limits every pass to the first N frames. `exercise` selects the definition used for the
-    pipeline's counting stage and the engine figure (default: squat).
+    pipeline's counting stage and the engine figure (default: squat). `num_poses`: most people the model
+    looks for (the session then tracks them and follows the exerciser); `extra["people_per_frame"]` is how
+    many it found on average, which is what its cost grows with.
     """
     from coach.recording import KeypointSeries, RecordingMeta
 
@@ -88,7 +90,7 @@ def run_benchmark(video: str | Path, model_path: str | Path, *, model_variant: s
     workout = Workout(get_definition(exercise or "squat"), WorkoutPlan(), [_Draw()])
     frames = []
     latencies = []
-    with VideoFileSource(video) as src, PoseEngine(model_path) as engine:
+    with VideoFileSource(video) as src, PoseEngine(model_path, num_poses=num_poses) as engine:
         t0 = time.perf_counter()
         for frame in src:
             t_frame = time.perf_counter()
@@ -118,7 +120,54 @@ def run_benchmark(video: str | Path, model_path: str | Path, *, model_variant: s
         model_variant=model_variant, engine_fps=engine_fps,
         latency_ms_p50=float(np.percentile(latencies, 50) * 1000) if latencies else None,
         latency_ms_p95=float(np.percentile(latencies, 95) * 1000) if latencies else None,
+        extra={"num_poses": num_poses,
+               "people_per_frame": float(np.mean([len(f.people) for f in frames])) if frames else 0.0},
     )
+
+
+def run_people_sweep(video: str | Path, model_path: str | Path, *, counts=(1, 2, 4),
+                     max_frames: int | None = None, exercise: str | None = None,
+                     progress: Progress = _noop) -> list[dict]:
+    """The pipeline pass (pose, tracking and choice of the exerciser, engine, overlay) with the model looking
+    for 1, 2, 4... people: per count, frames/s of bare inference and of the pipeline, and how many people
+    were found per frame (MediaPipe runs its landmark model once per person found, so that is what the
+    cost grows with, not `num_poses` itself)."""
+    from coach.exercise_library import get_definition
+    from coach.workout import Workout, WorkoutPlan
+    from coach.workout_sinks import annotate
+
+    class _Draw:
+        def on_set_started(self, *a) -> None: ...
+        def on_events(self, *a) -> None: ...
+        def on_set_ended(self, *a) -> None: ...
+
+        def on_frame(self, frame, pose, overlay) -> None:
+            annotate(frame, pose, overlay)
+
+    out = []
+    for k in counts:
+        workout = Workout(get_definition(exercise or "squat"), WorkoutPlan(), [_Draw()])
+        people = []
+        with VideoFileSource(video) as src, PoseEngine(model_path, num_poses=k) as engine:
+            total = src.frame_count if max_frames is None else min(max_frames, src.frame_count or max_frames)
+            t0 = time.perf_counter()
+            for frame in src:
+                pose = engine.detect(frame.image_bgr, frame.timestamp_s, frame.index)
+                workout.process(frame, pose)
+                people.append(len(pose.people))
+                progress(f"num_poses {k}", len(people), total)
+                if max_frames is not None and len(people) >= max_frames:
+                    break
+            pipeline_s = time.perf_counter() - t0
+            inference_s = engine.inference_s
+        workout.finish("source ended")
+        n = len(people)
+        out.append({"num_poses": k, "frames": n, "people_per_frame": float(np.mean(people)) if n else 0.0,
+                    "frames_with_several": int(np.sum(np.asarray(people) > 1)),
+                    "inference_fps": n / inference_s if inference_s > 0 else float("nan"),
+                    "pipeline_fps": n / pipeline_s if pipeline_s > 0 else float("nan"),
+                    "reps": workout.summary.reps})
+    return out
 
 
 def _engine_fps(exercise: str | None, series) -> float | None:

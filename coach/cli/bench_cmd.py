@@ -19,8 +19,15 @@ def bench(
     as_json: bool = typer.Option(False, "--json", help="Print JSON figures instead of a table."),
     model: Optional[Path] = ModelPathOption,
     variant: str = VariantOption,
+    num_poses: int = typer.Option(1, "--num-poses", min=1, max=8, help="Most people the model looks for in "
+                                  "the pipeline pass."),
+    people: bool = typer.Option(False, "--people", help="Instead: the pipeline pass with the model looking "
+                                "for 1, 2 and 4 people, frames/s of each (the cost grows with the people "
+                                "actually found)."),
 ) -> None:
     """Measure frames/s of each stage on one clip: decoding, inference, pipeline, counting engine.
+
+    --people runs the pipeline with the model looking for 1, 2 and 4 people and prints frames/s of each.
 
     Prints frames/s for decoding alone, bare pose inference, the whole pipeline, and the counting engine
     on the resulting keypoints; plus pipeline ÷ inference and the real-time factor.
@@ -32,6 +39,30 @@ def bench(
     from coach.benchmark import run_benchmark
 
     info = resolve_model_path(model, variant)
+    if people:
+        from coach.benchmark import run_people_sweep
+
+        with Progress(console=err_console, transient=True) as bar:
+            tasks: dict[str, int] = {}
+
+            def progress(stage: str, done: int, total: int | None) -> None:
+                if stage not in tasks:
+                    tasks[stage] = bar.add_task(stage, total=total)
+                bar.update(tasks[stage], completed=done)
+
+            rows = run_people_sweep(video, info.path, max_frames=frames, exercise=exercise, progress=progress)
+        if as_json:
+            print(json.dumps({"video": str(video), "model_variant": info.variant, "people": rows}, indent=2))
+            return
+        table = Table(title=f"{video.name}: cost of looking for several people ({info.variant} model)")
+        for col in ("num_poses", "people found / frame", "frames with 2+", "inference frames/s",
+                    "pipeline frames/s", f"reps ({exercise})"):
+            table.add_column(col, justify="right")
+        for r in rows:
+            table.add_row(str(r["num_poses"]), f"{r['people_per_frame']:.2f}", str(r["frames_with_several"]),
+                          f"{r['inference_fps']:.1f}", f"{r['pipeline_fps']:.1f}", str(r["reps"]))
+        console.print(table)
+        return
     with Progress(console=err_console, transient=True) as bar:
         tasks: dict[str, int] = {}
 
@@ -41,12 +72,13 @@ def bench(
             bar.update(tasks[stage], completed=done)
 
         result = run_benchmark(video, info.path, model_variant=info.variant, max_frames=frames,
-                               exercise=exercise, progress=progress)
+                               exercise=exercise, progress=progress, num_poses=num_poses)
     if as_json:
         print(json.dumps(result.to_dict(), indent=2))
         return
     table = Table(title=f"{video.name}: {result.width_px}×{result.height_px}, {result.source_fps:.1f} fps, "
-                  f"{result.frames} frames, {result.model_variant} model")
+                  f"{result.frames} frames, {result.model_variant} model, num_poses {num_poses} "
+                  f"({result.extra.get('people_per_frame', 0):.2f} people found per frame)")
     table.add_column("stage")
     table.add_column("frames/s", justify="right")
     table.add_row("decoding alone", f"{result.decode_fps:,.1f}")
