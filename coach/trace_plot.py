@@ -91,17 +91,73 @@ def _value_at(times: np.ndarray, values: np.ndarray, t: float) -> float:
     return float(np.interp(t, times[ok], values[ok]))
 
 
+def per_side_results(definition: ExerciseDefinition, series, *, offline: bool = False) -> dict:
+    """For `sides: each`: each side's own run (its measure, range, phases), for a panel per side.
+
+    `analyse_series` counts both sides but keeps one side's trace; this replays each side alone (the
+    same measures, range and machine as that side's run), for drawing only.
+    """
+    from coach.analysis import analyse_series
+
+    out = {}
+    for side in ("left", "right"):
+        d2 = definition.model_copy(deep=True)
+        d2.movement.sides = "together"
+        for m in d2.measures.values():
+            if m.side in ("auto", "both"):
+                m.side = side
+        out[side] = analyse_series(d2, series, side=side, offline=offline)
+    return out
+
+
 def plot_trace(result, definition: ExerciseDefinition, out_path: str | Path, *, title: str = "",
-               mode: str = "") -> Path:
-    """Draw `result` (from `analyse_series`) for `definition` into a PNG; returns the path."""
+               mode: str = "", per_side: dict | None = None) -> Path:
+    """Draw `result` (from `analyse_series`) for `definition` into a PNG; returns the path.
+
+    `per_side` ({"left": result, "right": result}, see `per_side_results`) draws one panel per side, with
+    the reps and faults of `result` credited to that side.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    d = definition
+    if per_side:
+        panels = [(s, per_side[s], [r for r in result.reps_records if r.side == s],
+                   [f for f in result.faults if f.side in (s, "none", "both")]) for s in ("left", "right")]
+    else:
+        panels = [("", result, result.reps_records, result.faults)]
+    times = np.asarray(result.measure_trace["times_s"], dtype=np.float64)
+    duration = float(times[-1] - times[0]) if len(times) > 1 else 1.0
+    width = float(np.clip(duration / 2.2, 11.0, 32.0))
+    ratios = []
+    for _ in panels:
+        ratios += [9, 1.1]
+    fig, axes = plt.subplots(2 * len(panels), 1, figsize=(width, 6.6 * len(panels)), sharex=True,
+                             gridspec_kw={"height_ratios": ratios, "hspace": 0.08})
+    for k, (side, res, reps, faults) in enumerate(panels):
+        _panel(axes[2 * k], axes[2 * k + 1], d, res, reps, faults, side, last=(k == len(panels) - 1))
+
+    n_reps = result.reps
+    counted = f"{n_reps} rep{'s' if n_reps != 1 else ''}"
+    if d.movement.sides == "each" or d.movement.credit_side is not None:
+        counted += f" (left {result.reps_left}, right {result.reps_right})"
+    if d.movement.hold is not None:
+        counted += f", held {result.hold_s:.1f} s"
+    head = title or d.id
+    axes[0].set_title(f"{head}: {counted}" + (f"   [{mode}]" if mode else ""), fontsize=12, loc="left")
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out_path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return out_path
+
+
+def _panel(ax, strip, d: ExerciseDefinition, result, reps, faults, side_label: str, last: bool) -> None:
     from matplotlib.patches import Patch
     from matplotlib.transforms import blended_transform_factory
 
-    d = definition
     mt, pt = result.measure_trace, result.phase_trace
     times = np.asarray(mt["times_s"], dtype=np.float64)
     values = np.asarray(mt["values"], dtype=np.float64) if len(times) else np.array([])
@@ -112,13 +168,8 @@ def plot_trace(result, definition: ExerciseDefinition, out_path: str | Path, *, 
     unit = d.measure_unit(measure)
     duration = float(times[-1] - times[0]) if len(times) > 1 else 1.0
     colours = {p: _PHASE_COLOURS[k % len(_PHASE_COLOURS)] for k, p in enumerate(d.movement.phases)}
-
-    width = float(np.clip(duration / 2.2, 11.0, 32.0))
-    fig, (ax, strip) = plt.subplots(2, 1, figsize=(width, 6.6), sharex=True,
-                                    gridspec_kw={"height_ratios": [9, 1.1], "hspace": 0.05})
     top = blended_transform_factory(ax.transData, ax.transAxes)
     handles = []
-
     # phases: shaded behind the curve, and named in the strip below
     for t0, t1, p in phase_runs(times, phases):
         c = colours.get(p, "#999999")
@@ -185,7 +236,7 @@ def plot_trace(result, definition: ExerciseDefinition, out_path: str | Path, *, 
     handles.insert(0, curve)
 
     # reps: number at the turning point, span along the top
-    for r in result.reps_records:
+    for r in reps:
         turn = r.start_s + r.eccentric_s
         y = _value_at(times, values, turn)
         ax.plot([turn], [y], "o", ms=9, mfc="#2e7d32", mec="white", mew=1.5, zorder=5)
@@ -200,35 +251,31 @@ def plot_trace(result, definition: ExerciseDefinition, out_path: str | Path, *, 
         side = f" {r.side[0].upper()}" if r.side in ("left", "right") else ""
         ax.text((r.start_s + r.end_s) / 2, 0.962, f"rep {r.index}{side}", transform=top, ha="center",
                 va="bottom", fontsize=8, color="#1b5e20")
-    if result.reps_records:
+    if reps:
         handles.append(ax.plot([], [], "o", ms=9, mfc="#2e7d32", mec="white",
                                label="counted rep: number at its turning point, span on top")[0])
 
     # faults
-    for f in result.faults:
+    for f in faults:
         y = _value_at(times, values, f.time_s)
         ax.plot([f.time_s], [y], "X", ms=10, color="#d62728", mec="white", zorder=7)
         ax.annotate(f.code, (f.time_s, y), xytext=(4, 4), textcoords="offset points", fontsize=8,
                     color="#b71c1c", rotation=30, zorder=7)
-    if result.faults:
+    if faults:
         handles.append(ax.plot([], [], "X", ms=10, color="#d62728", label="form fault (code)")[0])
 
-    n_reps = result.reps
-    counted = f"{n_reps} rep{'s' if n_reps != 1 else ''}"
-    if d.movement.sides == "each" or d.movement.credit_side is not None:
-        counted += f" (left {result.reps_left}, right {result.reps_right})"
-    if d.movement.hold is not None:
-        counted += f", held {result.hold_s:.1f} s"
-    head = title or d.id
-    ax.set_title(f"{head}: {counted}" + (f"   [{mode}]" if mode else ""), fontsize=12, loc="left")
-    ax.set_ylabel(f"{measure} ({unit})" if unit else measure)
+    name = f"{side_label} {measure}" if side_label else measure
+    ax.set_ylabel(f"{name} ({unit})" if unit else name)
     ax.grid(True, alpha=0.25)
     strip.set_yticks([])
     strip.set_ylabel("phase", rotation=0, ha="right", va="center", fontsize=9)
-    strip.set_xlabel("time (s)")
+    if last:
+        strip.set_xlabel("time (s)")
     if len(times):
         ax.set_xlim(float(times[0]), float(times[-1]))
     finite = values[~np.isnan(values)] if len(values) else values
+    if not finite.size:
+        ax.set_yticks([])
     if finite.size:
         ylo, yhi = float(finite.min()), float(finite.max())
         for th in phase_thresholds(d):
@@ -237,8 +284,3 @@ def plot_trace(result, definition: ExerciseDefinition, out_path: str | Path, *, 
         pad = 0.12 * max(yhi - ylo, 1e-6)
         ax.set_ylim(ylo - pad, yhi + 2.2 * pad)  # room at the top for the rep spans
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=8, frameon=False)
-    out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out_path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return out_path

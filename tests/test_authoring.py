@@ -274,3 +274,16 @@ def test_plot_draws_thresholds_phases_reps_and_faults(tmp_path: Path):
     runs = phase_runs(r.phase_trace["times_s"], r.phase_trace["phase"])
     assert {p for _, _, p in runs} == set(d.movement.phases)
     assert plot_trace(r, d, tmp_path / "p.png").exists()
+
+
+def test_plot_of_a_per_side_exercise_has_a_panel_per_side(tmp_path: Path):
+    from coach.analysis import analyse_series
+    from coach.synthetic import synthesize
+    from coach.trace_plot import per_side_results, plot_trace
+
+    d = get_definition("elbow_flexion")
+    series = synthesize("elbow_flexion", reps=4).series
+    r = analyse_series(d, series, offline=False)
+    sides = per_side_results(d, series)
+    assert sum(s.reps for s in sides.values()) == r.reps  # each side alone counts what the side counted
+    assert plot_trace(r, d, tmp_path / "p.png", per_side=sides).exists()

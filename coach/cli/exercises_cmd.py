@@ -431,9 +431,11 @@ def try_cmd(
     else:
         _print_try(d, result, source, mode, changes)
     if plot is not None:
-        from coach.trace_plot import plot_trace
+        from coach.trace_plot import per_side_results, plot_trace
 
-        path = plot_trace(result, d, plot, title=f"{d.id} on {Path(source).name}", mode=mode)
+        per_side = per_side_results(d, series, offline=offline) if d.movement.sides == "each" else None
+        path = plot_trace(result, d, plot, title=f"{d.id} on {Path(source).name}", mode=mode,
+                          per_side=per_side)
         (err_console if as_json else console).print(f"plot: [bold]{escape(str(path))}[/]", highlight=False,
                                                     soft_wrap=True)
 
