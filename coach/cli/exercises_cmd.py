@@ -69,12 +69,14 @@ def list_cmd(dirs: Optional[List[Path]] = ExtraDirsOption) -> None:
     table = Table(title="exercises")
     for col in ("id", "name", "category", "view", "counts", "source", "note"):
         table.add_column(col)
+    table.add_column("file (not built-in)", overflow="fold")
     n_bad = 0
     for e in library_entries(dirs or ()).values():
         note = ""
         if e.overrides:
             note = "overrides " + ", ".join(s for s, _ in e.overrides)
-        src = e.source if e.source == "built-in" else f"{e.source}: {e.path}"
+        src = e.source
+        where = "" if e.source == "built-in" else str(e.path)
         try:
             from coach.exercise_spec import load_definition
 
@@ -82,11 +84,12 @@ def list_cmd(dirs: Optional[List[Path]] = ExtraDirsOption) -> None:
         except DefinitionError as exc:
             n_bad += 1
             table.add_row(e.id, "[red]invalid[/]", "", "", "", escape(src),
-                          escape(f"{note + '; ' if note else ''}{exc} (run: coach exercises validate)"))
+                          escape(f"{note + '; ' if note else ''}{exc} (run: coach exercises validate)"),
+                          escape(where))
             continue
         mv = d.movement
         kind = "hold" if mv.hold is not None else ("reps per side" if mv.sides == "each" else "reps")
-        table.add_row(d.id, escape(d.name), d.category, d.view, kind, escape(src), escape(note))
+        table.add_row(d.id, escape(d.name), d.category, d.view, kind, escape(src), escape(note), escape(where))
     console.print(table)
     u = user_dir()
     console.print(f"user folder: {escape(str(u))}" + ("" if u.is_dir() else " (not created yet; "
