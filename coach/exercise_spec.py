@@ -633,10 +633,9 @@ def _repair(work: dict, err: dict) -> bool:
             if model is None:
                 continue
             field = next((f for n, f in model.model_fields.items() if key in (n, f.alias)), None)
-            if field is None or not field.is_required():  # unknown field, or one with a default
-                if key in parent:
-                    del parent[key]
-                    return True
+            if (field is None or not field.is_required()) and key in parent:  # unknown, or has a default
+                del parent[key]
+                return True
     except (KeyError, IndexError, TypeError):
         return False
     return False
@@ -668,7 +667,7 @@ def _validate_all(data: dict, lines: dict[tuple, int]) -> tuple[list[_Problem], 
 def _related(a: str, b: str) -> bool:
     """True when one dotted field path is the other or contains it."""
     def under(x: str, y: str) -> bool:
-        return x == y or x.startswith(y + ".") or x.startswith(y + "[")
+        return x == y or x.startswith((y + ".", y + "["))
     return under(a, b) or under(b, a)
 
 
