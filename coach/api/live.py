@@ -178,6 +178,13 @@ class LiveCoach:
         return self.summary
 
 
+async def _finish(executor, coach: LiveCoach, reason: str) -> dict:
+    """End the session in the connection's thread. Submitted at once and shielded: a cancelled
+    connection (client gone, server stopping) must not cancel the queued finish with it."""
+    future = executor.submit(coach.finish, reason)
+    return await asyncio.shield(asyncio.wrap_future(future))
+
+
 async def _send(ws: WebSocket, msg: dict) -> None:
     await ws.send_text(json.dumps(clean(msg), allow_nan=False))
 
@@ -296,7 +303,7 @@ async def live(ws: WebSocket) -> None:
             pass
         finally:
             if coach is not None and not coach.finished:
-                await loop.run_in_executor(executor, coach.finish, "camera lost")
+                await _finish(executor, coach, "camera lost")
             executor.shutdown(wait=False)
 
 
@@ -367,9 +374,9 @@ async def _serve(ws: WebSocket, coach: LiveCoach, executor, loop) -> None:
         if not receiver.done():
             receiver.cancel()
     if state["closed"]:
-        await loop.run_in_executor(executor, coach.finish, "camera lost")
+        await _finish(executor, coach, "camera lost")
         return
     reason = state["stop"] or "quit"
-    summary = await loop.run_in_executor(executor, coach.finish, reason)
+    summary = await _finish(executor, coach, reason)
     await _send(ws, {"type": "summary", "session_id": coach.recorder.session_id, "result": summary})
     await ws.close(1000)
