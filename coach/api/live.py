@@ -293,7 +293,13 @@ async def live(ws: WebSocket) -> None:
             header = _bearer(ws)
             if header:
                 start["_header_token"] = header
-            coach, info = await loop.run_in_executor(executor, _open_coach, app, start)
+            opening = executor.submit(_open_coach, app, start)
+            try:
+                coach, info = await asyncio.shield(asyncio.wrap_future(opening))
+            except asyncio.CancelledError:  # gone while the coach was being built: end its session anyway
+                opening.add_done_callback(
+                    lambda f: f.exception() is None and f.result()[0].finish("camera lost"))
+                raise
             await _send(ws, info)
             await _serve(ws, coach, executor, loop)
         except HTTPException as exc:
