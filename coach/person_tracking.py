@@ -402,6 +402,9 @@ def slot_arrays(series: KeypointSeries, slot: np.ndarray):
     vis = series.visibility[rows, s].astype(np.float64)
     present = slot >= 0
     vis = np.where(present[:, None], np.nan_to_num(vis, nan=0.0), 0.0)
+    if not present.all():  # nobody followed: no coordinates either (as the live engine sees it)
+        xy[~present] = np.nan
+        world[~present] = np.nan
     return xy, world, vis, present
 
 

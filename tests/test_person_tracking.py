@@ -176,3 +176,17 @@ def test_single_pose_recordings_are_counted_as_before():
 def test_bad_choice_is_refused():
     with pytest.raises(ValueError):
         ExerciserChooser("tallest")
+
+
+@pytest.mark.parametrize("choose", ["auto", "largest", "center", 2])
+def test_live_engine_equals_causal_analysis_with_several_people(choose):
+    ex = synthesize("squat", reps=4, view="front", lead_in_s=3.0, noise_px=2.0, seed=6)
+    by = synthesize("squat", reps=0, view="front", lead_in_s=12.0, seed=7, noise_px=2.0)
+    scene = group_scene([ex, by], x_frac=[0.3, 0.62], scale=[0.75, 0.9],
+                        absent=[(0, 8.0, 8.6), (1, 2.0, 5.0)], seed=8)
+    d = get_definition("squat")
+    batch = analyse_series(d, scene.series, offline=False, choose=choose)
+    live, _ = live_result(d, scene.series, choose=choose)
+    assert live.reps == batch.reps
+    assert [r.end_s for r in live.reps_records] == [r.end_s for r in batch.reps_records]
+    assert [(n.start_s, n.end_s) for n in live.not_measurable] == [(n.start_s, n.end_s) for n in batch.not_measurable]
