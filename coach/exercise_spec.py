@@ -255,7 +255,11 @@ class _Problem(Exception):
 
 def _compose(text: str) -> tuple[Any, dict[tuple, int]]:
     """Parse YAML text into Python data and a map from field path to line number (1-based)."""
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)  # the reader checks characters already here
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        raise _Problem(line, "", f"not valid YAML: character U+{exc.character:04X} is not allowed") from None
     try:
         try:
             node = loader.get_single_node()

@@ -168,3 +168,11 @@ def test_cli_validate(tmp_path: Path):
     assert "Traceback" not in out
     res = runner.invoke(app, ["exercises", "validate", str(tmp_path / "missing.yaml")])
     assert res.exit_code == 1 and "Traceback" not in res.output
+
+
+def test_a_control_character_is_a_problem_with_its_line_not_a_crash(tmp_path: Path):
+    path = tmp_path / "ctrl.yaml"
+    path.write_text("id: x\nname: ok\ndescription: \"bell \x07 here\"\n")
+    problems = validate_paths([path])
+    assert len(problems) == 1
+    assert problems[0].line == 3 and "U+0007" in problems[0].message

@@ -52,7 +52,7 @@ def validate(paths: List[Path] = typer.Argument(..., help="Definition files or d
     if not files and not problems:
         err_console.print("no definition files found (expected *.yaml files or directories of them)")
         raise typer.Exit(1)
-    console.print(f"{len(good)} valid, {len(bad)} with problems ({len(problems)} problems)"
+    console.print(f"{len(good)} valid, {len(bad)} with problems ({len(problems)} problem{'s' if len(problems) != 1 else ''})"
                   if problems else f"{len(good)} valid", highlight=False)
     if problems:
         raise typer.Exit(1)
