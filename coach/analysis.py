@@ -575,7 +575,6 @@ class ExerciseEngine:
     def _setup(self, fps: float) -> None:
         d, mv = self.d, self.d.movement
         self._fps = fps
-        prim = d.measures[mv.measure].geometry
         self._auto_needed = _needs_auto_side(d, self.side_override)
         window_s = mv.range.window_s if mv.range is not None else 10.0
         w = max(3, int(round(window_s * fps)))

@@ -12,7 +12,7 @@ from typing import Iterable, Iterator, Protocol
 
 import numpy as np
 
-from coach.events import Event, FaultRaised, RepCompleted
+from coach.events import Event, FaultRaised
 from coach.keypoints import PoseFrame
 from coach.recording import KeypointSeries, is_recording, load_recording
 from coach.renderer import OverlayModel

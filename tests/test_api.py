@@ -4,7 +4,6 @@ no pose model except where a real video is analysed."""
 
 from __future__ import annotations
 
-import struct
 import time
 from datetime import timedelta
 

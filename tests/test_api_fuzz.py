@@ -9,7 +9,6 @@ Set ``COACH_FUZZ_EXAMPLES=500`` for a longer run.
 from __future__ import annotations
 
 import os
-from datetime import timedelta
 
 import pytest
 
