@@ -91,3 +91,13 @@ def test_sigkill_mid_set_keeps_every_completed_rep(tmp_path, shared_data, pose_m
     assert len(kept) >= 2
     # every rep completed before the kill is there, identical to the uninterrupted run's
     assert kept == all_reps[: len(kept)]
+
+
+def test_demo_runs_a_full_workout_and_keeps_it(tmp_path):
+    out = tmp_path / "demo"
+    result = run_coach("demo", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "truth: 6 reps" in result.stdout
+    assert len(db_reps(out / "coach.sqlite")) == 6
+    video = out / "squat_demo_coached.mp4"
+    assert video.stat().st_size > 10_000

@@ -21,7 +21,6 @@ def demo(
     and a moment out of view between two reps; the recording is replayed through the same pipeline as a camera workout: exercise
     engine, form rules, overlay, session recorder. Everything is written under --out.
     """
-    from coach.cli.workout_cmd import workout
     from coach.recording import save_recording
     from coach.synthetic import synthesize
 
@@ -32,9 +31,13 @@ def demo(
     db = out / "coach.sqlite"
     console.rule(f"[bold]coach demo[/]: a synthetic {exercise} set of {clip.reps} reps, replayed through "
                  "the workout pipeline")
-    workout(exercise=exercise, patient="demo", source=str(recording), sets=None, reps=None, rest_s=0.0,
-            side=None, show=False, save_video=video, db=db, no_db=False, as_json=False, exercises_dir=None,
-            model=None, variant="full", num_poses=1)
+    # Through the command itself, exactly as a person would type it, so the demo cannot drift from it.
+    from coach.cli.main import app
+
+    typer.main.get_command(app).main(
+        args=["workout", "--exercise", exercise, "--patient", "demo", "--source", str(recording), "--no-show",
+              "--save-video", str(video), "--db", str(db)],
+        prog_name="coach", standalone_mode=False)
     console.print(f"truth: {clip.reps} reps.  database: [bold]{db}[/]  "
                   f"(try: .venv/bin/python coach.py sessions list --db {db})")
 
