@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 
 from coach.pose_engine import PoseEngine
-from coach.sources import VideoFileSource
+from coach.sources import VideoFileSource, prefetched
 
 Progress = Callable[[str, int, int | None], None]
 
@@ -92,7 +92,7 @@ def run_benchmark(video: str | Path, model_path: str | Path, *, model_variant: s
     latencies = []
     with VideoFileSource(video) as src, PoseEngine(model_path, num_poses=num_poses) as engine:
         t0 = time.perf_counter()
-        for frame in src:
+        for frame in prefetched(src):
             t_frame = time.perf_counter()
             pose = engine.detect(frame.image_bgr, frame.timestamp_s, frame.index)
             workout.process(frame, pose)

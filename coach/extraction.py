@@ -8,7 +8,7 @@ from coach import __version__
 from coach.keypoints import PoseFrame
 from coach.pose_engine import PoseEngine
 from coach.recording import KeypointSeries, RecordingMeta
-from coach.sources import Frame, FrameSource
+from coach.sources import Frame, FrameSource, prefetched
 
 FrameCallback = Callable[[Frame, PoseFrame], None]
 
@@ -23,7 +23,7 @@ def extract_keypoints(source: FrameSource, engine: PoseEngine, *, model_variant:
     frames: list[PoseFrame] = []
     interrupted = False
     try:
-        for frame in source:
+        for frame in (source if source.is_live else prefetched(source)):
             pose = engine.detect(frame.image_bgr, frame.timestamp_s, frame.index)
             frames.append(pose)
             if on_frame is not None:

@@ -398,7 +398,7 @@ def pose_stream(source: str | Path, *, model_path: Path | None = None, num_poses
         return ((None, pf) for pf in series.frames()), info
 
     from coach.pose_engine import PoseEngine
-    from coach.sources import open_source
+    from coach.sources import open_source, prefetched
 
     src = open_source(source)
     info = dict(description=src.description, fps=src.fps, width_px=src.width_px, height_px=src.height_px,
@@ -408,8 +408,10 @@ def pose_stream(source: str | Path, *, model_path: Path | None = None, num_poses
         raise ValueError("a model path is needed for video and camera sources")
 
     def frames() -> Iterator[tuple[Frame | None, PoseFrame]]:
+        # Files decode ahead on a thread while the model works; a camera is read as it comes (a queue
+        # would only add latency).
         with src, PoseEngine(model_path, num_poses=num_poses) as engine:
-            for frame in src:
+            for frame in (src if src.is_live else prefetched(src)):
                 yield frame, engine.detect(frame.image_bgr, frame.timestamp_s, frame.index)
 
     return frames(), info

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from coach.errors import SourceError
-from coach.sources import ImageSource, VideoFileSource, open_source
+from coach.sources import Frame, FrameSource, ImageSource, VideoFileSource, open_source
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -112,3 +112,43 @@ def test_pose_extract_bad_input_is_one_sentence_without_traceback(tmp_path, kind
     assert "Traceback" not in result.stderr + result.stdout
     lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and lines[0].startswith("error:"), result.stderr
+
+
+def test_prefetched_frames_are_the_source_frames_in_order(tmp_path):
+    from coach.sources import prefetched
+
+    path = write_video(tmp_path / "clip.mp4", n_frames=40)
+    with VideoFileSource(path) as src:
+        direct = [(f.index, f.timestamp_s, int(f.image_bgr.sum())) for f in src]
+    with VideoFileSource(path) as src:
+        ahead = [(f.index, f.timestamp_s, int(f.image_bgr.sum())) for f in prefetched(src)]
+        assert src.ended_reason == "end of file"
+    assert ahead == direct
+
+
+def test_prefetched_stops_its_reader_when_the_consumer_stops_early(tmp_path):
+    import threading
+
+    from coach.sources import prefetched
+
+    path = write_video(tmp_path / "clip.mp4", n_frames=60)
+    with VideoFileSource(path) as src:
+        frames = prefetched(src)
+        first = [next(frames) for _ in range(3)]
+        frames.close()
+    assert [f.index for f in first] == [0, 1, 2]
+    assert not any(t.name == "frame-reader" for t in threading.enumerate())
+
+
+def test_prefetched_passes_a_reading_error_to_the_consumer():
+    from coach.sources import prefetched
+
+    class Broken(FrameSource):
+        def __iter__(self):
+            yield Frame(0, 0.0, np.zeros((2, 2, 3), np.uint8))
+            raise SourceError("the disk went away")
+
+    frames = prefetched(Broken())
+    assert next(frames).index == 0
+    with pytest.raises(SourceError, match="disk went away"):
+        next(frames)
