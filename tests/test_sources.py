@@ -152,3 +152,34 @@ def test_prefetched_passes_a_reading_error_to_the_consumer():
     assert next(frames).index == 0
     with pytest.raises(SourceError, match="disk went away"):
         next(frames)
+
+
+def test_a_camera_that_stops_delivering_ends_the_stream_as_camera_lost(monkeypatch):
+    """A camera unplugged mid-set: frames so far are delivered, then the source ends, saying why."""
+    import coach.sources as sources
+
+    class FakeCapture:
+        def __init__(self, index):
+            self.reads = 0
+
+        def isOpened(self):
+            return True
+
+        def get(self, prop):
+            return {cv2.CAP_PROP_FPS: 30.0, cv2.CAP_PROP_FRAME_WIDTH: 8, cv2.CAP_PROP_FRAME_HEIGHT: 6}.get(prop, 0)
+
+        def read(self):
+            self.reads += 1
+            if self.reads <= 5:
+                return True, np.zeros((6, 8, 3), np.uint8)
+            return False, None  # unplugged
+
+        def release(self):
+            pass
+
+    monkeypatch.setattr(sources.cv2, "VideoCapture", FakeCapture)
+    with sources.CameraSource(0, lost_after_s=0.2) as cam:
+        frames = list(cam)
+        assert cam.ended_reason == "camera lost"
+    assert [f.index for f in frames] == [0, 1, 2, 3, 4]
+    assert all(b > a for a, b in zip([f.timestamp_s for f in frames], [f.timestamp_s for f in frames][1:]))
