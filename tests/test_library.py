@@ -20,8 +20,6 @@ LABELLED = ["squat", "deadlift", "push_up", "plank", "bicep_curl", "shoulder_pre
 
 REPS = [e for e in EXERCISES if e not in ("plank", "wall_sit")]
 HOLDS = ["plank", "wall_sit"]
-#: The synthetic truth counts a hold only once fully in the pose; a definition enters it on the way in.
-HOLD_TOLERANCE_S = 2.0
 
 
 def test_every_exercise_has_one_definition():
@@ -93,9 +91,14 @@ def test_a_bystander_is_not_counted(exercise):
 def test_synthetic_holds(exercise, view):
     clip = synthesize(exercise, view=view, hold_s=12.0)
     d = get_definition(exercise)
+    # The truth is bracketed: at least the time fully in the pose (less a little smoothing lag), at most the
+    # time the body is anywhere on its way into, in or out of it (a definition enters the hold on the way in).
+    moving = np.asarray(clip.progress) > 0.01
+    times = clip.series.timestamps_s[moving]
+    in_motion_s = float(times[-1] - times[0])
     for offline in (True, False):
         r = analyse_series(d, clip.series, offline=offline)
-        assert abs(r.hold_s - clip.hold_s) <= HOLD_TOLERANCE_S, (offline, r.hold_s)
+        assert clip.hold_s - 0.5 <= r.hold_s <= in_motion_s, (offline, r.hold_s, in_motion_s)
         assert r.reps == 0
 
 
@@ -104,7 +107,10 @@ def test_a_hold_with_the_body_out_of_view_is_reported_not_measurable():
     r = analyse_series(get_definition("plank"), clip.series)
     assert r.not_measurable_s == pytest.approx(1.5, abs=0.3)
     assert r.not_measurable[0].reason
-    assert abs(r.hold_s - clip.hold_s) <= HOLD_TOLERANCE_S  # bridged: seen holding on both sides
+    moving = np.asarray(clip.progress) > 0.01
+    times = clip.series.timestamps_s[moving]
+    # bridged: seen holding on both sides of the gap, so the gap counts as held
+    assert clip.hold_s - 0.5 <= r.hold_s <= float(times[-1] - times[0])
 
 
 @pytest.mark.parametrize("exercise", ["squat", "lunge", "bicep_curl", "plank", "heel_slide", "calf_raise"])
