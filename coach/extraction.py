@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
 from typing import Callable
 
 from coach import __version__
 from coach.keypoints import PoseFrame
 from coach.pose_engine import PoseEngine
-from coach.recording import KeypointSeries, RecordingMeta
-from coach.sources import Frame, FrameSource, prefetched
+from coach.recording import KeypointSeries, RecordingMeta, load_recording, save_recording
+from coach.sources import Frame, FrameSource, VideoFileSource, prefetched
 
 FrameCallback = Callable[[Frame, PoseFrame], None]
 
@@ -37,3 +39,37 @@ def extract_keypoints(source: FrameSource, engine: PoseEngine, *, model_variant:
         extra={"ended": "interrupted" if interrupted else source.ended_reason},
     )
     return KeypointSeries.from_frames(frames, meta)
+
+
+def keypoints_cache_dir() -> Path:
+    """Where extracted keypoints of video files are cached (the platform user cache, coach/recordings)."""
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("coach", appauthor=False)) / "recordings"
+
+
+def recording_cache_path(video: Path, model_sha256: str, num_poses: int, cache_root: Path) -> Path:
+    """Where the keypoints of `video` under a given model are cached (keyed by the file's content)."""
+    h = hashlib.sha256()
+    with open(video, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return cache_root / f"{video.stem}-{h.hexdigest()[:16]}-{model_sha256[:12]}-p{num_poses}.npz"
+
+
+def extract_cached(source: VideoFileSource, model_path: Path, *, model_variant: str, model_sha256: str,
+                   num_poses: int = 1, cache_root: Path | None = None, on_frame: FrameCallback | None = None,
+                   ) -> tuple[KeypointSeries, Path, bool]:
+    """Keypoints of an opened video file: from the cache when the same file (by content) was extracted with
+    the same model and `num_poses` before, else extracted now and cached. An interrupted extraction is
+    returned but not cached. Returns (series, cache path, True when it came from the cache).
+    """
+    cached = recording_cache_path(source.path, model_sha256, num_poses, cache_root or keypoints_cache_dir())
+    if cached.exists():
+        return load_recording(cached), cached, True
+    with PoseEngine(model_path, num_poses=num_poses) as engine:
+        series = extract_keypoints(source, engine, model_variant=model_variant, model_sha256=model_sha256,
+                                   on_frame=on_frame)
+    if series.meta.extra.get("ended") != "interrupted":
+        save_recording(cached, series)
+    return series, cached, False

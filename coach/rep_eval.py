@@ -9,7 +9,6 @@ columns are ignored. A count is right when it equals `reps` or one of `reps_alt`
 from __future__ import annotations
 
 import csv
-import hashlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
@@ -137,15 +136,6 @@ def summarise(results: list[ClipResult]) -> dict:
         "hold_error_s": float(np.mean([r.hold_error_s for r in holds])) if holds else None,
         "max_hold_error_s": float(np.max([r.hold_error_s for r in holds])) if holds else None,
     }
-
-
-def recording_cache_path(video: Path, model_sha256: str, num_poses: int, cache_root: Path) -> Path:
-    """Where the keypoints of `video` under a given model are cached (keyed by the file's content)."""
-    h = hashlib.sha256()
-    with open(video, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return cache_root / f"{video.stem}-{h.hexdigest()[:16]}-{model_sha256[:12]}-p{num_poses}.npz"
 
 
 def evaluate_labels(labels: list[Label], get_series: Callable[[Label], object], *,

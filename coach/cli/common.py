@@ -47,19 +47,20 @@ def resolve_model_path(model: Optional[Path], variant: str) -> "object":
     return resolve_model(variant, model, progress=True)
 
 
-def frame_progress(description: str, total: int | None) -> Progress:
+def frame_progress(description: str, total: int | None, transient: bool = False) -> Progress:
     """A rich progress bar for frame loops (frames done / total, elapsed, remaining)."""
     return Progress(
         SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
         TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TimeRemainingColumn(),
-        console=err_console, transient=False,
+        console=err_console, transient=transient,
     )
 
 
 @contextmanager
-def progress_task(description: str, total: int | None) -> Iterator[callable]:
-    """Context manager yielding `advance(fps_text)` for a frame loop with a progress bar."""
-    with frame_progress(description, total) as progress:
+def progress_task(description: str, total: int | None, transient: bool = False) -> Iterator[callable]:
+    """Context manager yielding `advance(fps_text)` for a frame loop with a progress bar (removed when
+    done if `transient`)."""
+    with frame_progress(description, total, transient) as progress:
         task = progress.add_task(description, total=total, rate="")
 
         def advance(rate: str = "") -> None:

@@ -79,39 +79,32 @@ def eval_reps(
     Keypoints are extracted once per clip and model and cached, so a second run only re-counts.
     Example: coach eval reps ../shared/data/labels.tsv --videos ../shared/data/videos
     """
-    from platformdirs import user_cache_dir
     from rich.progress import Progress
 
     from coach.errors import CoachError
-    from coach.rep_eval import evaluate_labels, read_labels, recording_cache_path, summarise
+    from coach.rep_eval import evaluate_labels, read_labels, summarise
 
     rows = read_labels(labels)
     if not videos.is_dir():
         raise CoachError(f"Video folder not found: {videos}")
-    cache_root = recordings or Path(user_cache_dir("coach", appauthor=False)) / "recordings"
     info = resolve_model_path(model, variant)
 
     with Progress(console=err_console, transient=True) as bar:
         overall = bar.add_task("clips", total=len(rows))
 
         def get_series(label):
-            from coach.extraction import extract_keypoints
-            from coach.pose_engine import PoseEngine
-            from coach.recording import load_recording, save_recording
+            from coach.extraction import extract_cached
             from coach.sources import open_source
 
             video = videos / label.file
             if not video.is_file():
                 raise CoachError(f"clip not found: {video}")
-            cached = recording_cache_path(video, info.sha256, 1, cache_root)
-            if cached.exists():
-                return load_recording(cached)
-            with open_source(video) as src, PoseEngine(info.path) as engine:
+            with open_source(video) as src:
                 task = bar.add_task(f"keypoints {label.file}", total=src.frame_count)
-                series = extract_keypoints(src, engine, model_variant=info.variant, model_sha256=info.sha256,
-                                           on_frame=lambda f, p: bar.update(task, advance=1))
+                series, _, _ = extract_cached(src, info.path, model_variant=info.variant, model_sha256=info.sha256,
+                                              cache_root=recordings,
+                                              on_frame=lambda f, p: bar.update(task, advance=1))
                 bar.remove_task(task)
-            save_recording(cached, series)
             return series
 
         results = evaluate_labels(rows, get_series, hold_tolerance_s=hold_tolerance_s, offline=offline,

@@ -284,40 +284,33 @@ def _series_for(source: str, model: Optional[Path], variant: str, num_poses: int
     if is_recording(source):
         return load_recording(source), None
     from coach.cli.common import progress_task
-    from coach.extraction import extract_keypoints
+    from coach.extraction import extract_cached, extract_keypoints
     from coach.models import resolve_model
     from coach.pose_engine import PoseEngine
     from coach.sources import open_source
 
     with open_source(source) as src:  # a bad source fails before any model work
         info = resolve_model(variant, model, progress=True)
-        cached = None
-        if use_cache and Path(source).is_file():
-            from platformdirs import user_cache_dir
-
-            from coach.rep_eval import recording_cache_path
-
-            root = Path(user_cache_dir("coach", appauthor=False)) / "recordings"
-            cached = recording_cache_path(Path(source), info.sha256, num_poses, root)
-            if cached.exists():
-                series = load_recording(cached)
-                _print(f"keypoints from the cache: {cached}", style="dim", err=True)
-                if save_recording_to is not None:
-                    _print(f"saved keypoints: {save_recording(save_recording_to, series)}", err=True)
-                return series, None
-        engine = PoseEngine(info.path, num_poses=num_poses)
         t0 = time.perf_counter()
-        with progress_task(f"pose {Path(str(source)).name}", src.frame_count) as advance:
+        # transient: a cache hit reads no frame and must not leave an empty bar behind
+        with progress_task(f"pose {Path(str(source)).name}", src.frame_count, transient=True) as advance:
             def on_frame(frame, pose) -> None:
                 advance(f"{(frame.index + 1) / max(time.perf_counter() - t0, 1e-9):5.1f} fps")
 
-            try:
-                series = extract_keypoints(src, engine, model_variant=info.variant, model_sha256=info.sha256,
-                                           on_frame=on_frame)
-            finally:
-                engine.close()
-    if cached is not None and series.meta.extra.get("ended") != "interrupted":
-        save_recording(cached, series)
+            if use_cache and not src.is_live:
+                series, cached, hit = extract_cached(src, info.path, model_variant=info.variant,
+                                                     model_sha256=info.sha256, num_poses=num_poses,
+                                                     on_frame=on_frame)
+            else:
+                with PoseEngine(info.path, num_poses=num_poses) as engine:
+                    series = extract_keypoints(src, engine, model_variant=info.variant,
+                                               model_sha256=info.sha256, on_frame=on_frame)
+                cached, hit = None, False
+    if hit:
+        _print(f"keypoints from the cache: {cached}", style="dim", err=True)
+        if save_recording_to is not None:
+            _print(f"saved keypoints: {save_recording(save_recording_to, series)}", err=True)
+        return series, None
     saved = None
     if save_recording_to is not None:
         saved = save_recording(save_recording_to, series)
