@@ -14,6 +14,7 @@ import numpy as np
 
 from coach.pose_engine import PoseEngine
 from coach.sources import VideoFileSource, prefetched
+from coach.workout_sinks import annotate
 
 Progress = Callable[[str, int, int | None], None]
 
@@ -44,6 +45,17 @@ class BenchResult:
 
 def _noop(stage: str, done: int, total: int | None) -> None:
     return None
+
+
+class _OverlaySink:
+    """Draws each frame's workout overlay and throws it away: the drawing cost of the camera path."""
+
+    def on_set_started(self, *args) -> None: ...
+    def on_events(self, *args) -> None: ...
+    def on_set_ended(self, *args) -> None: ...
+
+    def on_frame(self, frame, pose, overlay) -> None:
+        annotate(frame, pose, overlay)
 
 
 def run_benchmark(video: str | Path, model_path: str | Path, *, model_variant: str = "full",
@@ -77,17 +89,8 @@ def run_benchmark(video: str | Path, model_path: str | Path, *, model_variant: s
     #    Latency is per frame, from the decoded frame being available to its overlay image being ready.
     from coach.exercise_library import get_definition
     from coach.workout import Workout, WorkoutPlan
-    from coach.workout_sinks import annotate
 
-    class _Draw:
-        def on_set_started(self, *a) -> None: ...
-        def on_events(self, *a) -> None: ...
-        def on_set_ended(self, *a) -> None: ...
-
-        def on_frame(self, frame, pose, overlay) -> None:
-            annotate(frame, pose, overlay)
-
-    workout = Workout(get_definition(exercise or "squat"), WorkoutPlan(), [_Draw()])
+    workout = Workout(get_definition(exercise or "squat"), WorkoutPlan(), [_OverlaySink()])
     frames = []
     latencies = []
     with VideoFileSource(video) as src, PoseEngine(model_path, num_poses=num_poses) as engine:
@@ -134,19 +137,10 @@ def run_people_sweep(video: str | Path, model_path: str | Path, *, counts=(1, 2,
     cost grows with, not `num_poses` itself)."""
     from coach.exercise_library import get_definition
     from coach.workout import Workout, WorkoutPlan
-    from coach.workout_sinks import annotate
-
-    class _Draw:
-        def on_set_started(self, *a) -> None: ...
-        def on_events(self, *a) -> None: ...
-        def on_set_ended(self, *a) -> None: ...
-
-        def on_frame(self, frame, pose, overlay) -> None:
-            annotate(frame, pose, overlay)
 
     out = []
     for k in counts:
-        workout = Workout(get_definition(exercise or "squat"), WorkoutPlan(), [_Draw()])
+        workout = Workout(get_definition(exercise or "squat"), WorkoutPlan(), [_OverlaySink()])
         people = []
         with VideoFileSource(video) as src, PoseEngine(model_path, num_poses=k) as engine:
             total = src.frame_count if max_frames is None else min(max_frames, src.frame_count or max_frames)

@@ -42,17 +42,23 @@ def _nan_runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)))
 
 
-def despike(values: np.ndarray, window: int = 5, causal: bool = False) -> np.ndarray:
-    """NaN-aware running median over `window` frames (centred, or trailing when `causal`)."""
-    x = np.asarray(values, dtype=np.float64)
-    if window <= 1 or len(x) < window:
-        return x.copy()
+def frame_windows(x: np.ndarray, window: int, causal: bool) -> np.ndarray:
+    """(T, window) view of `x`: row t is the window of frames ending at t (causal) or centred on t,
+    NaN-padded at the ends."""
     if causal:
         padded = np.concatenate([np.full(window - 1, np.nan), x])
     else:
         h = window // 2
         padded = np.concatenate([np.full(h, np.nan), x, np.full(window - 1 - h, np.nan)])
-    win = np.lib.stride_tricks.sliding_window_view(padded, window)
+    return np.lib.stride_tricks.sliding_window_view(padded, window)
+
+
+def despike(values: np.ndarray, window: int = 5, causal: bool = False) -> np.ndarray:
+    """NaN-aware running median over `window` frames (centred, or trailing when `causal`)."""
+    x = np.asarray(values, dtype=np.float64)
+    if window <= 1 or len(x) < window:
+        return x.copy()
+    win = frame_windows(x, window, causal)
     with np.errstate(all="ignore"):
         import warnings
         with warnings.catch_warnings():
@@ -204,12 +210,7 @@ def rolling_envelope(values: np.ndarray, window: int, causal: bool, quantile: fl
     window = max(1, int(window))
     if n == 0:
         return x.copy(), x.copy()
-    if causal:
-        padded = np.concatenate([np.full(window - 1, np.nan), x])
-    else:
-        h = window // 2
-        padded = np.concatenate([np.full(h, np.nan), x, np.full(window - 1 - h, np.nan)])
-    win = np.lib.stride_tricks.sliding_window_view(padded, window)
+    win = frame_windows(x, window, causal)
     step = _envelope_step(window)
     at = np.arange(0, n, step)
     if not causal and at[-1] != n - 1:

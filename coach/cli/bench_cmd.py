@@ -12,6 +12,18 @@ from rich.table import Table
 from coach.cli.common import ModelPathOption, VariantOption, console, err_console, resolve_model_path
 
 
+def _stage_bars(bar):
+    """A benchmark progress callback `(stage, done, total)` that keeps one bar per stage."""
+    tasks: dict[str, int] = {}
+
+    def progress(stage: str, done: int, total: int | None) -> None:
+        if stage not in tasks:
+            tasks[stage] = bar.add_task(stage, total=total)
+        bar.update(tasks[stage], completed=done)
+
+    return progress
+
+
 def bench(
     video: Path = typer.Argument(..., help="A video clip (30 fps 1280×720 is the reference)."),
     frames: Optional[int] = typer.Option(None, "--frames", min=10, help="Only the first N frames."),
@@ -43,14 +55,8 @@ def bench(
         from coach.benchmark import run_people_sweep
 
         with Progress(console=err_console, transient=True) as bar:
-            tasks: dict[str, int] = {}
-
-            def progress(stage: str, done: int, total: int | None) -> None:
-                if stage not in tasks:
-                    tasks[stage] = bar.add_task(stage, total=total)
-                bar.update(tasks[stage], completed=done)
-
-            rows = run_people_sweep(video, info.path, max_frames=frames, exercise=exercise, progress=progress)
+            rows = run_people_sweep(video, info.path, max_frames=frames, exercise=exercise,
+                                    progress=_stage_bars(bar))
         if as_json:
             print(json.dumps({"video": str(video), "model_variant": info.variant, "people": rows}, indent=2))
             return
@@ -64,15 +70,8 @@ def bench(
         console.print(table)
         return
     with Progress(console=err_console, transient=True) as bar:
-        tasks: dict[str, int] = {}
-
-        def progress(stage: str, done: int, total: int | None) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total)
-            bar.update(tasks[stage], completed=done)
-
         result = run_benchmark(video, info.path, model_variant=info.variant, max_frames=frames,
-                               exercise=exercise, progress=progress, num_poses=num_poses)
+                               exercise=exercise, progress=_stage_bars(bar), num_poses=num_poses)
     if as_json:
         print(json.dumps(result.to_dict(), indent=2))
         return
