@@ -27,6 +27,7 @@ class KeypointError:
     truth_xy_px: tuple[float, float]
     detected_xy_px: tuple[float, float]
     error_px: float
+    visibility: float = float("nan")  #: the model's own visibility of the detected keypoint, [0, 1]
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,11 @@ class PoseEvalResult:
             "pck": float(np.mean(np.where(np.isfinite(e), e, np.inf) <= self.threshold_px)) if e.size else 0.0,
             "threshold_px": self.threshold_px,
         }
+
+    def beyond_threshold(self) -> list[KeypointError]:
+        """The keypoints farther than `threshold_px` from their label (or not found), worst first."""
+        bad = [k for k in self.errors if not k.error_px <= self.threshold_px]
+        return sorted(bad, key=lambda k: -k.error_px if np.isfinite(k.error_px) else -np.inf)
 
     def per_keypoint(self) -> dict[str, dict]:
         """Mean and max error per COCO keypoint name, over images."""
@@ -111,9 +117,10 @@ def evaluate_pose(engine, pairs, threshold_px: float = 21.0) -> PoseEvalResult:
         for person in pose.people:
             d = np.linalg.norm(person.image_xy_px[idx].astype(float) - t, axis=1)
             if best is None or np.nanmean(d) < np.nanmean(best[1]):
-                best = (person.image_xy_px[idx].astype(float), d)
+                best = (person.image_xy_px[idx].astype(float), d, person.visibility[idx].astype(float))
         for j, n in enumerate(names):
             det = tuple(best[0][j]) if best else (float("nan"), float("nan"))
             err = float(best[1][j]) if best else float("nan")
-            errors.append(KeypointError(image_path.name, n, tuple(t[j]), det, err))
+            vis = float(best[2][j]) if best else float("nan")
+            errors.append(KeypointError(image_path.name, n, tuple(t[j]), det, err, vis))
     return PoseEvalResult(errors, threshold_px)

@@ -67,3 +67,18 @@ def test_eval_pose_on_the_labelled_images(shared_data, pose_model):
     assert summary["pck"] == pytest.approx(np.mean(errors <= 21.0))
     # a regression guard, not the acceptance: the mean error of the full model here is ~9 px
     assert summary["mean_error_px"] < 12.0
+    assert all(0.0 <= k["visibility"] <= 1.0 for k in data["keypoints"])
+
+
+def test_eval_pose_lists_the_keypoints_beyond_the_threshold_worst_first():
+    from coach.pose_eval import KeypointError, PoseEvalResult
+
+    nan = float("nan")
+    errors = [KeypointError("a.png", "nose", (0, 0), (3, 4), 5.0, 0.9),
+              KeypointError("a.png", "left_wrist", (0, 0), (30, 40), 50.0, 0.2),
+              KeypointError("b.png", "left_wrist", (0, 0), (nan, nan), nan),
+              KeypointError("b.png", "right_wrist", (0, 0), (0, 25), 25.0, 0.8)]
+    result = PoseEvalResult(errors, threshold_px=21.0)
+    assert [(k.image, k.keypoint) for k in result.beyond_threshold()] == [
+        ("b.png", "left_wrist"), ("a.png", "left_wrist"), ("b.png", "right_wrist")]
+    assert result.summary()["pck"] == pytest.approx(0.25)

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Optional
 
+import numpy as np
 import typer
 from rich.table import Table
 
@@ -57,6 +58,13 @@ def eval_pose(
     console.print(table)
     console.print(f"keypoints: {summary['n_keypoints']}  mean error: {summary['mean_error_px']:.1f} px  "
                   f"max error: {summary['max_error_px']:.1f} px  PCK@{threshold_px:g}px: {summary['pck']:.3f}")
+    for k in result.beyond_threshold():
+        if not np.isfinite(k.error_px):
+            console.print(f"  [red]{k.image} {k.keypoint}: nobody found[/]")
+            continue
+        (tx, ty), (dx, dy) = k.truth_xy_px, k.detected_xy_px
+        console.print(f"  [red]{k.image} {k.keypoint}: {k.error_px:.1f} px[/] (labelled at ({tx:.0f}, {ty:.0f}), "
+                      f"detected at ({dx:.0f}, {dy:.0f}); the model's visibility {k.visibility:.2f})")
 
 
 @eval_app.command("reps")
