@@ -98,8 +98,12 @@ class Workout:
 
     def __init__(self, definition, plan: WorkoutPlan, sinks: Iterable[WorkoutSink] = (), *,
                  live: bool = False, side: str | None = None, person: int = 0, ready_s: float = 0.0,
-                 choose: str | int = "auto", everyone: bool = False) -> None:
-        """ready_s > 0: before the first set, wait until the engine has measured the person (in view, at
+                 choose: str | int = "auto", everyone: bool = False, fps: float | None = None) -> None:
+        """fps: the source's frame rate (frames/s) when it can be trusted — a file or a recording — so the
+        engines size their windows from the first frame; None (a camera, whose nominal rate often is not
+        what it delivers): each engine measures it from the first two frames' timestamps.
+
+        ready_s > 0: before the first set, wait until the engine has measured the person (in view, at
         the needed angle) for this many seconds; the overlay says what is missing meanwhile.
 
         choose: whom the sets follow when several people are in view (`coach.person_tracking.
@@ -114,6 +118,7 @@ class Workout:
         self.person = person
         self.choose = choose
         self.everyone = everyone
+        self.fps = fps if fps and fps > 0 else None
         self._group_tracker = None
         self._group: dict[int, dict] = {}
         if everyone:
@@ -137,7 +142,7 @@ class Workout:
         if ready_s > 0:
             from coach.analysis import ExerciseEngine
 
-            self._readiness = ExerciseEngine(definition, side=side, choose=choose)  # "can you measure?"
+            self._readiness = ExerciseEngine(definition, side=side, choose=choose, fps=self.fps)  # "can you measure?"
         else:
             self._start_set()
 
@@ -146,7 +151,7 @@ class Workout:
         from coach.analysis import ExerciseEngine
 
         self.set_index += 1
-        self.engine = ExerciseEngine(self.definition, side=self.side, choose=self.choose)
+        self.engine = ExerciseEngine(self.definition, side=self.side, choose=self.choose, fps=self.fps)
         self.rest_until_s = None
         self._trace_t: list[float] = []
         self._trace_v: list[float] = []
@@ -287,7 +292,7 @@ class Workout:
         for tid, slot in [(tid, k) for k, tid in enumerate(ids) if tid > 0]:
             g = self._group.get(tid)
             if g is None:
-                g = self._group[tid] = dict(engine=ExerciseEngine(self.definition, side=self.side),
+                g = self._group[tid] = dict(engine=ExerciseEngine(self.definition, side=self.side, fps=self.fps),
                                             first_s=t, last_s=t, seen=0, ended=False)
             g["last_s"] = t
             g["seen"] += 1

@@ -52,6 +52,22 @@ def test_counting_to_the_end_of_the_source_without_a_target():
     assert summary["ended_reason"] == "source ended"
 
 
+def test_a_file_source_frame_rate_lets_the_first_frame_be_measured_at_once():
+    """With the source's fps the engine answers frame 0 on frame 0; without it (a camera) it must wait for
+    frame 1 to measure the rate, so frame 0 is answered one frame late."""
+    clip = synthesize("squat", reps=2, seed=3)
+    first, *rest = clip.series.frames()
+    with_fps = Workout(get_definition("squat"), WorkoutPlan(), [Collect()], fps=clip.series.meta.fps)
+    with_fps.process(None, first)
+    assert 150.0 < with_fps.engine.state.values["knee"] < 180.0
+    without = Workout(get_definition("squat"), WorkoutPlan(), [Collect()], fps=None)
+    without.process(None, first)
+    assert not without.engine.state.values
+    for pose in rest:
+        with_fps.process(None, pose)
+    assert with_fps.finish("source ended").to_dict()["reps"] == clip.reps
+
+
 def test_first_set_waits_until_the_person_is_measurable():
     clip = synthesize("squat", reps=3, seed=1, dropouts=[(0.0, 1.0)], lead_in_s=3.0)
     sink = Collect()

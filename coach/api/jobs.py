@@ -144,7 +144,7 @@ def run_analysis(job: Job, path: Path, sm, model_path_fn, exercise_dirs, prescri
                                source, prescription_id=prescription_id)
     job.session_id = recorder.session_id
     session = Workout(definition, WorkoutPlan(sets=1, reps=None), [RecorderSink(recorder, definition.movement.measure)],
-                      live=False)
+                      live=False, fps=info["fps"])
     reason = "source ended"
     try:
         for frame, pose in stream:

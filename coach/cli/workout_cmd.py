@@ -11,7 +11,7 @@ import typer
 from rich.live import Live
 from rich.table import Table
 
-from coach.cli.common import ModelPathOption, NumPosesOption, VariantOption, console, err_console
+from coach.cli.common import DbOption, ModelPathOption, NumPosesOption, VariantOption, console, err_console
 from coach.errors import CoachError
 
 
@@ -132,8 +132,7 @@ def workout(
     side: Optional[str] = typer.Option(None, "--side", help="left, right or both (default: the definition's)."),
     show: bool = typer.Option(True, "--show/--no-show", help="Open a window with the overlay (needs a display)."),
     save_video: Optional[Path] = typer.Option(None, "--save-video", help="Write the annotated video (.mp4)."),
-    db: Optional[Path] = typer.Option(None, "--db", help="History database (default: $COACH_DB, else the "
-                                      "user data folder)."),
+    db: Optional[Path] = DbOption,
     no_db: bool = typer.Option(False, "--no-db", help="Do not keep this session."),
     pain: Optional[int] = typer.Option(None, "--pain", min=0, max=10, help="Pain during the workout, 0–10 "
                                        "(kept with the session for the therapist)."),
@@ -252,7 +251,7 @@ def workout(
     sinks.append(terminal)
 
     session = Workout(definition, plan, sinks, live=live, side=side, ready_s=1.0 if live else 0.0,
-                      choose=choose, everyone=everyone)
+                      choose=choose, everyone=everyone, fps=None if live else info["fps"])
     reason = "source ended"
     # SIGTERM ends the session like Ctrl-C does: everything counted is kept.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
