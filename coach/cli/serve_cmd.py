@@ -7,14 +7,13 @@ from typing import List, Optional
 
 import typer
 
-from coach.cli.common import err_console
+from coach.cli.common import DbOption, err_console
 
 
 def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (0.0.0.0: every interface)."),
     port: int = typer.Option(8000, "--port", min=1, max=65535, help="TCP port."),
-    db: Optional[Path] = typer.Option(None, "--db", help="History database (default: $COACH_DB, else the user "
-                                      "data folder)."),
+    db: Optional[Path] = DbOption,
     max_upload_mb: float = typer.Option(200.0, "--max-upload-mb", min=0.001, help="Largest video upload, MB."),
     workers: int = typer.Option(1, "--job-workers", min=1, max=16, help="Videos analysed at once."),
     max_live: int = typer.Option(2, "--max-live", min=1, max=64, help="Live coaching connections at once."),

@@ -8,12 +8,11 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from coach.cli.common import console, err_console
+from coach.cli.common import DbOption, console, err_console
 
 users_app = typer.Typer(help="Users of the HTTP API (therapists, patients) and their tokens.",
                         no_args_is_help=True)
 
-DbOption = typer.Option(None, "--db", help="History database (default: $COACH_DB, else the user data folder).")
 DaysOption = typer.Option(90.0, "--days", min=0.001, help="Days the token stays valid.")
 
 
