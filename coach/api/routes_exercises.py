@@ -1,17 +1,30 @@
-"""The exercise library: read it, and validate a definition before saving it anywhere."""
+"""The exercise library: read it, see which definition files do not load, and validate a definition
+before saving it anywhere.
+
+A definition file in the user folder or an extra folder that does not load never breaks the listing:
+``GET /api/exercises`` lists the others and counts the broken files in the ``X-Exercise-Problems``
+header; ``GET /api/exercises/problems`` (therapists) says what is wrong with each (file name, line,
+field, message; never a folder path); ``GET /api/exercises/{id}`` of a broken one answers 422.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
+from dataclasses import replace
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response, status
 
 from coach.api.deps import current_user, therapist_only
 from coach.api.users import Principal
 from coach.errors import CoachError
+from coach.exercise_library import LibraryProblem
 
 router = APIRouter(prefix="/api/exercises", tags=["exercises"])
 
 #: Largest definition text accepted by /validate.
 MAX_DEFINITION_BYTES = 256 * 1024
+
+#: Response header of GET /api/exercises: how many definition files in force do not load (0: none).
+PROBLEMS_HEADER = "X-Exercise-Problems"
 
 
 def _extra_dirs(request: Request):
@@ -26,14 +39,60 @@ def _summary(d) -> dict:
             "targets": d.targets_dict, "content_hash": d.content_hash}
 
 
-@router.get("", summary="Every exercise in the library")
-def exercises(request: Request, user: Principal = Depends(current_user)) -> list[dict]:
-    from coach.exercise_library import list_definitions
+def _problem(p: LibraryProblem) -> dict:
+    """A broken file for a therapist: its file name (no folder), where it comes from, what is wrong."""
+    name = p.path.name
+    return {"id": p.id, "file": name, "source": p.entry.source,
+            "overrides": [src for src, _ in p.entry.overrides],
+            "problems": [{"line": q.line, "field": q.field, "message": q.message, "text": str(replace(q, path=name))}
+                         for q in p.problems]}
 
-    return [_summary(d) for d in list_definitions(_extra_dirs(request))]
+
+@router.get(
+    "", summary="Every usable exercise in the library",
+    description="The definitions in force (built-in, the user folder, the server's extra folders; a later "
+                "one replaces an earlier one with the same id), sorted by id. A definition file that does "
+                "not load is left out, and so is its id (it is not replaced by the built-in one); the "
+                f"`{PROBLEMS_HEADER}` header counts such files (0 when there are none) and "
+                "`GET /api/exercises/problems` (therapists) says what is wrong with each.",
+    responses={200: {"headers": {PROBLEMS_HEADER: {
+        "description": "How many definition files in force do not load (their exercises are not listed)",
+        "schema": {"type": "integer", "minimum": 0}}}}},
+)
+def exercises(request: Request, response: Response, user: Principal = Depends(current_user)) -> list[dict]:
+    from coach.exercise_library import load_library
+
+    definitions, problems = load_library(_extra_dirs(request))
+    response.headers[PROBLEMS_HEADER] = str(len(problems))
+    response.headers["Access-Control-Expose-Headers"] = PROBLEMS_HEADER  # readable by allowed web origins
+    return [_summary(d) for d in definitions]
 
 
-@router.get("/{exercise_id}", summary="One exercise: set-up, measures, phases, form rules, targets, YAML")
+@router.get(
+    "/problems", summary="Definition files that do not load, and why (therapist)",
+    description="One item per broken definition file in force, sorted by id: `{id, file, source, overrides, "
+                "problems: [{line, field, message, text}]}`. `id` is the exercise it would define (the file "
+                "name without .yaml), unavailable until the file is fixed; `file` is the file name only; "
+                "`source` is `user` (the user folder), `dir` (an extra folder) or `built-in`; `overrides` "
+                "lists the sources of the definitions it replaces (`[\"built-in\"]`: the built-in exercise "
+                "of that id is hidden by the broken file); `line` is 1-based or null. An empty list: every "
+                "file loads. The problems are those `POST /api/exercises/validate` reports for the file's "
+                "text.",
+    responses={403: {"description": "Not a therapist"}},
+)
+def problems(request: Request, user: Principal = Depends(therapist_only)) -> list[dict]:
+    from coach.exercise_library import load_library
+
+    return [_problem(p) for p in load_library(_extra_dirs(request))[1]]
+
+
+@router.get(
+    "/{exercise_id}", summary="One exercise: set-up, measures, phases, form rules, targets, YAML",
+    responses={404: {"description": "No exercise with this id (the detail suggests close ids)"},
+               422: {"description": "The definition file for this id does not load: it cannot be used "
+                                    "until it is fixed. A therapist's detail names the file (no folder), "
+                                    "line, field and message; see also `GET /api/exercises/problems`"}},
+)
 def exercise(request: Request, exercise_id: str = Path(..., max_length=100),
              user: Principal = Depends(current_user)) -> dict:
     from pathlib import Path as _P
@@ -43,7 +102,7 @@ def exercise(request: Request, exercise_id: str = Path(..., max_length=100),
     try:
         d = get_definition(exercise_id, _extra_dirs(request))
     except CoachError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc)) from None
+        raise _unavailable(request, exercise_id, str(exc), user) from None
     out = _summary(d)
     out.update(setup=d.setup, definition=d.model_dump(mode="json", by_alias=True, exclude_none=True))
     try:
@@ -51,6 +110,28 @@ def exercise(request: Request, exercise_id: str = Path(..., max_length=100),
     except OSError:
         out["yaml"] = None
     return out
+
+
+def _unavailable(request: Request, exercise_id: str, message: str, user: Principal) -> HTTPException:
+    """The answer for an id `get_definition` refused: 422 if its file is broken, else 404; the detail
+    never holds a folder path."""
+    from coach.exercise_library import library_entries, load_entries
+
+    entries = library_entries(_extra_dirs(request))
+    broken = next((p for p in load_entries(entries)[1] if p.id == exercise_id), None)
+    if broken is None:
+        for e in entries.values():  # e.g. "<path>: the file is named for 'x' but its id is 'y'"
+            message = message.replace(str(e.path), e.path.name)
+        return HTTPException(status.HTTP_404_NOT_FOUND, detail=message)
+    detail = f"exercise '{exercise_id}' cannot be used until its definition is fixed"
+    if user.role == "therapist":
+        first = broken.problems[0]
+        more = len(broken.problems) - 1
+        detail += (f": {replace(first, path=broken.path.name)}"
+                   + (f" (and {more} more; GET /api/exercises/problems lists them)" if more else ""))
+    else:
+        detail += " (your therapist can see what is wrong)"
+    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=detail)
 
 
 @router.post(

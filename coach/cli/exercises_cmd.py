@@ -63,30 +63,32 @@ def validate(paths: List[Path] = typer.Argument(..., help="Definition files or d
 
 @exercises_app.command("list")
 def list_cmd(dirs: Optional[List[Path]] = ExtraDirsOption) -> None:
-    """List the exercises in force and where each comes from (built-in, user folder, --exercises dir)."""
-    from coach.exercise_library import library_entries, user_dir
+    """List the exercises in force and where each comes from (built-in, user folder, --exercises dir).
+
+    A file that does not load is listed as invalid with its first problem (exit status 1); the rest are
+    listed as usual.
+    """
+    from coach.exercise_library import library_entries, load_entries, user_dir
 
     table = Table(title="exercises")
     for col in ("id", "name", "category", "view", "counts", "source", "note"):
         table.add_column(col)
     table.add_column("file (not built-in)", overflow="fold")
-    n_bad = 0
-    for e in library_entries(dirs or ()).values():
+    entries = library_entries(dirs or ())
+    loaded, problems = load_entries(entries)  # the same function as GET /api/exercises
+    bad = {p.id: p for p in problems}
+    for e in entries.values():
         note = ""
         if e.overrides:
             note = "overrides " + ", ".join(s for s, _ in e.overrides)
         src = e.source
         where = "" if e.source == "built-in" else str(e.path)
-        try:
-            from coach.exercise_spec import load_definition
-
-            d = load_definition(e.path)
-        except DefinitionError as exc:
-            n_bad += 1
+        if e.id in bad:
             table.add_row(e.id, "[red]invalid[/]", "", "", "", escape(src),
-                          escape(f"{note + '; ' if note else ''}{exc} (run: coach exercises validate)"),
+                          escape(f"{note + '; ' if note else ''}{bad[e.id]} (run: coach exercises validate)"),
                           escape(where))
             continue
+        d = loaded[e.id]
         mv = d.movement
         kind = "hold" if mv.hold is not None else ("reps per side" if mv.sides == "each" else "reps")
         table.add_row(d.id, escape(d.name), d.category, d.view, kind, escape(src), escape(note), escape(where))
@@ -94,7 +96,7 @@ def list_cmd(dirs: Optional[List[Path]] = ExtraDirsOption) -> None:
     u = user_dir()
     console.print(f"user folder: {escape(str(u))}" + ("" if u.is_dir() else " (not created yet; "
                   "`coach exercises new ID` creates it)"), highlight=False, soft_wrap=True)
-    if n_bad:
+    if problems:
         raise typer.Exit(1)
 
 
