@@ -271,6 +271,8 @@ def _compose(text: str) -> tuple[Any, dict[tuple, int]]:
             raise _Problem(line, "", f"not valid YAML: {what}{ctx}") from None
         except yaml.YAMLError as exc:
             raise _Problem(None, "", f"not valid YAML: {exc}") from None
+        except RecursionError:
+            raise _Problem(None, "", "not readable as a definition: nested too deeply") from None
         lines: dict[tuple, int] = {}
 
         def walk(n, path: tuple):
@@ -278,7 +280,7 @@ def _compose(text: str) -> tuple[Any, dict[tuple, int]]:
             if isinstance(n, yaml.MappingNode):
                 out = {}
                 for k_node, v_node in n.value:
-                    key = loader.construct_object(k_node, deep=True)
+                    key = construct(k_node, path)
                     if not isinstance(key, (str, int, float, bool)):
                         raise _Problem(k_node.start_mark.line + 1, _dotted(path),
                                        "expected a plain name as key")
@@ -291,12 +293,23 @@ def _compose(text: str) -> tuple[Any, dict[tuple, int]]:
                 return out
             if isinstance(n, yaml.SequenceNode):
                 return [walk(v, path + (i,)) for i, v in enumerate(n.value)]
+            return construct(n, path)
+
+        def construct(n, path: tuple):
             try:
                 return loader.construct_object(n, deep=True)
             except yaml.YAMLError as exc:
                 raise _Problem(n.start_mark.line + 1, _dotted(path), f"bad value: {exc}") from None
+            except (ValueError, TypeError, AttributeError, OverflowError):
+                # PyYAML's constructors fail this way on a tagged scalar that is not what its tag says
+                # (`!!timestamp nope`, `!!int x`)
+                raise _Problem(n.start_mark.line + 1, _dotted(path),
+                               f"bad value: {n.value!r} is not a valid {n.tag.rsplit(':', 1)[-1]}") from None
 
-        data = walk(node, ()) if node is not None else None
+        try:
+            data = walk(node, ()) if node is not None else None
+        except RecursionError:
+            raise _Problem(None, "", "not readable as a definition: nested too deeply") from None
         return data, lines
     finally:
         loader.dispose()

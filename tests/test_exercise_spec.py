@@ -64,6 +64,12 @@ def test_load_definition_hashes_the_file(tmp_path: Path):
     assert d.source == str(f)
 
 
+def test_nesting_too_deep_is_a_problem_not_a_crash():
+    d, problems = parse_definition_text(GOOD + "notes: " + "[" * 5000 + "]" * 5000 + "\n", "ex.yaml")
+    assert d is None and len(problems) == 1
+    assert "nested too deeply" in str(problems[0])
+
+
 @pytest.mark.parametrize("old,new,line,field,words", [
     # 1 bad YAML syntax
     ("  rep: [up, down, up]", "  rep: [up, down, up", 16, "", ["not valid YAML"]),
@@ -100,6 +106,10 @@ def test_load_definition_hashes_the_file(tmp_path: Path):
      8, "measures.trunk", ["exactly one of"]),
     # 17 percent thresholds without a range
     ("  range: {rest: high, min_span: 40}\n", "", 12, "movement.phases.up.when", ["movement.range is not given"]),
+    # 18 a tagged value that is not what its tag says (PyYAML's constructor raised AttributeError here)
+    ("name: Knee bend", "name: !!timestamp soon", 2, "name", ["'soon' is not a valid timestamp"]),
+    # 19 the same for a number
+    ("min_phase_s: 0.1", "min_phase_s: !!float quick", 16, "movement.min_phase_s", ["'quick' is not a valid float"]),
 ])
 def test_each_mistake_gives_one_precise_message(old, new, line, field, words):
     assert old in GOOD
