@@ -7,7 +7,6 @@ timestamp into a `PoseFrame` of named keypoints (pixels, metres, visibility); no
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
 from pathlib import Path
@@ -18,7 +17,8 @@ import numpy as np
 from coach.errors import ModelError
 from coach.keypoints import Keypoints, PoseFrame
 from coach.landmarks import N_LANDMARKS
-from coach.native_output import native_stderr_silenced
+from coach.native_output import (acquire_native_log_filter, native_stderr_silenced,
+                                 release_native_log_filter)
 
 # MediaPipe's native logging (glog, TFLite) is noise for a user; keep warnings and errors only.
 os.environ.setdefault("GLOG_minloglevel", "2")
@@ -53,17 +53,23 @@ class PoseEngine:
             min_pose_presence_confidence=min_presence_confidence,
             min_tracking_confidence=min_tracking_confidence,
         )
+        # Native log lines MediaPipe prints while it runs are filtered out of stderr for the engine's life.
+        acquire_native_log_filter()
+        self._filtering = True
         try:
             with native_stderr_silenced():
                 self._landmarker = vision.PoseLandmarker.create_from_options(options)
         except (RuntimeError, ValueError) as exc:
+            self._stop_filtering()
             raise ModelError(f"Could not load the pose model {self.model_path}: {exc}") from None
+        except BaseException:
+            self._stop_filtering()
+            raise
         import mediapipe as mp
 
         self._mp_image = mp.Image
         self._srgb = mp.ImageFormat.SRGB
         self._last_ms = -1
-        self._first_call = True
         #: seconds spent inside the model since creation (for the benchmark's "bare inference" figure)
         self.inference_s = 0.0
 
@@ -76,17 +82,13 @@ class PoseEngine:
         height, width = image_bgr.shape[:2]
         rgb = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB)
         image = self._mp_image(image_format=self._srgb, data=rgb)
-        # The first call prints a one-off native warning about ROI projection; keep it off the terminal.
-        quiet = native_stderr_silenced() if self._first_call else contextlib.nullcontext()
-        self._first_call = False
         t0 = time.perf_counter()
-        with quiet:
-            if self.mode == "video":
-                ms = max(int(round(timestamp_s * 1000.0)), self._last_ms + 1)
-                self._last_ms = ms
-                result = self._landmarker.detect_for_video(image, ms)
-            else:
-                result = self._landmarker.detect(image)
+        if self.mode == "video":
+            ms = max(int(round(timestamp_s * 1000.0)), self._last_ms + 1)
+            self._last_ms = ms
+            result = self._landmarker.detect_for_video(image, ms)
+        else:
+            result = self._landmarker.detect(image)
         self.inference_s += time.perf_counter() - t0
         people = []
         for p, (norm, world) in enumerate(zip(result.pose_landmarks, result.pose_world_landmarks)):
@@ -102,6 +104,12 @@ class PoseEngine:
         if getattr(self, "_landmarker", None) is not None:
             self._landmarker.close()
             self._landmarker = None
+        self._stop_filtering()
+
+    def _stop_filtering(self) -> None:
+        if getattr(self, "_filtering", False):
+            self._filtering = False
+            release_native_log_filter()
 
     def __enter__(self) -> "PoseEngine":
         return self
