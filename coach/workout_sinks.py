@@ -71,12 +71,15 @@ class WindowSink:
     """Shows the annotated frames in a window and reads keys: q quit, space pause, n next set."""
 
     WINDOW = "coach"
+    MAX_START_SIZE = (1280, 720)  #: the window opens at the picture's size, at most this (pixels); resizable
 
     def __init__(self) -> None:
         import cv2
 
+        _use_system_fonts_for_qt()
         self.cv2 = cv2
         self.last_key: str | None = None
+        self._opened = False
 
     def on_set_started(self, set_index: int, target_reps: int | None) -> None:
         return None
@@ -85,7 +88,14 @@ class WindowSink:
         return None
 
     def on_frame(self, frame: Frame | None, pose: PoseFrame, overlay: OverlayModel) -> None:
-        self.cv2.imshow(self.WINDOW, annotate(frame, pose, overlay))
+        image = annotate(frame, pose, overlay)
+        if not self._opened:  # resizable, keeping the picture's proportions (a 1080p clip on a laptop)
+            self.cv2.namedWindow(self.WINDOW, self.cv2.WINDOW_NORMAL | self.cv2.WINDOW_KEEPRATIO)
+            height, width = image.shape[:2]
+            scale = min(1.0, self.MAX_START_SIZE[0] / width, self.MAX_START_SIZE[1] / height)
+            self.cv2.resizeWindow(self.WINDOW, int(width * scale), int(height * scale))
+            self._opened = True
+        self.cv2.imshow(self.WINDOW, image)
         key = self.cv2.waitKey(1) & 0xFF
         self.last_key = {ord("q"): "quit", 27: "quit", ord(" "): "pause", ord("n"): "next"}.get(key)
 
@@ -94,6 +104,24 @@ class WindowSink:
 
     def close(self) -> None:
         self.cv2.destroyAllWindows()
+
+
+#: Where fonts usually are on Linux, for OpenCV's Qt window (see `_use_system_fonts_for_qt`).
+_SYSTEM_FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts")
+
+
+def _use_system_fonts_for_qt() -> None:
+    """OpenCV's wheels point Qt at a font folder they do not ship, and Qt then complains on stderr each
+    time a window opens; point it at the system's fonts instead when that folder is missing."""
+    import os
+
+    current = os.environ.get("QT_QPA_FONTDIR")
+    if current is None or os.path.isdir(current):
+        return
+    for folder in _SYSTEM_FONT_DIRS:
+        if os.path.isdir(folder):
+            os.environ["QT_QPA_FONTDIR"] = folder
+            return
 
 
 def display_available() -> bool:
