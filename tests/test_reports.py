@@ -9,15 +9,17 @@ import math
 import subprocess
 import sys
 from collections import Counter, defaultdict
-from datetime import timedelta
+from datetime import date, datetime, timedelta, timezone
+from itertools import pairwise
 from pathlib import Path
 
+import matplotlib.dates as mdates
 import pytest
 from typer.testing import CliRunner
 
 from coach.cli.main import app
 from coach.errors import CoachError
-from coach.reports import FORMATS, write_report
+from coach.reports import FORMATS, charts, write_report
 from coach.reports.model import build_report, monday
 from coach.reports.synthetic_history import ELBOW_RX, SQUAT_RX, generate_history
 from db.engine import close_database, open_database
@@ -295,3 +297,141 @@ def test_bad_arguments_are_one_sentence(history, tmp_path):
     assert "must be a date" in _one_sentence_error(_cli("report", PATIENT, "--db", str(db), "--from", "march"))
     assert "No session history" in _one_sentence_error(_cli("report", PATIENT, "--db", str(tmp_path / "none.sqlite")))
     assert "Name the patient" in _one_sentence_error(_cli("report", "--db", str(db)))
+
+
+# ------------------------------------------------------------------------- charts of a short history
+#
+# A physiotherapist's first report follows a patient's first session: the charts must show it in the week
+# around it (not on an axis of ±2 years or of a few hours), with bars narrower than the plot, sessions of
+# one day side by side, and the charts of all exercises on one time axis.
+
+WEEKLY = ("adherence", ".faults")
+
+
+def _axes_of_charts(report, monkeypatch):
+    """all_charts(report) with the matplotlib axes each chart was drawn on, by chart key."""
+    figures = []
+    real_png = charts._png
+
+    def keep(fig):
+        figures.append(fig)
+        return real_png(fig)
+
+    monkeypatch.setattr(charts, "_png", keep)
+    out = charts.all_charts(report)
+    assert len(figures) == len(out)
+    return {key: fig.axes[0] for key, fig in zip(out, figures)}
+
+
+def _xlim(ax) -> tuple[datetime, datetime]:
+    lo, hi = ax.get_xlim()
+    return mdates.num2date(lo), mdates.num2date(hi)
+
+
+def _days(a: datetime, b: datetime) -> float:
+    return (b - a).total_seconds() / 86400
+
+
+def _bars(ax) -> list[tuple[float, float]]:
+    """(left, right) of every bar, in days (matplotlib date numbers), left to right."""
+    return sorted((p.get_x(), p.get_x() + p.get_width()) for p in ax.patches)
+
+
+def _tick_labels(ax) -> list[str]:
+    lo, hi = ax.get_xlim()
+    locs = [t for t in ax.xaxis.get_major_locator()() if lo <= t <= hi]
+    return ax.xaxis.get_major_formatter().format_ticks(locs)
+
+
+def _short_report(tmp_path, name: str, **history):
+    db = tmp_path / f"{name}.sqlite"
+    h = generate_history(db, PATIENT, **history)
+    sm = open_database(db)
+    try:
+        with sm() as s:
+            # the report is made the evening of the last session, as a physiotherapist would after it
+            now = datetime.combine(h.last_day, datetime.min.time(), tzinfo=timezone.utc) + timedelta(hours=18)
+            return build_report(s, PATIENT, now=now), h
+    finally:
+        close_database(sm)
+
+
+def test_a_single_session_is_shown_in_the_week_around_it(tmp_path, monkeypatch):
+    report, h = _short_report(tmp_path, "one", days=1, today=date(2026, 3, 2))  # a Monday: one squat session
+    (session,) = h.sessions
+    axes = _axes_of_charts(report, monkeypatch)
+    assert {"adherence", "pain", "squat.rom", "squat.reps", "squat.tempo", "squat.faults"} <= set(axes)
+    for key, ax in axes.items():
+        lo, hi = _xlim(ax)
+        span = _days(lo, hi)
+        if key.endswith(WEEKLY):
+            # the session's week among several: its bar is not the whole plot
+            assert 28 <= span <= 60, (key, lo, hi)
+            week = date(2026, 3, 2)
+            assert lo.date() <= week - timedelta(weeks=1) and hi.date() >= week + timedelta(weeks=2)
+            bars = [b for b in _bars(ax) if b[1] > b[0]]
+            assert bars and all(right - left <= 0.25 * span for left, right in bars), key
+        else:
+            # about a week, with days before and after the session: not ±2 years, not a few hours
+            assert 6.9 <= span <= 10, (key, lo, hi)
+            assert _days(lo, session.started_at) >= 2 and _days(session.started_at, hi) >= 2, key
+            for left, right in _bars(ax):
+                assert right - left <= 0.15 * span, key
+        labels = _tick_labels(ax)
+        assert 4 <= len(labels) <= 10 and all(labels) and len(set(labels)) == len(labels), (key, labels)
+    # one tick per day on the session charts
+    lo, hi = axes["squat.rom"].get_xlim()
+    locs = [t for t in axes["squat.rom"].xaxis.get_major_locator()() if lo <= t <= hi]
+    assert all(b - a == pytest.approx(1.0) for a, b in pairwise(locs))
+    # the target of the lone session is drawn (across its bar), not a line of no length
+    (target,) = [ln for ln in axes["squat.reps"].get_lines() if ln.get_label() == "target"]
+    xs = mdates.date2num(target.get_xdata())
+    (bar,) = _bars(axes["squat.reps"])
+    assert max(xs) - min(xs) == pytest.approx(bar[1] - bar[0])
+    assert set(target.get_ydata()) == {SQUAT_RX[0] * SQUAT_RX[1]}
+
+
+def test_sessions_on_one_day_and_a_few_days_share_one_sensible_axis(tmp_path, monkeypatch):
+    # Sunday to Tuesday: a squat session a day; on Tuesday also both elbows, at 09:00 and 11:00
+    report, h = _short_report(tmp_path, "few", days=3, today=date(2026, 3, 3))
+    elbows = [s for s in h.sessions if s.exercise_id == "elbow_flexion"]
+    assert len(elbows) == 2 and elbows[0].started_at.date() == elbows[1].started_at.date()
+    axes = _axes_of_charts(report, monkeypatch)
+    per_session = {k: ax for k, ax in axes.items() if not k.endswith(WEEKLY)}
+    assert {"pain", "squat.rom", "squat.reps", "elbow_flexion.rom", "elbow_flexion.reps",
+            "elbow_flexion.tempo"} <= set(per_session)
+    # one time axis for every exercise: the elbow's one day is not spread over hours
+    limits = {k: ax.get_xlim() for k, ax in per_session.items()}
+    assert len(set(limits.values())) == 1, limits
+    lo, hi = _xlim(per_session["squat.rom"])
+    first, last = min(s.started_at for s in h.sessions), max(s.started_at for s in h.sessions)
+    assert 6.9 <= _days(lo, hi) <= 10
+    assert _days(lo, first) >= 1 and _days(last, hi) >= 1
+    # the two elbow sessions of one day: two bars side by side, neither hiding the other
+    bars = _bars(per_session["elbow_flexion.reps"])
+    assert len(bars) == 2
+    (l1, r1), (l2, r2) = bars
+    assert r1 <= l2 and r2 - l1 <= 1.0
+    assert sorted(p.get_height() for p in per_session["elbow_flexion.reps"].patches) == sorted(
+        s.reps for s in elbows)
+    # the squat bars: one a day, each well under a day wide
+    squat_bars = _bars(per_session["squat.reps"])
+    assert len(squat_bars) == 3 and all(r - l <= 0.7 for l, r in squat_bars)
+    assert all(r1 <= l2 for (_, r1), (l2, _) in pairwise(squat_bars))
+    for key in ("adherence", "squat.faults"):
+        lo, hi = _xlim(axes[key])
+        assert _days(lo, hi) >= 28 and all(r - l <= 0.25 * _days(lo, hi) for l, r in _bars(axes[key]))
+
+
+def test_a_long_history_keeps_its_own_axis_and_same_day_bars_apart(report, monkeypatch):
+    axes = _axes_of_charts(report, monkeypatch)
+    squat = _ex(report, "squat")
+    first, last = squat.sessions[0].started_at, squat.sessions[-1].started_at
+    lo, hi = _xlim(axes["squat.rom"])
+    # autoscaled to the data as before: no padding to a minimum window
+    assert _days(lo, first) < 0.1 * _days(first, last) and _days(last, hi) < 0.1 * _days(first, last)
+    # both elbows are trained on the same days: every session has its own bar, none overlaps another
+    elbow = _ex(report, "elbow_flexion")
+    bars = _bars(axes["elbow_flexion.reps"])
+    assert len(bars) == len(elbow.sessions)
+    assert all(r1 <= l2 + 1e-9 for (_, r1), (l2, _) in pairwise(bars))

@@ -4,7 +4,7 @@ report model only."""
 from __future__ import annotations
 
 import io
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta, timezone
 
 from coach.reports.model import ExerciseReport, Report
 
@@ -14,6 +14,12 @@ SIDE_COLOURS = {"left": "#0072B2", "right": "#E69F00", "both": "#009E73"}
 TARGET_COLOUR = "#D55E00"
 
 WIDTH_IN, HEIGHT_IN, DPI = 7.6, 2.7, 100
+
+#: the shortest time axis of a per-session chart, in days: a first session (or one day's sessions) is shown
+#: in the week around it, not stretched over hours (or, for one point, over years)
+MIN_DAYS_SHOWN = 7
+#: the shortest axis of a per-week chart, in weeks: a first week's bar is one of several, not the whole plot
+MIN_WEEKS_SHOWN = 5
 
 
 def _figure(height_in: float = HEIGHT_IN):
@@ -43,12 +49,91 @@ def _legend(ax) -> None:
               borderaxespad=0.2)
 
 
-def _dates(ax) -> None:
+def _dates(ax, window: tuple | None = None, *, weekly: bool = False) -> None:
+    """Date ticks; with a ``window`` (a short history, see :func:`_day_window`, :func:`_week_window`) the axis
+    shows exactly that window, with a tick per day (per Monday on a per-week chart)."""
     import matplotlib.dates as mdates
 
-    locator = mdates.AutoDateLocator(minticks=3, maxticks=8)
+    if window is None:
+        locator = mdates.AutoDateLocator(minticks=3, maxticks=8)
+        formatter = mdates.ConciseDateFormatter(locator)
+    elif weekly:
+        ax.set_xlim(*window)
+        locator = mdates.WeekdayLocator(byweekday=mdates.MO)
+        # "16 Nov", "23 Nov", …: a bare day number per Monday is unclear when the weeks cross a month
+        formatter = mdates.ConciseDateFormatter(
+            locator, formats=["%Y", "%b", "%d %b", "%H:%M", "%H:%M", "%S.%f"],
+            zero_formats=["", "%Y", "%d %b", "%d %b", "%H:%M", "%H:%M"],
+            offset_formats=["", "%Y", "%Y", "%Y", "%Y", "%Y"])
+    else:
+        ax.set_xlim(*window)
+        locator = mdates.DayLocator()
+        formatter = mdates.ConciseDateFormatter(locator)
     ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.xaxis.set_major_formatter(formatter)
+
+
+def _utc(t: datetime) -> datetime:
+    return t.astimezone(timezone.utc) if t.tzinfo is not None else t
+
+
+def _day_window(times: list[datetime]) -> tuple[datetime, datetime] | None:
+    """The x range of a per-session chart whose sessions fall on fewer than :data:`MIN_DAYS_SHOWN` days: that
+    many whole (UTC) days (and at least one empty day either side) with the sessions' days in the middle.
+    None for a longer history (autoscaled).
+
+    Without it one point has no extent, and matplotlib widens the axis to ±2 years; a few sessions on one
+    day get an axis of hours that reads like weeks of progress.
+    """
+    first, last = _utc(min(times)), _utc(max(times))
+    days = (last.date() - first.date()).days + 1
+    if days >= MIN_DAYS_SHOWN:
+        return None
+    shown = max(MIN_DAYS_SHOWN, days + 2)
+    start = datetime.combine(first.date() - timedelta(days=(shown - days) // 2), time.min, tzinfo=first.tzinfo)
+    return start, start + timedelta(days=shown)
+
+
+def _week_window(weeks: list[date]) -> tuple[date, date] | None:
+    """The x range of a per-week chart of fewer than :data:`MIN_WEEKS_SHOWN` weeks: that many whole weeks
+    (Monday to Monday) around them. None for a longer history (autoscaled)."""
+    first, last = min(weeks), max(weeks)
+    n = (last - first).days // 7 + 1
+    if n >= MIN_WEEKS_SHOWN:
+        return None
+    start = first - timedelta(weeks=(MIN_WEEKS_SHOWN - n) // 2)
+    return start, start + timedelta(weeks=MIN_WEEKS_SHOWN)
+
+
+def _marker(n: int) -> float:
+    """Marker size for a series of ``n`` points: none for dense series, larger for a lone point."""
+    if n >= 60:
+        return 0
+    return 5 if n == 1 else 3
+
+
+def _side_by_side(times: list[datetime], width: float) -> tuple[list[datetime], list[float]]:
+    """Bar centres and widths (days) for one bar per session: sessions closer than ``width`` (e.g. both arms
+    on one day) share one bar's slot side by side, centred on their mean time, with a little gap between them,
+    instead of hiding each other."""
+    order = sorted(range(len(times)), key=lambda i: times[i])
+    groups: list[list[int]] = []
+    for i in order:
+        if groups and times[i] - times[groups[-1][-1]] < timedelta(days=width):
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    xs, widths = list(times), [width] * len(times)
+    for group in groups:
+        k = len(group)
+        if k == 1:
+            continue
+        t0 = times[group[0]]
+        centre = t0 + sum((times[i] - t0 for i in group), timedelta()) / k
+        for j, i in enumerate(group):
+            xs[i] = centre + timedelta(days=(j - (k - 1) / 2) * width / k)
+            widths[i] = 0.85 * width / k
+    return xs, widths
 
 
 def adherence_chart(report: Report) -> bytes | None:
@@ -67,48 +152,65 @@ def adherence_chart(report: Report) -> bytes | None:
         ax.plot(xs, ys, color=TARGET_COLOUR, linestyle="--", linewidth=1.5, label="prescribed")
     ax.set_ylabel("sessions / week")
     _legend(ax)
-    _dates(ax)
+    _dates(ax, _week_window(weeks), weekly=True)
     return _png(fig)
 
 
-def rom_chart(ex: ExerciseReport) -> bytes | None:
+def report_window(report: Report) -> tuple[datetime, datetime] | None:
+    """One x range for every per-session chart of a short history (see :func:`_day_window`), so that the
+    charts of all exercises line up; None for a longer one (each chart is autoscaled)."""
+    times = [s.started_at for ex in report.exercises for s in ex.sessions] + [n.started_at for n in report.notes]
+    return _day_window(times) if times else None
+
+
+def rom_chart(ex: ExerciseReport, window: tuple[datetime, datetime] | None = None) -> bytes | None:
     """Mean range of motion per session, one line per measure and side, with the target as a dashed line."""
     series = [s for s in ex.rom if s.points]
     if not series:
         return None
     fig, ax = _figure()
+    all_xs = []
     for i, s in enumerate(series):
         colour = SIDE_COLOURS.get(s.side, COLOURS[i % len(COLOURS)]) if s.measure == ex.measure else COLOURS[
             (i + 3) % len(COLOURS)]
         xs = [p.started_at for p in s.points]
-        ax.plot(xs, [p.mean for p in s.points], marker="o", markersize=3 if len(xs) < 60 else 0, linewidth=1.4,
+        all_xs += xs
+        ax.plot(xs, [p.mean for p in s.points], marker="o", markersize=_marker(len(xs)), linewidth=1.4,
                 color=colour, label=f"{s.label}, {s.side} (mean)")
-        ax.fill_between(xs, [p.min for p in s.points], [p.max for p in s.points], color=colour, alpha=0.12,
-                        linewidth=0)
+        if len(xs) > 1:
+            ax.fill_between(xs, [p.min for p in s.points], [p.max for p in s.points], color=colour, alpha=0.12,
+                            linewidth=0)
+        else:  # no band to draw from one point: its reps' range as a short bar behind it
+            ax.vlines(xs, [s.points[0].min], [s.points[0].max], color=colour, alpha=0.25, linewidth=6)
     if ex.target_rom:
         ax.axhline(ex.target_rom, color=TARGET_COLOUR, linestyle="--", linewidth=1.5,
                    label=f"target {ex.target_rom:g}°")
     unit = "degrees" if ex.unit == "deg" else ex.unit
     ax.set_ylabel(f"range of motion ({unit})")
     _legend(ax)
-    _dates(ax)
+    _dates(ax, window or _day_window(all_xs))
     return _png(fig)
 
 
-def reps_chart(ex: ExerciseReport) -> bytes | None:
+def reps_chart(ex: ExerciseReport, window: tuple[datetime, datetime] | None = None) -> bytes | None:
     """Reps done per session (bars) against the target (dashed steps)."""
     if not ex.sessions:
         return None
     fig, ax = _figure(2.3)
-    xs = [s.started_at for s in ex.sessions]
-    width = 0.6 if len(xs) < 120 else 0.9
-    ax.bar(xs, [s.reps for s in ex.sessions], width=width, color=COLOURS[2], label="reps done")
+    times = [s.started_at for s in ex.sessions]
+    xs, widths = _side_by_side(times, 0.6 if len(times) < 120 else 0.9)
+    ax.bar(xs, [s.reps for s in ex.sessions], width=widths, color=COLOURS[2], label="reps done")
     if any(s.target_reps for s in ex.sessions):
-        ax.plot(xs, [s.target_reps for s in ex.sessions], color=TARGET_COLOUR, linestyle="--", drawstyle="steps-mid",
-                linewidth=1.5, label="target")
+        order = sorted(range(len(xs)), key=lambda i: xs[i])
+        tx = [xs[i] for i in order]
+        ty = [ex.sessions[i].target_reps for i in order]
+        # the steps reach the outer edges of the first and last bars (so one session's target is seen too)
+        tx = [tx[0] - timedelta(days=widths[order[0]] / 2), *tx, tx[-1] + timedelta(days=widths[order[-1]] / 2)]
+        ty = [ty[0], *ty, ty[-1]]
+        ax.plot(tx, ty, color=TARGET_COLOUR, linestyle="--", drawstyle="steps-mid", linewidth=1.5, label="target")
     ax.set_ylabel("reps / session")
     _legend(ax)
-    _dates(ax)
+    _dates(ax, window or _day_window(times))
     return _png(fig)
 
 
@@ -125,36 +227,37 @@ def faults_chart(ex: ExerciseReport) -> bytes | None:
         bottom = [b + y for b, y in zip(bottom, ys)]
     ax.set_ylabel("faults / week")
     _legend(ax)
-    _dates(ax)
+    _dates(ax, _week_window(weeks), weekly=True)
     return _png(fig)
 
 
-def tempo_chart(ex: ExerciseReport) -> bytes | None:
+def tempo_chart(ex: ExerciseReport, window: tuple[datetime, datetime] | None = None) -> bytes | None:
     """Mean eccentric and concentric seconds per session."""
     pts = [s for s in ex.sessions if s.mean_eccentric_s is not None]
     if not pts:
         return None
     fig, ax = _figure(2.1)
     xs = [s.started_at for s in pts]
-    small = 3 if len(xs) < 60 else 0
+    small = _marker(len(xs))
     ax.plot(xs, [s.mean_eccentric_s for s in pts], marker="o", markersize=small, color=COLOURS[0],
             label="eccentric (lowering) s")
     ax.plot(xs, [s.mean_concentric_s for s in pts], marker="s", markersize=small, color=COLOURS[1],
             label="concentric (lifting) s")
     ax.set_ylabel("seconds / rep")
-    ax.set_ylim(bottom=0)
+    top = max(v for s in pts for v in (s.mean_eccentric_s, s.mean_concentric_s) if v is not None)
+    ax.set_ylim(0, top * 1.15 if top > 0 else None)  # room above the highest marker
     _legend(ax)
-    _dates(ax)
+    _dates(ax, window or _day_window(xs))
     return _png(fig)
 
 
-def pain_chart(report: Report) -> bytes | None:
+def pain_chart(report: Report, window: tuple[datetime, datetime] | None = None) -> bytes | None:
     """Reported pain and effort (0–10) per session."""
     notes = [n for n in report.notes if n.pain_0_10 is not None or n.effort_rpe_0_10 is not None]
     if not notes:
         return None
     fig, ax = _figure(2.1)
-    small = 3 if len(notes) < 60 else 0
+    small = _marker(len(notes))
     pain = [(n.started_at, n.pain_0_10) for n in notes if n.pain_0_10 is not None]
     effort = [(n.started_at, n.effort_rpe_0_10) for n in notes if n.effort_rpe_0_10 is not None]
     if pain:
@@ -164,21 +267,20 @@ def pain_chart(report: Report) -> bytes | None:
     ax.set_ylim(-0.3, 10.3)
     ax.set_ylabel("0–10")
     _legend(ax)
-    _dates(ax)
+    _dates(ax, window or _day_window([n.started_at for n in notes]))
     return _png(fig)
 
 
 def all_charts(report: Report) -> dict[str, bytes]:
     """Every chart of the report by key: "adherence", "pain", "<exercise>.rom|reps|faults|tempo"."""
     out: dict[str, bytes] = {}
-    for key, make in (("adherence", adherence_chart), ("pain", pain_chart)):
-        png = make(report)
+    window = report_window(report)
+    for key, png in (("adherence", adherence_chart(report)), ("pain", pain_chart(report, window))):
         if png:
             out[key] = png
     for ex in report.exercises:
-        for kind, make in (("rom", rom_chart), ("reps", reps_chart), ("faults", faults_chart),
-                           ("tempo", tempo_chart)):
-            png = make(ex)
+        for kind, png in (("rom", rom_chart(ex, window)), ("reps", reps_chart(ex, window)),
+                          ("faults", faults_chart(ex)), ("tempo", tempo_chart(ex, window))):
             if png:
                 out[f"{ex.exercise_id}.{kind}"] = png
     return out
