@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 
 from coach.errors import CoachError
 from db.models import Prescription, utc_now
-from db.queries import get_or_create_patient, get_patient, patient_prescriptions, prescription_for
+from db.patients import get_or_create_patient, get_patient
+from db.prescriptions import patient_prescriptions, prescription_for
 
 
 def describe(rx, *, with_start: bool = False) -> str:

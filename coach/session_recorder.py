@@ -61,7 +61,8 @@ from db.models import (
     WorkoutSet,
     utc_now,
 )
-from db.queries import add_session_note, get_or_create_patient
+from db.notes import add_session_note
+from db.patients import get_or_create_patient
 
 log = logging.getLogger(__name__)
 

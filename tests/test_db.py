@@ -17,7 +17,6 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from db import queries
 from db.engine import (
     MIGRATIONS_DIR,
     alembic_config,
@@ -31,6 +30,7 @@ from db.engine import (
     upgrade_to_head,
     write_session,
 )
+from db.errors import NotFound
 from db.models import (
     AngleSeries,
     Base,
@@ -45,6 +45,10 @@ from db.models import (
     WorkoutSession,
     WorkoutSet,
 )
+from db.patients import get_patient
+from db.prescriptions import active_prescriptions
+from db.report_queries import patient_summary, rep_rows, sessions_per_week
+from db.sessions import count_sessions, get_session, list_sessions, session_detail
 
 
 @pytest.fixture
@@ -157,7 +161,7 @@ def test_upgrade_from_0001_keeps_old_data(db_path):
     sm = open_database(db_path)
     try:
         with sm() as s:
-            d = queries.session_detail(s, 7)
+            d = session_detail(s, 7)
         assert d["patient"] == "ana"
         assert d["started_at"] == "2026-01-05T09:01:00+00:00"
         assert [r["range_of_motion"] for r in d["sets"][0]["reps"]] == [90.0]
@@ -321,27 +325,27 @@ def history(sm):
 
 def test_list_sessions_newest_first_with_totals(history):
     with history() as s:
-        rows = queries.list_sessions(s)
+        rows = list_sessions(s)
         assert len(rows) == 5
         assert [r.started_at for r in rows] == sorted((r.started_at for r in rows), reverse=True)
-        ana = queries.list_sessions(s, "ana", exercise_id="squat")
+        ana = list_sessions(s, "ana", exercise_id="squat")
         assert [r.mean_range_of_motion for r in ana] == [96.0, 89.0, 82.0]
         first = ana[-1]
         assert (first.n_sets, first.n_reps, first.target_reps, first.n_faults) == (1, 2, 3, 2)
         assert (first.hold_s, first.not_measurable_s) == (2.5, 1.5)
         since = datetime(2026, 3, 8, tzinfo=timezone.utc)
-        assert len(queries.list_sessions(s, "ana", since=since)) == 2
-        assert len(queries.list_sessions(s, "ana", until=since)) == 2
-        assert queries.list_sessions(s, "nobody") == []
-        assert len(queries.list_sessions(s, limit=2)) == 2
+        assert len(list_sessions(s, "ana", since=since)) == 2
+        assert len(list_sessions(s, "ana", until=since)) == 2
+        assert list_sessions(s, "nobody") == []
+        assert len(list_sessions(s, limit=2)) == 2
 
 
 def test_session_detail_uses_the_event_keys(history):
     from coach.events import FormFault, RepRecord
 
     with history() as s:
-        sid = queries.list_sessions(s, "bo")[0].id
-        d = queries.session_detail(s, sid, with_series=True)
+        sid = list_sessions(s, "bo")[0].id
+        d = session_detail(s, sid, with_series=True)
     rep = d["sets"][0]["reps"][0]
     expected = RepRecord(index=1, side="left", start_s=2.0, end_s=3.5, eccentric_s=0.7, concentric_s=0.8,
                          measure="knee", min_value=100.0, max_value=170.0,
@@ -356,46 +360,46 @@ def test_session_detail_uses_the_event_keys(history):
 
 def test_unknown_session_and_patient_are_one_sentence(sm, history):
     with history() as s:
-        with pytest.raises(queries.NotFound, match="no session with id 999"):
-            queries.get_session(s, 999)
-        with pytest.raises(queries.NotFound, match="Known patients: ana, bo"):
-            queries.get_patient(s, "carla")
+        with pytest.raises(NotFound, match="no session with id 999"):
+            get_session(s, 999)
+        with pytest.raises(NotFound, match="Known patients: ana, bo"):
+            get_patient(s, "carla")
 
 
 def test_patient_summary_and_rep_rows(history):
     with history() as s:
-        summary = queries.patient_summary(s, "ana")
+        summary = patient_summary(s, "ana")
         assert summary.sessions == 4
         squat = next(e for e in summary.exercises if e.exercise_id == "squat")
         assert (squat.sessions, squat.reps, squat.target_reps) == (3, 6, 9)
         assert (squat.first_mean_range_of_motion, squat.last_mean_range_of_motion) == (82.0, 96.0)
         assert squat.faults_by_code == {"shallow": 3, "out_of_view": 3}
         assert summary.mean_pain_0_10 == 2.0
-        rows = queries.rep_rows(s, "ana", exercise_id="squat")
+        rows = rep_rows(s, "ana", exercise_id="squat")
         assert [r.range_of_motion for r in rows] == [80.0, 84.0, 88.0, 90.0, 95.0, 97.0]
         assert rows[0].fault_codes == ("shallow",) and rows[1].fault_codes == ()
-        assert [p.exercise_id for p in queries.active_prescriptions(s, "ana")] == []
+        assert [p.exercise_id for p in active_prescriptions(s, "ana")] == []
 
 
 def test_sessions_per_week_for_adherence(history):
     with history() as s:
-        weeks = queries.sessions_per_week(s, "ana")
+        weeks = sessions_per_week(s, "ana")
     # 2026-03-02 is a Monday: squat that week, plank the next day; squat the two weeks after
     assert weeks == {date(2026, 3, 2): {"squat": 1, "plank": 1}, date(2026, 3, 9): {"squat": 1},
                      date(2026, 3, 16): {"squat": 1}}
     with history() as s:  # 09:00 UTC on Monday is still Sunday in Honolulu
-        hawaii = queries.sessions_per_week(s, "bo", tz=timezone(timedelta(hours=-10)))
+        hawaii = sessions_per_week(s, "bo", tz=timezone(timedelta(hours=-10)))
     assert hawaii == {date(2026, 2, 23): {"squat": 1}}
 
 
 def test_empty_database_lists_nothing(sm):
     with sm() as s:
-        assert queries.list_sessions(s) == []
-        assert queries.count_sessions(s) == 0
-        with pytest.raises(queries.NotFound, match="no sessions yet"):
-            queries.get_session(s, 1)
-        with pytest.raises(queries.NotFound, match="No patients are recorded yet"):
-            queries.patient_summary(s, "ana")
+        assert list_sessions(s) == []
+        assert count_sessions(s) == 0
+        with pytest.raises(NotFound, match="no sessions yet"):
+            get_session(s, 1)
+        with pytest.raises(NotFound, match="No patients are recorded yet"):
+            patient_summary(s, "ana")
 
 
 def test_files_that_are_not_our_database_are_one_sentence(tmp_path):

@@ -12,7 +12,8 @@ from coach.errors import CoachError
 from coach.recording import save_recording
 from coach.synthetic import synthesize
 from db.engine import close_database, open_database
-from db.queries import patient_prescriptions, prescription_for, session_detail
+from db.prescriptions import patient_prescriptions, prescription_for
+from db.sessions import session_detail
 
 runner = CliRunner()
 

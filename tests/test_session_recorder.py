@@ -33,7 +33,7 @@ from coach.events import (
 )
 from coach.session_recorder import SessionRecorder, downsample
 from db.engine import close_database, open_database
-from db.queries import session_detail
+from db.sessions import session_detail
 
 REPO = Path(__file__).resolve().parents[1]
 

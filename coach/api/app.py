@@ -100,7 +100,7 @@ def create_app(db_path: str | os.PathLike | None = None, *, model_path: str | os
 
     @app.exception_handler(CoachError)
     async def _coach_error(request: Request, exc: CoachError):
-        from db.queries import NotFound
+        from db.errors import NotFound
 
         return JSONResponse({"detail": str(exc)}, status_code=404 if isinstance(exc, NotFound) else 422)
 

@@ -16,7 +16,8 @@ from coach.api.deps import current_user, get_db, therapist_only, visible_patient
 from coach.api.users import Principal
 from coach.errors import CoachError
 from db.models import Patient, Prescription, SessionNote, WorkoutSession, utc_now
-from db.queries import list_sessions, patient_summary, session_detail
+from db.report_queries import patient_summary
+from db.sessions import list_sessions, session_detail
 
 router = APIRouter(prefix="/api", tags=["patients"])
 
@@ -265,6 +266,6 @@ def report(name: str, format: ReportFormat = Query("json", description=(
 def summary(name: str, since: datetime | None = None, until: datetime | None = None,
             user: Principal = Depends(current_user), db: Session = Depends(get_db)) -> dict:
     """Sessions, sets, reps against target, first and latest mean range of motion, faults by code, held and
-    not-measurable seconds per exercise (``db.queries.patient_summary``); ``since <= started_at < until``."""
+    not-measurable seconds per exercise (``db.report_queries.patient_summary``); ``since <= started_at < until``."""
     p = visible_patient(db, user, name)
     return _jsonable(asdict(patient_summary(db, p.name, since=since, until=until)))

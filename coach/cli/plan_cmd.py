@@ -78,7 +78,8 @@ def show_cmd(
     Example: coach plan show ana --all
     """
     from db.engine import close_database, open_database, resolve_db_path
-    from db.queries import get_patient, patient_prescriptions
+    from db.patients import get_patient
+    from db.prescriptions import patient_prescriptions
 
     path = resolve_db_path(db_path)
     if not path.is_file():

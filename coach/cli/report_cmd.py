@@ -90,7 +90,7 @@ def _bench(weeks: int, days: Optional[int], db_path: Optional[Path]) -> None:
         sm = open_database(db)
         try:
             with sm() as s:
-                from db.queries import count_sessions
+                from db.sessions import count_sessions
 
                 n_sessions = count_sessions(s)
             n_reps = sum(x.reps for x in history.sessions)

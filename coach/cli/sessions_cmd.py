@@ -78,7 +78,8 @@ def list_cmd(
     Example: coach sessions list --patient ana
     """
     from db.engine import close_database
-    from db.queries import get_patient, list_sessions
+    from db.patients import get_patient
+    from db.sessions import list_sessions
 
     path, sm = _open(db_path)
     try:
@@ -123,7 +124,7 @@ def show_cmd(
     Example: coach sessions show 12 --json
     """
     from db.engine import close_database
-    from db.queries import session_detail
+    from db.sessions import session_detail
 
     _, sm = _open(db_path)
     try:
@@ -150,7 +151,7 @@ def note_cmd(
     Example: coach sessions note 12 --pain 3 --effort 7 --text "knee felt stiff"
     """
     from db.engine import close_database, write_session
-    from db.queries import add_session_note
+    from db.notes import add_session_note
 
     _, sm = _open(db_path)
     try:

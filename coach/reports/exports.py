@@ -1,6 +1,6 @@
 """Exports for other systems: CSV (one row per rep, one per session) and a FHIR R4 Bundle of Observations.
 
-Both read through the query layer (``db.queries.rep_rows``) and the report model; nothing is re-measured.
+Both read through the query layer (``db.report_queries.rep_rows``) and the report model; nothing is re-measured.
 
 CSV: comma-separated, UTF-8, a header row, units in column names (``rom_deg``, ``duration_s``), ISO 8601
 times in UTC, empty cells for missing values, ``;``-separated lists. Degrees columns are filled for measures
@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from coach.reports.joints import JOINT_CODES, LATERALITY_CODES, SNOMED, measure_info
 from coach.reports.model import Report, period_bounds
-from db import queries as q
+from db.report_queries import rep_rows
 
 UCUM = "http://unitsofmeasure.org"
 LOINC = "http://loinc.org"
@@ -68,7 +68,7 @@ def reps_csv(db: Session, report: Report) -> str:
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")
     w.writerow(REP_COLUMNS)
-    for r in q.rep_rows(db, report.patient, since=since, until=until):
+    for r in rep_rows(db, report.patient, since=since, until=until):
         info = measure_info(r.exercise_id, r.measure)
         deg = info.is_degrees
         w.writerow([_cell(v) for v in (
@@ -170,7 +170,7 @@ def fhir_bundle(db: Session, report: Report) -> dict[str, Any]:
 
     sessions = {s.session_id: (ex, s) for ex in report.exercises for s in ex.sessions}
     reps_by_session: dict[int, list] = {}
-    for r in q.rep_rows(db, report.patient, since=since, until=until):
+    for r in rep_rows(db, report.patient, since=since, until=until):
         reps_by_session.setdefault(r.session_id, []).append(r)
 
     for sid, (ex, s) in sorted(sessions.items(), key=lambda kv: (kv[1][1].started_at, kv[0])):

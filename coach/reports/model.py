@@ -20,7 +20,17 @@ from sqlalchemy.orm import Session
 
 from coach.reports.joints import exercise_name, measure_info
 from db.models import utc_now
-from db import queries as q
+from db.notes import NoteRow, session_notes
+from db.patients import get_patient
+from db.prescriptions import patient_prescriptions
+from db.report_queries import (
+    fault_counts_per_session,
+    holds_per_session,
+    not_measurable_per_session,
+    rep_rows,
+    session_targets,
+)
+from db.sessions import list_sessions
 
 
 @dataclass
@@ -381,7 +391,7 @@ def build_report(
     """
     from coach.errors import CoachError
 
-    p = q.get_patient(db, patient)
+    p = get_patient(db, patient)
     name = p.name
     now = now or utc_now()
     if period_from is not None and period_to is not None and period_to < period_from:
@@ -390,10 +400,10 @@ def build_report(
     rxs = [
         PrescriptionInfo(r.id, r.exercise_id, r.sets, r.reps, r.hold_s, r.rom_deg, r.per_week, r.start_date,
                          r.until_date, r.active, r.ended_at)
-        for r in q.patient_prescriptions(db, name)
+        for r in patient_prescriptions(db, name)
     ]
     if period_from is None:
-        first = q.list_sessions(db, name, limit=1, newest_first=False)
+        first = list_sessions(db, name, limit=1, newest_first=False)
         starts = [first[0].started_at.date()] if first else []
         starts += [r.start_date for r in rxs]
         period_from = min(starts) if starts else now.date()
@@ -401,13 +411,13 @@ def build_report(
         period_to = max(now.date(), period_from)
     since, until = period_bounds(period_from, period_to)
 
-    sessions = q.list_sessions(db, name, since=since, until=until, newest_first=False)
-    reps = q.rep_rows(db, name, since=since, until=until)
-    faults = q.fault_counts_per_session(db, name, since=since, until=until)
-    nms = q.not_measurable_per_session(db, name, since=since, until=until)
-    holds = q.holds_per_session(db, name, since=since, until=until)
-    targets = q.session_targets(db, name, since=since, until=until)
-    notes_rows = q.session_notes(db, name, since=since, until=until)
+    sessions = list_sessions(db, name, since=since, until=until, newest_first=False)
+    reps = rep_rows(db, name, since=since, until=until)
+    faults = fault_counts_per_session(db, name, since=since, until=until)
+    nms = not_measurable_per_session(db, name, since=since, until=until)
+    holds = holds_per_session(db, name, since=since, until=until)
+    targets = session_targets(db, name, since=since, until=until)
+    notes_rows = session_notes(db, name, since=since, until=until)
 
     weeks = []
     w = monday(period_from)
@@ -435,14 +445,14 @@ def build_report(
     by_session: dict[int, list] = defaultdict(list)
     for r in reps:
         by_session[r.session_id].append(r)
-    notes_by_session: dict[int, q.NoteRow] = {}
+    notes_by_session: dict[int, NoteRow] = {}
     for n in notes_rows:
         prev = notes_by_session.get(n.session_id)
         # several notes for a session: the latest scores win, texts are joined
         if prev is None:
             notes_by_session[n.session_id] = n
         else:
-            notes_by_session[n.session_id] = q.NoteRow(
+            notes_by_session[n.session_id] = NoteRow(
                 n.session_id, n.exercise_id, n.started_at,
                 n.pain_0_10 if n.pain_0_10 is not None else prev.pain_0_10,
                 n.effort_rpe_0_10 if n.effort_rpe_0_10 is not None else prev.effort_rpe_0_10,
@@ -528,7 +538,7 @@ def build_report(
              for n in notes_rows]
     message = None
     if not sessions:
-        any_session = q.list_sessions(db, name, limit=1)
+        any_session = list_sessions(db, name, limit=1)
         if not any_session:
             message = f"{name} has no recorded sessions yet."
         else:
