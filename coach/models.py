@@ -527,15 +527,21 @@ def _pip_command(dest: Path) -> list[str]:
     ]
 
 
+def _run_client(name: str, command: list[str], deadline_s: float) -> subprocess.CompletedProcess:
+    """Run a package client (pip, npm) without input, capturing its output; `_StepFailed` if it cannot run
+    or does not finish within `deadline_s` seconds. Its exit status is for the caller to judge."""
+    try:
+        return subprocess.run(command, capture_output=True, text=True, timeout=deadline_s,
+                              stdin=subprocess.DEVNULL, check=False)
+    except subprocess.TimeoutExpired:
+        raise _StepFailed(f"{name} did not finish within {deadline_s:g} s") from None
+    except OSError as exc:
+        raise _StepFailed(f"could not run {name}: {exc}") from None
+
+
 def _pip_download_wheel(dest: Path) -> Path:
     """Download the wheel with pip (so the user's index, mirror and proxy settings apply); return its path."""
-    try:
-        run = subprocess.run(_pip_command(dest), capture_output=True, text=True, timeout=PIP_DEADLINE_S,
-                             stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired:
-        raise _StepFailed(f"pip did not finish within {PIP_DEADLINE_S} s") from None
-    except OSError as exc:
-        raise _StepFailed(f"could not run pip: {exc}") from None
+    run = _run_client("pip", _pip_command(dest), PIP_DEADLINE_S)
     if run.returncode != 0:
         raise _StepFailed(f"pip download failed: {_pip_reason(run.stderr or run.stdout)}")
     wheels = sorted(dest.glob("mediapipe-0.10.21-*.whl"))
@@ -568,13 +574,7 @@ def _npm_pack(dest: Path) -> Path:
                           "models; install Node.js, or supply a model with --model)")
     command = _npm_command(dest)
     command[0] = shutil.which("npm") or "npm"  # npm.cmd on Windows
-    try:
-        run = subprocess.run(command, capture_output=True, text=True, timeout=NPM_DEADLINE_S,
-                             stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired:
-        raise _StepFailed(f"npm did not finish within {NPM_DEADLINE_S} s") from None
-    except OSError as exc:
-        raise _StepFailed(f"could not run npm: {exc}") from None
+    run = _run_client("npm", command, NPM_DEADLINE_S)
     if run.returncode != 0:
         raise _StepFailed(f"npm pack failed: {_npm_reason(run.stdout, run.stderr)}")
     tarballs = sorted(dest.glob("mediapipe-pose-*.tgz"))
