@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from enum import Enum
 from pathlib import Path
 from typing import Optional
 
@@ -11,6 +12,9 @@ import typer
 from rich.table import Table
 
 from coach.cli.common import ModelPathOption, VariantOption, console, err_console, resolve_model_path
+from coach.perturbations import PERTURBATIONS
+
+Perturbation = Enum("Perturbation", {name: name for name in PERTURBATIONS}, type=str)
 
 eval_app = typer.Typer(help="Measure accuracy against labelled data.", no_args_is_help=True)
 
@@ -78,6 +82,10 @@ def eval_reps(
                                               "keypoints (default: the user cache)."),
     offline: bool = typer.Option(False, "--offline", help="Whole-clip zero-phase analysis instead of the "
                                  "causal engine that `workout` uses."),
+    perturb: Optional[Perturbation] = typer.Option(None, "--perturb", help="Count the clips as if they "
+                                                   "were seen in a mirror, at half the frame rate, or with "
+                                                   "shakier keypoints (robustness check; see "
+                                                   "coach/perturbations.py)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
     model: Optional[Path] = ModelPathOption,
     variant: str = VariantOption,
@@ -86,6 +94,7 @@ def eval_reps(
 
     Keypoints are extracted once per clip and model and cached, so a second run only re-counts.
     Example: coach eval reps ../shared/data/labels.tsv --videos ../shared/data/videos
+    Robustness: add --perturb mirror (a general definition counts the same in a mirror).
     """
     from rich.progress import Progress
 
@@ -113,7 +122,7 @@ def eval_reps(
                                               cache_root=recordings,
                                               on_frame=lambda f, p: bar.update(task, advance=1))
                 bar.remove_task(task)
-            return series
+            return PERTURBATIONS[perturb.value](series) if perturb is not None else series
 
         results = evaluate_labels(rows, get_series, hold_tolerance_s=hold_tolerance_s, offline=offline,
                                   on_clip=lambda r: bar.update(overall, advance=1))
@@ -121,7 +130,8 @@ def eval_reps(
     if as_json:
         print(json.dumps({"clips": [r.to_dict() for r in results], "summary": summary}, indent=2))
         return
-    table = Table(title=f"rep counts: {labels.name}")
+    title = f"rep counts: {labels.name}" + (f" (perturbed: {perturb.value})" if perturb is not None else "")
+    table = Table(title=title)
     for col in ("file", "exercise", "expected", "counted", "diff", "L/R", "hold s (true)", "ok"):
         table.add_column(col, justify="left" if col in ("file", "exercise") else "right")
     for r in results:
