@@ -247,6 +247,21 @@ def test_try_counts_a_synthetic_recording_and_draws_the_plot(tmp_path: Path):
     assert json.loads(off.output)["reps"] == 4
 
 
+def test_try_perturbed_in_a_mirror_credits_the_other_leg(tmp_path: Path):
+    from coach.recording import save_recording
+    from coach.synthetic import synthesize
+
+    rec = save_recording(tmp_path / "lunge.npz", synthesize("lunge", reps=5, side="left").series)
+    plain = json.loads(invoke("exercises", "try", "lunge", "--source", str(rec), "--json").output)
+    res = invoke("exercises", "try", "lunge", "--source", str(rec), "--perturb", "mirror", "--json")
+    assert res.exit_code == 0, res.output
+    mirrored = json.loads(res.output)
+    assert plain["reps_per_side"] == {"left": 3, "right": 2}
+    assert mirrored["reps_per_side"] == {"left": 2, "right": 3} and mirrored["reps"] == 5
+    bad = invoke("exercises", "try", "lunge", "--source", str(rec), "--perturb", "upside-down")
+    assert bad.exit_code == 2 and "upside-down" in bad.output
+
+
 def test_try_is_the_workout_count(tmp_path: Path):
     """`try` (causal analyse_series) counts what the live engine of `workout` counts."""
     from coach.analysis import ExerciseEngine, analyse_series

@@ -67,3 +67,28 @@ def progress_task(description: str, total: int | None, transient: bool = False) 
             progress.update(task, advance=1, rate=rate)
 
         yield advance
+
+
+def _perturbation_choices():
+    from enum import Enum
+
+    from coach.perturbations import PERTURBATIONS
+
+    return Enum("Perturbation", {name: name for name in PERTURBATIONS}, type=str)
+
+
+#: Names of `coach.perturbations.PERTURBATIONS`, as a choice for --perturb.
+Perturbation = _perturbation_choices()
+PerturbOption = typer.Option(None, "--perturb", help="Count as if the footage were seen in a mirror, at half "
+                             "the frame rate, or with shakier keypoints (a robustness check; see "
+                             "coach/perturbations.py).", show_default=False)
+
+
+def perturbed(series, perturb):
+    """`series` changed by the --perturb choice (None: unchanged)."""
+    if perturb is None:
+        return series
+    from coach.perturbations import PERTURBATIONS
+
+    return PERTURBATIONS[perturb.value](series)
+

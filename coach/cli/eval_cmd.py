@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from enum import Enum
 from pathlib import Path
 from typing import Optional
 
@@ -11,10 +10,8 @@ import numpy as np
 import typer
 from rich.table import Table
 
-from coach.cli.common import ModelPathOption, VariantOption, console, err_console, resolve_model_path
-from coach.perturbations import PERTURBATIONS
-
-Perturbation = Enum("Perturbation", {name: name for name in PERTURBATIONS}, type=str)
+from coach.cli.common import (ModelPathOption, Perturbation, PerturbOption, VariantOption, console, err_console,
+                              perturbed, resolve_model_path)
 
 eval_app = typer.Typer(help="Measure accuracy against labelled data.", no_args_is_help=True)
 
@@ -82,10 +79,7 @@ def eval_reps(
                                               "keypoints (default: the user cache)."),
     offline: bool = typer.Option(False, "--offline", help="Whole-clip zero-phase analysis instead of the "
                                  "causal engine that `workout` uses."),
-    perturb: Optional[Perturbation] = typer.Option(None, "--perturb", help="Count the clips as if they "
-                                                   "were seen in a mirror, at half the frame rate, or with "
-                                                   "shakier keypoints (robustness check; see "
-                                                   "coach/perturbations.py)."),
+    perturb: Optional[Perturbation] = PerturbOption,
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
     model: Optional[Path] = ModelPathOption,
     variant: str = VariantOption,
@@ -122,7 +116,7 @@ def eval_reps(
                                               cache_root=recordings,
                                               on_frame=lambda f, p: bar.update(task, advance=1))
                 bar.remove_task(task)
-            return PERTURBATIONS[perturb.value](series) if perturb is not None else series
+            return perturbed(series, perturb)
 
         results = evaluate_labels(rows, get_series, hold_tolerance_s=hold_tolerance_s, offline=offline,
                                   on_clip=lambda r: bar.update(overall, advance=1))

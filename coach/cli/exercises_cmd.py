@@ -12,7 +12,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from coach.cli.common import ModelPathOption, NumPosesOption, VariantOption, console, err_console
+from coach.cli.common import (ModelPathOption, NumPosesOption, Perturbation, PerturbOption, VariantOption,
+                              console, err_console, perturbed)
 from coach.errors import CoachError, DefinitionError
 
 exercises_app = typer.Typer(help="Exercise definitions (YAML): list, show, new, validate, schema, try.",
@@ -395,6 +396,7 @@ def try_cmd(
                                                      "keypoints (.npz) to try again without the pose model."),
     cache: bool = typer.Option(True, "--cache/--no-cache", help="Reuse/keep a video's keypoints in the user "
                                "cache (shared with `eval reps`)."),
+    perturb: Optional[Perturbation] = PerturbOption,
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON on stdout."),
     dirs: Optional[List[Path]] = ExtraDirsOption,
     model: Optional[Path] = ModelPathOption,
@@ -408,7 +410,8 @@ def try_cmd(
 
     Examples:\n
       coach exercises try my_knee.yaml --source knee.mp4 --save-recording knee.npz --plot knee.png\n
-      coach exercises try my_knee.yaml --source knee.npz --plot knee.png
+      coach exercises try my_knee.yaml --source knee.npz --plot knee.png\n
+      coach exercises try my_knee.yaml --source knee.npz --perturb mirror   (same count in a mirror?)
     """
     from coach.analysis import analyse_series
 
@@ -418,7 +421,10 @@ def try_cmd(
     series, _ = _series_for(source, model, variant, num_poses, save_recording_to, cache)
     if len(series) == 0:
         raise CoachError(f"{source} holds no frames")
+    series = perturbed(series, perturb)
     mode = "offline: whole clip" if offline else "as workout: causal, frame by frame"
+    if perturb is not None:
+        mode += f"; perturbed: {perturb.value}"
     result = analyse_series(d, series, side=side, offline=offline)
     changes = phase_changes(result)
     if as_json:
