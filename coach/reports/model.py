@@ -269,16 +269,6 @@ class ExerciseReport:
 
 
 @dataclass
-class NotePoint:
-    session_id: int
-    exercise_id: str
-    started_at: datetime
-    pain_0_10: int | None
-    effort_rpe_0_10: int | None
-    text: str
-
-
-@dataclass
 class Report:
     patient: str
     period_from: date
@@ -287,7 +277,7 @@ class Report:
     sessions: int
     adherence: list[WeekAdherence]
     exercises: list[ExerciseReport]
-    notes: list[NotePoint]
+    notes: list[NoteRow]  #: every note in the period, as recorded
     prescriptions: list[PrescriptionInfo]
     message: str | None = None  #: why the report is empty, in one sentence
 
@@ -534,8 +524,7 @@ def build_report(
             not_measurable_reasons=dict(nm_total),
         ))
 
-    notes = [NotePoint(n.session_id, n.exercise_id, n.started_at, n.pain_0_10, n.effort_rpe_0_10, n.text)
-             for n in notes_rows]
+    notes = list(notes_rows)
     message = None
     if not sessions:
         any_session = list_sessions(db, name, limit=1)
