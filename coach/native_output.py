@@ -99,16 +99,6 @@ def release_native_log_filter() -> None:
             _uninstall()
 
 
-@contextlib.contextmanager
-def native_log_filtered() -> Iterator[None]:
-    """`acquire_native_log_filter` for the duration of a `with` block."""
-    acquire_native_log_filter()
-    try:
-        yield
-    finally:
-        release_native_log_filter()
-
-
 def _install() -> None:
     _flush_python_stderr()
     out = os.dup(2)  # the reader's own copy of the original stderr; it closes it when done

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from contextlib import contextmanager
 from datetime import date
+from enum import Enum
 from pathlib import Path
 from typing import Iterator, Optional
 
@@ -14,6 +15,7 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColum
                            TimeElapsedColumn, TimeRemainingColumn)
 
 from coach.errors import CoachError
+from coach.perturbations import PERTURBATIONS
 
 # Tables keep their full width when the output is a file or a pipe (rich assumes 80 columns there).
 console = Console(width=None if sys.stdout.isatty() else 160)
@@ -69,16 +71,8 @@ def progress_task(description: str, total: int | None, transient: bool = False) 
         yield advance
 
 
-def _perturbation_choices():
-    from enum import Enum
-
-    from coach.perturbations import PERTURBATIONS
-
-    return Enum("Perturbation", {name: name for name in PERTURBATIONS}, type=str)
-
-
 #: Names of `coach.perturbations.PERTURBATIONS`, as a choice for --perturb.
-Perturbation = _perturbation_choices()
+Perturbation = Enum("Perturbation", {name: name for name in PERTURBATIONS}, type=str)
 PerturbOption = typer.Option(None, "--perturb", help="Count as if the footage were seen in a mirror, at half "
                              "the frame rate, or with shakier keypoints (a robustness check; see "
                              "coach/perturbations.py).", show_default=False)
@@ -86,9 +80,5 @@ PerturbOption = typer.Option(None, "--perturb", help="Count as if the footage we
 
 def perturbed(series, perturb):
     """`series` changed by the --perturb choice (None: unchanged)."""
-    if perturb is None:
-        return series
-    from coach.perturbations import PERTURBATIONS
-
-    return PERTURBATIONS[perturb.value](series)
+    return series if perturb is None else PERTURBATIONS[perturb.value](series)
 
