@@ -15,6 +15,8 @@ Durability, the "never lose a rep" promise:
 from __future__ import annotations
 
 import os
+import sqlite3
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Literal
@@ -70,8 +72,7 @@ def make_engine(
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
-            cursor.execute("PRAGMA journal_mode=WAL")
-            mode = cursor.fetchone()[0]
+            mode = _switch_to_wal(cursor)
             if str(mode).lower() != "wal":
                 raise CoachError(f"Could not switch {path} to WAL journal mode (it stayed {mode!r}).")
             cursor.execute(f"PRAGMA synchronous={synchronous}")
@@ -85,6 +86,27 @@ def make_engine(
         conn.exec_driver_sql(f"BEGIN {mode}".strip())
 
     return engine
+
+
+def _switch_to_wal(cursor) -> str:
+    """``PRAGMA journal_mode=WAL``; returns the mode the file is in afterwards.
+
+    While another connection is switching a brand-new file to WAL, SQLite answers "database is locked"
+    at once, without waiting in its busy handler (two programs creating the history together hit
+    this); so retry, with a growing pause, for up to :data:`BUSY_TIMEOUT_S`. The mode is kept in the file,
+    so once one connection has switched, the others find it done.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    pause = 0.005
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return cursor.fetchone()[0]
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() + pause > deadline:
+                raise
+            time.sleep(pause)
+            pause = min(2 * pause, 0.25)
 
 
 @contextmanager
