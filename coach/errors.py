@@ -6,6 +6,8 @@ non-zero without a traceback. Programming errors are not `CoachError`s and keep 
 
 from __future__ import annotations
 
+from db.errors import DatabaseError
+
 
 class CoachError(Exception):
     """A problem the user can fix (bad file, bad argument, missing model)."""
@@ -21,3 +23,7 @@ class ModelError(CoachError):
 
 class DefinitionError(CoachError):
     """An exercise definition that does not load or validate."""
+
+
+#: Errors that reach the user as one sentence: coach's own and the history database's.
+USER_ERRORS: tuple[type[Exception], ...] = (CoachError, DatabaseError)

@@ -26,7 +26,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from coach.errors import CoachError
+from db.errors import DatabaseError
 
 #: Environment variable that overrides the default database location.
 ENV_VAR = "COACH_DB"
@@ -74,7 +74,7 @@ def make_engine(
         try:
             mode = _switch_to_wal(cursor)
             if str(mode).lower() != "wal":
-                raise CoachError(f"Could not switch {path} to WAL journal mode (it stayed {mode!r}).")
+                raise DatabaseError(f"Could not switch {path} to WAL journal mode (it stayed {mode!r}).")
             cursor.execute(f"PRAGMA synchronous={synchronous}")
             cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
         finally:
@@ -170,7 +170,7 @@ def upgrade_to_head(path: str | os.PathLike[str], *, script_location: Path | Non
             with conn.begin():
                 current = current_revision(conn)  # again, now that we hold the write lock
                 if current is not None and current not in known:
-                    raise CoachError(
+                    raise DatabaseError(
                         f"The database {path} has schema revision {current}, newer than this program "
                         f"knows (up to {head}); use a newer coach, or another --db."
                     )
@@ -179,14 +179,14 @@ def upgrade_to_head(path: str | os.PathLike[str], *, script_location: Path | Non
                         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
                         if t != "alembic_version"]
                     if tables:
-                        raise CoachError(
+                        raise DatabaseError(
                             f"{path} is an SQLite database but not a coach history (it has tables "
                             f"{', '.join(sorted(tables)[:5])}); give another --db."
                         )
                 command.upgrade(alembic_config(conn, script_location), "head")
             problems = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
             if problems:
-                raise CoachError(
+                raise DatabaseError(
                     f"The database {path} has {len(problems)} rows with broken references after "
                     f"upgrading its schema (first: {problems[0]})."
                 )
@@ -206,16 +206,16 @@ def open_database(
     try:
         db_path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise CoachError(f"Cannot create the folder for the database {db_path}: {exc.strerror}.") from exc
+        raise DatabaseError(f"Cannot create the folder for the database {db_path}: {exc.strerror}.") from exc
     if db_path.is_dir():
-        raise CoachError(f"The database path {db_path} is a folder; give a file name such as coach.sqlite.")
+        raise DatabaseError(f"The database path {db_path} is a folder; give a file name such as coach.sqlite.")
     try:
         upgrade_to_head(db_path)
     except DBAPIError as exc:
         detail = str(exc.orig) if exc.orig is not None else str(exc)
         if "not a database" in detail:
-            raise CoachError(f"{db_path} is not an SQLite database; give another --db.") from exc
-        raise CoachError(f"Cannot open the database {db_path}: {detail}.") from exc
+            raise DatabaseError(f"{db_path} is not an SQLite database; give another --db.") from exc
+        raise DatabaseError(f"Cannot open the database {db_path}: {detail}.") from exc
     engine = make_engine(db_path, synchronous=synchronous)
     return sessionmaker(bind=engine, expire_on_commit=False)
 

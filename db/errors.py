@@ -1,9 +1,15 @@
-"""The error the query modules raise for an unknown id or name."""
+"""Errors of the history database that the person at the keyboard can act on.
+
+`db/` depends on nothing of `coach/`; the command line and the API treat a `DatabaseError` like any other
+user-facing error (one sentence, no traceback).
+"""
 
 from __future__ import annotations
 
-from coach.errors import CoachError
+
+class DatabaseError(Exception):
+    """A problem with the history the user can fix (unreadable file, bad value, unknown record)."""
 
 
-class NotFound(CoachError):
+class NotFound(DatabaseError):
     """A session, patient or other record that is not in the database."""

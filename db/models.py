@@ -8,7 +8,7 @@ Two clocks, kept apart on purpose:
   recording the engine counted from. They are what the engine produced and never mix with wall time.
 
 Angles are degrees (``*_deg``). ``Rep.min_value`` / ``max_value`` / ``range_of_motion`` keep the names of
-:class:`coach.events.RepRecord` (the JSON output uses the same names); their unit is that of the rep's
+:class:`coach.engine.events.RepRecord` (the JSON output uses the same names); their unit is that of the rep's
 primary measure (degrees for angles and inclinations, torso lengths for normalised distances).
 
 The schema changes only through a migration in ``db/migrations/versions`` (see ``db/engine.py``).
@@ -205,7 +205,7 @@ class WorkoutSet(Base):
 
 
 class Rep(Base):
-    """One counted repetition: :class:`coach.events.RepRecord` as a row."""
+    """One counted repetition: :class:`coach.engine.events.RepRecord` as a row."""
 
     __tablename__ = "reps"
     __table_args__ = (UniqueConstraint("set_id", "index"),)
@@ -231,7 +231,7 @@ class Rep(Base):
 
 
 class FormEvent(Base):
-    """A form fault (:class:`coach.events.FormFault`): during a rep (``rep_id`` set) or between reps."""
+    """A form fault (:class:`coach.engine.events.FormFault`): during a rep (``rep_id`` set) or between reps."""
 
     __tablename__ = "form_events"
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from coach.errors import CoachError
+from db.errors import DatabaseError
 from db.models import Patient, SessionNote, WorkoutSession
 from db.sessions import get_session, session_filter
 
@@ -27,9 +27,9 @@ def add_session_note(
     """Add what the person reported about a session (added to ``db``, not committed)."""
     for label, value in (("pain", pain_0_10), ("effort", effort_rpe_0_10)):
         if value is not None and not (0 <= value <= 10):
-            raise CoachError(f"The {label} score must be between 0 and 10, got {value}.")
+            raise DatabaseError(f"The {label} score must be between 0 and 10, got {value}.")
     if pain_0_10 is None and effort_rpe_0_10 is None and not text.strip():
-        raise CoachError("A note needs a pain score, an effort score or some text.")
+        raise DatabaseError("A note needs a pain score, an effort score or some text.")
     if db.get(WorkoutSession, session_id) is None:
         get_session(db, session_id)  # raises NotFound with the usual sentence
     note = SessionNote(session_id=session_id, pain_0_10=pain_0_10, effort_rpe_0_10=effort_rpe_0_10, text=text)

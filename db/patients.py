@@ -8,7 +8,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from coach.errors import CoachError
+from db.errors import DatabaseError
 from db.errors import NotFound
 from db.models import Patient
 
@@ -30,7 +30,7 @@ def get_or_create_patient(db: Session, name: str) -> Patient:
     """The patient with this name, added (not committed) if new. Names are stripped of spaces."""
     name = name.strip()
     if not name:
-        raise CoachError("The patient name is empty; give one with --patient NAME.")
+        raise DatabaseError("The patient name is empty; give one with --patient NAME.")
     patient = db.scalars(select(Patient).where(Patient.name == name)).one_or_none()
     if patient is None:
         patient = Patient(name=name)

@@ -221,7 +221,7 @@ def session_detail(db: Session, session_id: int, *, with_series: bool = False) -
     """Everything about one session as JSON-ready data (what ``sessions show --json`` prints).
 
     Reps, faults, holds and not-measurable intervals use the keys of the ``to_dict()`` of their
-    ``coach.events`` record, so the workout's JSON output and the database compare key by key.
+    ``coach.engine.events`` record, so the workout's JSON output and the database compare key by key.
     ``with_series`` adds the angle series arrays (times_s, values) as lists.
     """
     s = get_session(db, session_id)

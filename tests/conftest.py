@@ -14,7 +14,7 @@ def pose_model() -> Path:
     The only fixture that touches the user's cache; tests of provisioning itself (test_models.py) use a
     temporary COACH_CACHE_DIR.
     """
-    from coach.models import resolve_model
+    from coach.pose.models import resolve_model
 
     return resolve_model("full", allow_download=False, progress=False).path
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from coach.adaptive_range import LiveRange, adaptive_range
-from coach.exercise_spec import RangeSpec
+from coach.engine.adaptive_range import LiveRange, adaptive_range
+from coach.exercise.spec import RangeSpec
 
 FPS = 30.0
 

@@ -21,8 +21,8 @@ from db.models import utc_now  # noqa: E402
 
 def _seed(db_path):
     """Two therapists with one patient each, a stray patient, tokens (one expired), one session for ana."""
-    from coach.events import FormFault, RepRecord
-    from coach.session_recorder import SessionRecorder
+    from coach.engine.events import FormFault, RepRecord
+    from coach.app.session_recorder import SessionRecorder
 
     sm = open_database(db_path)
     tokens = {}
@@ -285,8 +285,8 @@ def test_validate_definition(api):
 
 @pytest.fixture(scope="module")
 def squat_npz(tmp_path_factory):
-    from coach.recording import save_recording
-    from coach.synthetic import synthesize
+    from coach.pose.recording import save_recording
+    from coach.devtools.synthetic import synthesize
 
     clip = synthesize("squat", reps=3, fps=30.0)
     return save_recording(tmp_path_factory.mktemp("npz") / "squat3.npz", clip.series), clip.reps

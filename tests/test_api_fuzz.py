@@ -25,8 +25,8 @@ TOKENS: dict[str, str] = {}
 
 @pytest.fixture(scope="module")
 def fuzz_app(tmp_path_factory):
-    from coach.events import RepRecord
-    from coach.session_recorder import SessionRecorder
+    from coach.engine.events import RepRecord
+    from coach.app.session_recorder import SessionRecorder
 
     db_path = tmp_path_factory.mktemp("fuzz") / "coach.sqlite"
     sm = open_database(db_path)

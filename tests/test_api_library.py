@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 from coach.api import create_app  # noqa: E402
 from coach.api.users import add_user, issue_token  # noqa: E402
 from coach.errors import DefinitionError  # noqa: E402
-from coach.exercise_library import BUILTIN_DIR, get_definition, list_definitions, load_library  # noqa: E402
+from coach.exercise.library import BUILTIN_DIR, get_definition, list_definitions, load_library  # noqa: E402
 from db.engine import close_database, open_database, write_session  # noqa: E402
 
 #: Not YAML at all: the flow sequence is never closed (the parser stops on line 3, the end of the text).

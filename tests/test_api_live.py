@@ -42,7 +42,7 @@ class ReplayEngine:
 
 @pytest.fixture(scope="module")
 def live_api(tmp_path_factory):
-    from coach.synthetic import synthesize
+    from coach.devtools.synthetic import synthesize
 
     clip = synthesize("squat", reps=4, rep_s=2.0, fps=30.0)
     db_path = tmp_path_factory.mktemp("live") / "coach.sqlite"
@@ -240,7 +240,7 @@ def test_live_with_the_real_model_on_real_footage(tmp_path, shared_data, pose_mo
 
 
 def test_live_connections_are_limited(tmp_path):
-    from coach.synthetic import synthesize
+    from coach.devtools.synthetic import synthesize
 
     clip = synthesize("squat", reps=1, fps=30.0)
     db_path = tmp_path / "c.sqlite"
@@ -264,7 +264,7 @@ def test_a_busy_server_drops_frames_instead_of_queueing(tmp_path):
     """Frames sent faster than the engine works: the waiting one is replaced, answers stay few and fresh."""
     import time as _time
 
-    from coach.synthetic import synthesize
+    from coach.devtools.synthetic import synthesize
 
     clip = synthesize("squat", reps=1, fps=30.0)
 

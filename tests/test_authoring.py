@@ -12,7 +12,7 @@ import yaml
 from typer.testing import CliRunner
 
 from coach.cli.main import app
-from coach.exercise_library import BUILTIN_DIR, get_definition, library_entries, user_dir
+from coach.exercise.library import BUILTIN_DIR, get_definition, library_entries, user_dir
 
 runner = CliRunner()
 
@@ -36,10 +36,10 @@ def invoke(*args: str):
 
 def user_error(*args: str) -> str:
     """The one-sentence error a command stops with (printed by `coach.cli.main.run`, exit status 2)."""
-    from coach.errors import CoachError
+    from coach.errors import USER_ERRORS
 
     res = runner.invoke(app, list(args))
-    assert isinstance(res.exception, CoachError), (res.exception, res.output)
+    assert isinstance(res.exception, USER_ERRORS), (res.exception, res.output)
     return str(res.exception)
 
 
@@ -91,8 +91,8 @@ def test_list_marks_an_invalid_user_file_without_a_traceback(user_folder: Path):
 
 
 def test_workout_uses_the_user_definition(user_folder: Path, tmp_path: Path):
-    from coach.recording import save_recording
-    from coach.synthetic import synthesize
+    from coach.pose.recording import save_recording
+    from coach.devtools.synthetic import synthesize
 
     user_folder.mkdir()
     (user_folder / "squat.yaml").write_text(_squat_text("User squat"))
@@ -213,8 +213,8 @@ def test_validate_reports_every_problem_of_a_file(tmp_path: Path):
 
 
 def test_try_a_file_with_problems_lists_them_all(tmp_path: Path):
-    from coach.recording import save_recording
-    from coach.synthetic import synthesize
+    from coach.pose.recording import save_recording
+    from coach.devtools.synthetic import synthesize
 
     f = tmp_path / "multi.yaml"
     f.write_text(MULTI)
@@ -228,8 +228,8 @@ def test_try_a_file_with_problems_lists_them_all(tmp_path: Path):
 
 
 def test_try_counts_a_synthetic_recording_and_draws_the_plot(tmp_path: Path):
-    from coach.recording import save_recording
-    from coach.synthetic import synthesize
+    from coach.pose.recording import save_recording
+    from coach.devtools.synthetic import synthesize
 
     rec = save_recording(tmp_path / "squat.npz", synthesize("squat", reps=4, rep_s=2.0).series)
     definition = tmp_path / "my_squat.yaml"
@@ -248,8 +248,8 @@ def test_try_counts_a_synthetic_recording_and_draws_the_plot(tmp_path: Path):
 
 
 def test_try_perturbed_in_a_mirror_credits_the_other_leg(tmp_path: Path):
-    from coach.recording import save_recording
-    from coach.synthetic import synthesize
+    from coach.pose.recording import save_recording
+    from coach.devtools.synthetic import synthesize
 
     rec = save_recording(tmp_path / "lunge.npz", synthesize("lunge", reps=5, side="left").series)
     plain = json.loads(invoke("exercises", "try", "lunge", "--source", str(rec), "--json").output)
@@ -264,8 +264,8 @@ def test_try_perturbed_in_a_mirror_credits_the_other_leg(tmp_path: Path):
 
 def test_try_is_the_workout_count(tmp_path: Path):
     """`try` (causal analyse_series) counts what the live engine of `workout` counts."""
-    from coach.analysis import ExerciseEngine, analyse_series
-    from coach.synthetic import synthesize
+    from coach.engine.analysis import ExerciseEngine, analyse_series
+    from coach.devtools.synthetic import synthesize
 
     series = synthesize("squat", reps=5, noise_px=2.0, seed=3).series
     d = get_definition("squat")
@@ -277,9 +277,9 @@ def test_try_is_the_workout_count(tmp_path: Path):
 
 
 def test_plot_draws_thresholds_phases_reps_and_faults(tmp_path: Path):
-    from coach.analysis import analyse_series
-    from coach.synthetic import synthesize
-    from coach.trace_plot import phase_runs, phase_thresholds, plot_trace
+    from coach.engine.analysis import analyse_series
+    from coach.devtools.synthetic import synthesize
+    from coach.devtools.trace_plot import phase_runs, phase_thresholds, plot_trace
 
     d = get_definition("squat")
     ths = phase_thresholds(d)
@@ -292,9 +292,9 @@ def test_plot_draws_thresholds_phases_reps_and_faults(tmp_path: Path):
 
 
 def test_plot_of_a_per_side_exercise_has_a_panel_per_side(tmp_path: Path):
-    from coach.analysis import analyse_series
-    from coach.synthetic import synthesize
-    from coach.trace_plot import per_side_results, plot_trace
+    from coach.engine.analysis import analyse_series
+    from coach.devtools.synthetic import synthesize
+    from coach.devtools.trace_plot import per_side_results, plot_trace
 
     d = get_definition("elbow_flexion")
     series = synthesize("elbow_flexion", reps=4).series

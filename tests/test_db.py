@@ -102,9 +102,9 @@ def test_synchronous_level_can_be_chosen(db_path):
 
 
 def test_a_folder_as_database_path_is_a_clear_error(tmp_path):
-    from coach.errors import CoachError
+    from db.errors import DatabaseError
 
-    with pytest.raises(CoachError, match="is a folder"):
+    with pytest.raises(DatabaseError, match="is a folder"):
         open_database(tmp_path)
 
 
@@ -341,7 +341,7 @@ def test_list_sessions_newest_first_with_totals(history):
 
 
 def test_session_detail_uses_the_event_keys(history):
-    from coach.events import FormFault, RepRecord
+    from coach.engine.events import FormFault, RepRecord
 
     with history() as s:
         sid = list_sessions(s, "bo")[0].id
@@ -403,22 +403,22 @@ def test_empty_database_lists_nothing(sm):
 
 
 def test_files_that_are_not_our_database_are_one_sentence(tmp_path):
-    from coach.errors import CoachError
+    from db.errors import DatabaseError
 
     text = tmp_path / "notes.txt"
     text.write_text("not a database at all, just some text that is long enough to matter " * 20)
-    with pytest.raises(CoachError, match="not an SQLite database"):
+    with pytest.raises(DatabaseError, match="not an SQLite database"):
         open_database(text)
 
     other = tmp_path / "other.sqlite"
     with _raw(other) as raw:
         raw.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY)")
-    with pytest.raises(CoachError, match="not a coach history"):
+    with pytest.raises(DatabaseError, match="not a coach history"):
         open_database(other)
 
     newer = tmp_path / "newer.sqlite"
     close_database(open_database(newer))
     with _raw(newer) as raw:
         raw.execute("UPDATE alembic_version SET version_num = '0099'")
-    with pytest.raises(CoachError, match="newer than this program knows"):
+    with pytest.raises(DatabaseError, match="newer than this program knows"):
         open_database(newer)

@@ -15,7 +15,7 @@ import pytest
 from coach.reports.exports import fhir_bundle
 from coach.reports.joints import JOINT_CODES, LATERALITY_CODES, SNOMED
 from coach.reports.model import build_report
-from coach.reports.synthetic_history import generate_history
+from coach.devtools.synthetic_history import generate_history
 from db.engine import close_database, open_database
 
 PATIENT = "fhir-patient"

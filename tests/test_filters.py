@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from coach.filters import (CausalQuantiles, OneEuro, despike, nanquantile_rows, one_euro, rolling_envelope,
+from coach.engine.filters import (CausalQuantiles, OneEuro, despike, nanquantile_rows, one_euro, rolling_envelope,
                            zero_phase)
 
 FPS = 30.0

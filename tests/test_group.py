@@ -7,12 +7,12 @@ import json
 import numpy as np
 from typer.testing import CliRunner
 
-from coach.exercise_library import get_definition
-from coach.person_tracking import track_people
-from coach.recording import save_recording
-from coach.renderer import OverlayModel, blank_canvas, draw_workout_overlay
-from coach.synthetic import group_scene, synthesize
-from coach.workout import Workout, WorkoutPlan
+from coach.exercise.library import get_definition
+from coach.engine.tracking import track_people
+from coach.pose.recording import save_recording
+from coach.app.renderer import OverlayModel, blank_canvas, draw_workout_overlay
+from coach.devtools.synthetic import group_scene, synthesize
+from coach.app.workout import Workout, WorkoutPlan
 
 
 def three_people():

@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from coach.analysis import ExerciseEngine, analyse_series
+from coach.engine.analysis import ExerciseEngine, analyse_series
 from coach.errors import DefinitionError
-from coach.events import PhaseChanged, RepCompleted
-from coach.exercise_library import get_definition, list_definitions
-from coach.synthetic import EXERCISES, synthesize
+from coach.engine.events import PhaseChanged, RepCompleted
+from coach.exercise.library import get_definition, list_definitions
+from coach.devtools.synthetic import EXERCISES, synthesize
 
 LABELLED = ["squat", "deadlift", "push_up", "plank", "bicep_curl", "shoulder_press", "front_raise",
             "lateral_raise", "jumping_jack", "sit_up", "crunch", "lunge", "pull_up", "glute_bridge",
@@ -189,7 +189,7 @@ def test_empty_recording_counts_nothing():
 
 
 def test_not_measurable_reason_names_landmarks_and_wrong_view():
-    from coach.landmarks import landmark_index
+    from coach.pose.landmarks import landmark_index
 
     clip = synthesize("squat", reps=3, view="front")
     s = clip.series

@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from coach.expressions import RANGE_HI, RANGE_LO, ExpressionError, parse_condition
-from coach.landmarks import N_LANDMARKS, landmark_index
-from coach.measures import MeasureGeometry, body_length, compute, inclination, joint_angle
+from coach.exercise.expressions import RANGE_HI, RANGE_LO, ExpressionError, parse_condition
+from coach.pose.landmarks import N_LANDMARKS, landmark_index
+from coach.engine.measures import MeasureGeometry, body_length, compute, inclination, joint_angle
 
 
 def frame(points: dict[str, tuple], vis: float = 1.0):

@@ -24,7 +24,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from coach import models
+from coach.pose import models
 from coach.cli import models_cmd
 from coach.errors import ModelError
 
@@ -298,7 +298,7 @@ def test_lite_and_heavy_offline_builds_match_their_pins_and_run(variant):
         pytest.skip(f"{PERSON_IMAGE} is absent (../shared not checked out): built and verified, not run")
     import cv2
 
-    from coach.pose_engine import PoseEngine
+    from coach.pose.engine import PoseEngine
 
     with PoseEngine(info.path, mode="image") as engine:
         frame = engine.detect(cv2.imread(str(PERSON_IMAGE)))

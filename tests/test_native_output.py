@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from coach.native_output import LogLineFilter
+from coach.pose.native_output import LogLineFilter
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -55,7 +55,7 @@ def test_a_progress_bar_without_a_newline_is_passed_on_at_once():
 
 SCRIPT = textwrap.dedent(r"""
     import os, sys, threading
-    from coach import native_output as no
+    from coach.pose import native_output as no
 
     before = os.fstat(2).st_ino
     no.acquire_native_log_filter()
@@ -95,7 +95,7 @@ def test_unfiltered_on_request(tmp_path):
     script = tmp_path / "script.py"
     script.write_text(f"WARNING = {ABSL_WARNING!r}\nERROR = {NATIVE_ERROR!r}\n" + textwrap.dedent("""
         import os
-        from coach import native_output as no
+        from coach.pose import native_output as no
         no.acquire_native_log_filter()
         os.write(2, WARNING)
         no.release_native_log_filter()

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from coach.analysis import ExerciseEngine, analyse_series, series_slots
-from coach.exercise_library import get_definition
-from coach.person_tracking import ExerciserChooser, PeopleTracker, track_people
-from coach.synthetic import group_scene, synthesize
+from coach.engine.analysis import ExerciseEngine, analyse_series, series_slots
+from coach.exercise.library import get_definition
+from coach.engine.tracking import ExerciserChooser, PeopleTracker, track_people
+from coach.devtools.synthetic import group_scene, synthesize
 
 
 def ids_of(ids: np.ndarray, slots: np.ndarray) -> np.ndarray:
@@ -36,7 +36,7 @@ def live_result(d, series, choose="auto"):
 
 def skeleton(cx: float, cy: float, size: float = 200.0) -> np.ndarray:
     """A crude standing skeleton (33, 2) centred at (cx, cy)."""
-    from coach.landmarks import landmark_index
+    from coach.pose.landmarks import landmark_index
 
     xy = np.full((33, 2), np.nan)
     for side, sx in (("left", 1), ("right", -1)):

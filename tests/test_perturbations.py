@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from coach.analysis import analyse_series
-from coach.exercise_library import get_definition
-from coach.landmarks import landmark_index
-from coach.perturbations import JITTER_IMAGE_FRACTION, decimated, jittered, mirrored
-from coach.synthetic import synthesize
+from coach.engine.analysis import analyse_series
+from coach.exercise.library import get_definition
+from coach.pose.landmarks import landmark_index
+from coach.devtools.perturbations import JITTER_IMAGE_FRACTION, decimated, jittered, mirrored
+from coach.devtools.synthetic import synthesize
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -8,9 +8,9 @@ import pytest
 from typer.testing import CliRunner
 
 from coach.cli.main import app
-from coach.errors import CoachError
-from coach.recording import save_recording
-from coach.synthetic import synthesize
+from coach.errors import USER_ERRORS
+from coach.pose.recording import save_recording
+from coach.devtools.synthetic import synthesize
 from db.engine import close_database, open_database
 from db.prescriptions import patient_prescriptions, prescription_for
 from db.sessions import session_detail
@@ -24,7 +24,7 @@ def _cli(*args):
 
 def _error(result) -> str:
     assert result.exit_code != 0
-    assert isinstance(result.exception, CoachError), result.exception
+    assert isinstance(result.exception, USER_ERRORS), result.exception
     return str(result.exception)
 
 

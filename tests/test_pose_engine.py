@@ -11,8 +11,8 @@ import cv2
 import numpy as np
 import pytest
 
-from coach.pose_engine import PoseEngine
-from coach.recording import load_recording
+from coach.pose.engine import PoseEngine
+from coach.pose.recording import load_recording
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -71,7 +71,7 @@ def test_eval_pose_on_the_labelled_images(shared_data, pose_model):
 
 
 def test_eval_pose_lists_the_keypoints_beyond_the_threshold_worst_first():
-    from coach.pose_eval import KeypointError, PoseEvalResult
+    from coach.devtools.pose_eval import KeypointError, PoseEvalResult
 
     nan = float("nan")
     errors = [KeypointError("a.png", "nose", (0, 0), (3, 4), 5.0, 0.9),

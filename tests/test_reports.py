@@ -1,6 +1,6 @@
 """Progress reports: the model equals what the pipeline recorded; every format renders; CSV types; friendly
 edge cases. The history is made once per module by replaying synthetic recordings through the real
-workout pipeline (coach.reports.synthetic_history), eight weeks of it."""
+workout pipeline (coach.devtools.synthetic_history), eight weeks of it."""
 
 from __future__ import annotations
 
@@ -18,10 +18,10 @@ import pytest
 from typer.testing import CliRunner
 
 from coach.cli.main import app
-from coach.errors import CoachError
+from coach.errors import USER_ERRORS
 from coach.reports import FORMATS, charts, write_report
 from coach.reports.model import build_report, monday
-from coach.reports.synthetic_history import ELBOW_RX, SQUAT_RX, generate_history
+from coach.devtools.synthetic_history import ELBOW_RX, SQUAT_RX, generate_history
 from db.engine import close_database, open_database
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -241,7 +241,7 @@ def _cli(*args):
 
 def _one_sentence_error(result) -> str:
     assert result.exit_code != 0
-    assert isinstance(result.exception, CoachError), result.exception
+    assert isinstance(result.exception, USER_ERRORS), result.exception
     message = str(result.exception)
     assert "\n" not in message and message.endswith((".", "?", ")"))
     return message

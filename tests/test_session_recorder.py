@@ -19,8 +19,8 @@ import typer
 from typer.testing import CliRunner
 
 from coach.cli.sessions_cmd import register
-from coach.errors import CoachError
-from coach.events import (
+from coach.errors import USER_ERRORS
+from coach.engine.events import (
     FaultRaised,
     FormFault,
     HoldProgress,
@@ -31,7 +31,7 @@ from coach.events import (
     RepCompleted,
     RepRecord,
 )
-from coach.session_recorder import SessionRecorder, downsample
+from coach.app.session_recorder import SessionRecorder, downsample
 from db.engine import close_database, open_database
 from db.sessions import session_detail
 
@@ -224,7 +224,7 @@ def test_sets_are_numbered_and_a_rep_without_a_set_opens_one(db_path):
         with pytest.raises(ValueError, match="already recorded"):
             rec.add_rep(make_rep(1))
         rec.add_note(pain_0_10=3, effort_rpe_0_10=7, text="tired")
-        with pytest.raises(CoachError):
+        with pytest.raises(USER_ERRORS):
             rec.add_note(pain_0_10=12)
     assert raw_rows(db_path, "SELECT \"index\", target_reps, ended_reason FROM sets ORDER BY \"index\"") == [
         (1, None, "completed"), (2, 4, "completed")]
@@ -250,7 +250,7 @@ def test_recorder_accepts_an_open_sessionmaker_and_leaves_it_open(db_path):
 
 
 def test_bad_input_is_refused(db_path):
-    with pytest.raises(CoachError, match="patient name is empty"):
+    with pytest.raises(USER_ERRORS, match="patient name is empty"):
         recorder(db_path, patient="  ")
     rec = recorder(db_path)
     with pytest.raises(TypeError):
@@ -283,8 +283,8 @@ def test_an_exception_or_ctrl_c_still_closes_the_session(db_path, exc, reason):
 CHILD = textwrap.dedent("""
     import os, signal, sys
     sys.path.insert(0, sys.argv[1])
-    from coach.events import FaultRaised, FormFault, PhaseChanged, RepCompleted, RepRecord
-    from coach.session_recorder import SessionRecorder
+    from coach.engine.events import FaultRaised, FormFault, PhaseChanged, RepCompleted, RepRecord
+    from coach.app.session_recorder import SessionRecorder
 
     db, mode, n = sys.argv[2], sys.argv[3], int(sys.argv[4])
     rec = SessionRecorder(db, "ana", "squat", "h", "1", "synthetic squat")
@@ -417,20 +417,20 @@ def test_a_killed_session_is_listed_as_unfinished(cli, db_path):
 def test_friendly_sentences_instead_of_tracebacks(cli, db_path, tmp_path):
     missing = tmp_path / "nowhere" / "coach.sqlite"
     result = cli("sessions", "list", "--db", str(missing))
-    assert isinstance(result.exception, CoachError) and "No session history" in str(result.exception)
+    assert isinstance(result.exception, USER_ERRORS) and "No session history" in str(result.exception)
     assert not missing.exists()  # looking does not create a database
 
     close_database(open_database(db_path))  # exists, but empty
     result = cli("sessions", "list", "--db", str(db_path))
-    assert isinstance(result.exception, CoachError) and "No sessions are recorded" in str(result.exception)
+    assert isinstance(result.exception, USER_ERRORS) and "No sessions are recorded" in str(result.exception)
     result = cli("sessions", "show", "3", "--db", str(db_path))
-    assert isinstance(result.exception, CoachError) and "no sessions yet" in str(result.exception)
+    assert isinstance(result.exception, USER_ERRORS) and "no sessions yet" in str(result.exception)
 
     _record_workout(db_path)
     result = cli("sessions", "show", "42", "--db", str(db_path))
-    assert isinstance(result.exception, CoachError) and "no session with id 42" in str(result.exception)
+    assert isinstance(result.exception, USER_ERRORS) and "no session with id 42" in str(result.exception)
     result = cli("sessions", "list", "--patient", "carla", "--db", str(db_path))
-    assert isinstance(result.exception, CoachError) and "Known patients: ana" in str(result.exception)
+    assert isinstance(result.exception, USER_ERRORS) and "Known patients: ana" in str(result.exception)
 
 
 def test_a_note_on_pain_and_effort_is_added_and_shown(cli, db_path):
@@ -442,9 +442,9 @@ def test_a_note_on_pain_and_effort_is_added_and_shown(cli, db_path):
     assert "pain 3/10, effort 7/10 — knee stiff" in result.output
     assert cli("sessions", "note", str(sid), "--pain", "11", "--db", str(db_path)).exit_code == 2  # usage error
     result = cli("sessions", "note", str(sid), "--db", str(db_path))
-    assert isinstance(result.exception, CoachError) and "needs a pain score" in str(result.exception)
+    assert isinstance(result.exception, USER_ERRORS) and "needs a pain score" in str(result.exception)
     result = cli("sessions", "note", "99", "--pain", "1", "--db", str(db_path))
-    assert isinstance(result.exception, CoachError) and "no session with id 99" in str(result.exception)
+    assert isinstance(result.exception, USER_ERRORS) and "no session with id 99" in str(result.exception)
 
 
 def test_the_database_location_comes_from_the_environment(cli, db_path, monkeypatch):
@@ -469,8 +469,8 @@ def _workout_args(recording: Path, db_path: Path, exercise: str = "squat") -> li
 def test_the_database_holds_exactly_what_the_workout_json_reports(db_path, tmp_path, exercise, options):
     """Issue 4's acceptance on a synthetic recording: reps, faults, holds and not-measurable time."""
     from coach.cli.main import app
-    from coach.recording import save_recording
-    from coach.synthetic import synthesize
+    from coach.pose.recording import save_recording
+    from coach.devtools.synthetic import synthesize
 
     recording = save_recording(tmp_path / f"{exercise}.npz", synthesize(exercise, **options).series)
     result = CliRunner().invoke(app, _workout_args(recording, db_path, exercise))
@@ -502,8 +502,8 @@ def test_the_database_holds_exactly_what_the_workout_json_reports(db_path, tmp_p
 
 def test_sigkill_during_a_real_workout_keeps_every_completed_rep(db_path, tmp_path):
     """Issue 4's acceptance: `coach workout` in a subprocess, killed after some reps."""
-    from coach.recording import save_recording
-    from coach.synthetic import synthesize
+    from coach.pose.recording import save_recording
+    from coach.devtools.synthetic import synthesize
 
     recording = save_recording(tmp_path / "long.npz", synthesize("squat", reps=150, noise_px=1.0, seed=1).series)
     proc = subprocess.Popen([sys.executable, "coach.py", *_workout_args(recording, db_path)], cwd=REPO,

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from coach.errors import SourceError
-from coach.sources import Frame, FrameSource, ImageSource, VideoFileSource, open_source
+from coach.app.sources import Frame, FrameSource, ImageSource, VideoFileSource, open_source
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -115,7 +115,7 @@ def test_pose_extract_bad_input_is_one_sentence_without_traceback(tmp_path, kind
 
 
 def test_prefetched_frames_are_the_source_frames_in_order(tmp_path):
-    from coach.sources import prefetched
+    from coach.app.sources import prefetched
 
     path = write_video(tmp_path / "clip.mp4", n_frames=40)
     with VideoFileSource(path) as src:
@@ -129,7 +129,7 @@ def test_prefetched_frames_are_the_source_frames_in_order(tmp_path):
 def test_prefetched_stops_its_reader_when_the_consumer_stops_early(tmp_path):
     import threading
 
-    from coach.sources import prefetched
+    from coach.app.sources import prefetched
 
     path = write_video(tmp_path / "clip.mp4", n_frames=60)
     with VideoFileSource(path) as src:
@@ -141,7 +141,7 @@ def test_prefetched_stops_its_reader_when_the_consumer_stops_early(tmp_path):
 
 
 def test_prefetched_passes_a_reading_error_to_the_consumer():
-    from coach.sources import prefetched
+    from coach.app.sources import prefetched
 
     class Broken(FrameSource):
         def __iter__(self):
@@ -156,7 +156,7 @@ def test_prefetched_passes_a_reading_error_to_the_consumer():
 
 def test_a_camera_that_stops_delivering_ends_the_stream_as_camera_lost(monkeypatch):
     """A camera unplugged mid-set: frames so far are delivered, then the source ends, saying why."""
-    import coach.sources as sources
+    import coach.app.sources as sources
 
     class FakeCapture:
         def __init__(self, index):

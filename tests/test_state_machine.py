@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from coach.analysis import analyse_measures
-from coach.events import FaultRaised, PhaseChanged, RepCompleted
-from coach.exercise_spec import parse_definition_text
+from coach.engine.analysis import analyse_measures
+from coach.engine.events import FaultRaised, PhaseChanged, RepCompleted
+from coach.exercise.spec import parse_definition_text
 
 FPS = 30.0
 
@@ -163,14 +163,14 @@ def test_form_faults_at_turn_and_during_phase_with_cooldown():
 
 
 def test_events_from_the_live_machine():
-    from coach.analysis import compile_definition
-    from coach.state_machine import StateMachine, Tally
+    from coach.engine.analysis import compile_definition
+    from coach.engine.state_machine import StateMachine, Tally
 
     d = definition(ABSOLUTE)
     comp = compile_definition(d)
     sm = StateMachine(comp.cfg, Tally())
     t, v, _ = reps_trace(2)
-    from coach.analysis import _masks
+    from coach.engine.analysis import _masks
     mask = _masks(comp, {"knee": v, "lean": np.zeros_like(v)}, len(t))
     events = []
     for i in range(len(t)):
@@ -237,8 +237,8 @@ movement:
     up:   {when: "elbow < 35%", until: "elbow > 50%"}
   rep: [down, up, down]
 """
-    from coach.synthetic import synthesize
-    from coach.analysis import analyse_series
+    from coach.devtools.synthetic import synthesize
+    from coach.engine.analysis import analyse_series
 
     clip = synthesize("bicep_curl", reps=6, limbs="alternate", view="front")
     r = analyse_series(definition(text), clip.series)

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from coach.landmarks import landmark_index
-from coach.recording import load_recording, save_recording
-from coach.synthetic import EXERCISES, SyntheticClip, synthesize
+from coach.pose.landmarks import landmark_index
+from coach.pose.recording import load_recording, save_recording
+from coach.devtools.synthetic import EXERCISES, SyntheticClip, synthesize
 
 REQUIRED = ("squat", "sit_to_stand", "lunge", "bicep_curl", "elbow_flexion", "push_up", "lateral_raise",
             "front_raise", "shoulder_press", "heel_slide", "plank", "wall_sit", "glute_bridge", "calf_raise",

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from coach.exercise_library import get_definition
-from coach.synthetic import synthesize
-from coach.workout import Workout, WorkoutPlan
+from coach.exercise.library import get_definition
+from coach.devtools.synthetic import synthesize
+from coach.app.workout import Workout, WorkoutPlan
 
 
 class Collect:

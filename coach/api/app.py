@@ -14,6 +14,7 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from coach.errors import CoachError
+from db.errors import DatabaseError
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ class ApiSettings:
         if self.model_path is not None:
             return Path(self.model_path)
         if self._model is None:
-            from coach.models import resolve_model
+            from coach.pose.models import resolve_model
 
             self._model = resolve_model("full", allow_download=False, progress=False).path
         return self._model
@@ -60,7 +61,7 @@ def create_app(db_path: str | os.PathLike | None = None, *, model_path: str | os
                            exercise_dirs=[Path(d) for d in exercise_dirs])
     if pose_engine_factory is None:
         def pose_engine_factory():
-            from coach.pose_engine import PoseEngine
+            from coach.pose.engine import PoseEngine
 
             return PoseEngine(settings.resolve_model(), num_poses=1, mode="video")
     settings.pose_engine_factory = pose_engine_factory
@@ -99,7 +100,8 @@ def create_app(db_path: str | os.PathLike | None = None, *, model_path: str | os
     app.add_middleware(BodySizeLimit, limits={"/api/jobs": settings.max_upload_bytes}, default=16 * 1024 * 1024)
 
     @app.exception_handler(CoachError)
-    async def _coach_error(request: Request, exc: CoachError):
+    @app.exception_handler(DatabaseError)
+    async def _coach_error(request: Request, exc: Exception):
         from db.errors import NotFound
 
         return JSONResponse({"detail": str(exc)}, status_code=404 if isinstance(exc, NotFound) else 422)

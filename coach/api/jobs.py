@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from coach.api.deps import current_user, get_db, visible_patient
 from coach.api.users import Principal
-from coach.errors import CoachError
+from coach.errors import USER_ERRORS, CoachError
 from db.models import utc_now
 
 log = logging.getLogger(__name__)
@@ -117,7 +117,7 @@ class JobManager:
             job.status = "done" if job.result.get("ended_reason") != "interrupted" else "failed"
             if job.status == "failed":
                 job.error = "the server stopped during the analysis; the reps counted so far are in the session"
-        except CoachError as exc:
+        except USER_ERRORS as exc:
             job.error, job.status = str(exc), "failed"
         except Exception as exc:  # a job must never take the worker down; the message goes to the client
             log.exception("job %s failed", job.id)
@@ -130,10 +130,10 @@ class JobManager:
 def run_analysis(job: Job, path: Path, sm, model_path_fn, exercise_dirs, prescription_id,
                  stopping: threading.Event | None = None) -> dict:
     """What `coach workout --source FILE --no-show --json` does, recording into ``sm``."""
-    from coach.exercise_library import get_definition
-    from coach.session_recorder import SessionRecorder
-    from coach.workout import Workout, WorkoutPlan, pose_stream
-    from coach.workout_sinks import RecorderSink
+    from coach.exercise.library import get_definition
+    from coach.app.session_recorder import SessionRecorder
+    from coach.app.workout import Workout, WorkoutPlan, pose_stream
+    from coach.app.sinks import RecorderSink
 
     definition = get_definition(job.exercise_id, exercise_dirs)
     model_path = None if job.kind == "recording" else model_path_fn()
@@ -172,7 +172,7 @@ def sniff_upload(path: Path) -> str:
     with open(path, "rb") as f:
         head = f.read(8)
     if head.startswith(b"PK\x03\x04"):
-        from coach.recording import load_recording
+        from coach.pose.recording import load_recording
 
         try:
             load_recording(path)
@@ -208,7 +208,7 @@ async def create_job(request: Request,
                                                 description="Whose session (therapists; a patient is themself)."),
                      user: Principal = Depends(current_user), db: Session = Depends(get_db)) -> dict:
     """Returns 202 with the job; poll ``GET /api/jobs/{id}`` (``status_url``) until status is done/failed."""
-    from coach.exercise_library import get_definition
+    from coach.exercise.library import get_definition
     from db.models import Patient
 
     mgr = _manager(request)
@@ -253,7 +253,7 @@ async def create_job(request: Request,
 
 def _prescription_id(db: Session, patient: str, exercise_id: str) -> int | None:
     """The active prescription a session of this exercise follows today (as `coach workout`)."""
-    from coach.prescriptions import targets_for_workout
+    from coach.app.prescriptions import targets_for_workout
 
     rx, _ = targets_for_workout(db, patient, exercise_id)
     return rx.id if rx is not None else None

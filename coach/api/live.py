@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect
 
-from coach.events import FaultRaised, HoldProgress, MeasurabilityChanged, PhaseChanged, RepCompleted
+from coach.engine.events import FaultRaised, HoldProgress, MeasurabilityChanged, PhaseChanged, RepCompleted
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -102,9 +102,9 @@ class LiveCoach:
 
     def __init__(self, definition, plan, *, pose_engine, sessionmaker, patient: str, source: str,
                  prescription_id: int | None = None, ready_s: float = 1.0, side: str | None = None) -> None:
-        from coach.session_recorder import SessionRecorder
-        from coach.workout import Workout
-        from coach.workout_sinks import RecorderSink
+        from coach.app.session_recorder import SessionRecorder
+        from coach.app.workout import Workout
+        from coach.app.sinks import RecorderSink
 
         self.definition = definition
         self.pose = pose_engine
@@ -210,8 +210,8 @@ def _open_coach(app, start: dict) -> tuple[LiveCoach, dict]:
     """Check the start message and build the coach (runs in the connection's worker thread)."""
     from coach.api.deps import principal_for_token, visible_patient
     from coach.errors import CoachError
-    from coach.exercise_library import get_definition
-    from coach.workout import WorkoutPlan
+    from coach.exercise.library import get_definition
+    from coach.app.workout import WorkoutPlan
     from db.models import Patient
 
     token = start.get("token") or start.get("_header_token")
@@ -245,7 +245,7 @@ def _open_coach(app, start: dict) -> tuple[LiveCoach, dict]:
             if not isinstance(asked, str) or not asked.strip():
                 raise HTTPException(422, detail="a therapist must name the patient ('patient')")
             patient = visible_patient(db, user, asked)
-        from coach.prescriptions import targets_for_workout
+        from coach.app.prescriptions import targets_for_workout
 
         patient_name = patient.name
         rx, targets = targets_for_workout(db, patient_name, definition.id)  # as `coach workout` does

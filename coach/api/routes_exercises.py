@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response, 
 from coach.api.deps import current_user, therapist_only
 from coach.api.users import Principal
 from coach.errors import CoachError
-from coach.exercise_library import LibraryProblem
+from coach.exercise.library import LibraryProblem
 
 router = APIRouter(prefix="/api/exercises", tags=["exercises"])
 
@@ -60,7 +60,7 @@ def _problem(p: LibraryProblem) -> dict:
         "schema": {"type": "integer", "minimum": 0}}}}},
 )
 def exercises(request: Request, response: Response, user: Principal = Depends(current_user)) -> list[dict]:
-    from coach.exercise_library import load_library
+    from coach.exercise.library import load_library
 
     definitions, problems = load_library(_extra_dirs(request))
     response.headers[PROBLEMS_HEADER] = str(len(problems))
@@ -81,7 +81,7 @@ def exercises(request: Request, response: Response, user: Principal = Depends(cu
     responses={403: {"description": "Not a therapist"}},
 )
 def problems(request: Request, user: Principal = Depends(therapist_only)) -> list[dict]:
-    from coach.exercise_library import load_library
+    from coach.exercise.library import load_library
 
     return [_problem(p) for p in load_library(_extra_dirs(request))[1]]
 
@@ -97,7 +97,7 @@ def exercise(request: Request, exercise_id: str = Path(..., max_length=100),
              user: Principal = Depends(current_user)) -> dict:
     from pathlib import Path as _P
 
-    from coach.exercise_library import get_definition
+    from coach.exercise.library import get_definition
 
     try:
         d = get_definition(exercise_id, _extra_dirs(request))
@@ -115,7 +115,7 @@ def exercise(request: Request, exercise_id: str = Path(..., max_length=100),
 def _unavailable(request: Request, exercise_id: str, message: str, user: Principal) -> HTTPException:
     """The answer for an id `get_definition` refused: 422 if its file is broken, else 404; the detail
     never holds a folder path."""
-    from coach.exercise_library import library_entries, load_entries
+    from coach.exercise.library import library_entries, load_entries
 
     entries = library_entries(_extra_dirs(request))
     broken = next((p for p in load_entries(entries)[1] if p.id == exercise_id), None)
@@ -145,7 +145,7 @@ def _unavailable(request: Request, exercise_id: str, message: str, user: Princip
 async def validate(request: Request, user: Principal = Depends(therapist_only)) -> dict:
     """Send the YAML as the request body (text/plain or application/yaml). Answers
     ``{"valid": bool, "id": str|null, "problems": [{"line", "field", "message", "text"}]}``."""
-    from coach.exercise_spec import parse_definition_text
+    from coach.exercise.spec import parse_definition_text
 
     raw = await request.body()
     if len(raw) > MAX_DEFINITION_BYTES:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from coach.api.deps import current_user, get_db, therapist_only, visible_patient, visible_session
 from coach.api.users import Principal
-from coach.errors import CoachError
+from coach.errors import USER_ERRORS
 from db.models import Patient, Prescription, SessionNote, WorkoutSession, utc_now
 from db.report_queries import patient_summary
 from db.sessions import list_sessions, session_detail
@@ -151,9 +151,9 @@ class NewPrescription(BaseModel):
              summary="Assign an exercise to a patient (therapist)")
 def assign(name: str, body: NewPrescription, user: Principal = Depends(therapist_only),
            db: Session = Depends(get_db)) -> dict:
-    """A new prescription (``coach.prescriptions.assign``, as ``coach plan assign``): an active one of the
+    """A new prescription (``coach.app.prescriptions.assign``, as ``coach plan assign``): an active one of the
     same exercise is ended and replaced; targets not given are the replaced one's, else the definition's."""
-    from coach.prescriptions import assign as assign_rx
+    from coach.app.prescriptions import assign as assign_rx
 
     p = visible_patient(db, user, name)
     start = body.start_date or utc_now().date()
@@ -164,7 +164,7 @@ def assign(name: str, body: NewPrescription, user: Principal = Depends(therapist
         r, _old = assign_rx(db, p.name, body.exercise_id, reps=body.reps, sets=body.sets, hold_s=body.hold_s,
                             rom_deg=body.rom_deg, per_week=body.per_week, until=body.until_date, start=start,
                             notes=body.notes, exercise_dirs=db_extra_dirs())
-    except CoachError as exc:
+    except USER_ERRORS as exc:
         db.rollback()
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from None
     r.therapist_id = user.therapist_id

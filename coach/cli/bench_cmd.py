@@ -48,11 +48,11 @@ def bench(
     """
     from rich.progress import Progress
 
-    from coach.benchmark import run_benchmark
+    from coach.devtools.benchmark import run_benchmark
 
     info = resolve_model_path(model, variant)
     if people:
-        from coach.benchmark import run_people_sweep
+        from coach.devtools.benchmark import run_people_sweep
 
         with Progress(console=err_console, transient=True) as bar:
             rows = run_people_sweep(video, info.path, max_frames=frames, exercise=exercise,

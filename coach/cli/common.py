@@ -15,7 +15,7 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColum
                            TimeElapsedColumn, TimeRemainingColumn)
 
 from coach.errors import CoachError
-from coach.perturbations import PERTURBATIONS
+from coach.devtools.perturbations import PERTURBATIONS
 
 # Tables keep their full width when the output is a file or a pipe (rich assumes 80 columns there).
 console = Console(width=None if sys.stdout.isatty() else 160)
@@ -43,8 +43,8 @@ def parse_date(value: Optional[str], option: str) -> Optional[date]:
 
 
 def resolve_model_path(model: Optional[Path], variant: str) -> "object":
-    """The model to use (a `coach.models.ModelInfo`), resolved in the documented order."""
-    from coach.models import resolve_model
+    """The model to use (a `coach.pose.models.ModelInfo`), resolved in the documented order."""
+    from coach.pose.models import resolve_model
 
     return resolve_model(variant, model, progress=True)
 
@@ -71,7 +71,7 @@ def progress_task(description: str, total: int | None, transient: bool = False) 
         yield advance
 
 
-#: Names of `coach.perturbations.PERTURBATIONS`, as a choice for --perturb.
+#: Names of `coach.devtools.perturbations.PERTURBATIONS`, as a choice for --perturb.
 Perturbation = Enum("Perturbation", {name: name for name in PERTURBATIONS}, type=str)
 PerturbOption = typer.Option(None, "--perturb", help="Count as if the footage were seen in a mirror, at half "
                              "the frame rate, or with shakier keypoints (a robustness check; see "

@@ -21,8 +21,8 @@ def demo(
     and a moment out of view between two reps; the recording is replayed through the same pipeline as a camera workout: exercise
     engine, form rules, overlay, session recorder. Everything is written under --out.
     """
-    from coach.recording import save_recording
-    from coach.synthetic import synthesize
+    from coach.pose.recording import save_recording
+    from coach.devtools.synthetic import synthesize
 
     out.mkdir(parents=True, exist_ok=True)
     clip = synthesize(exercise, reps=reps, rep_s=2.2, noise_px=1.5, seed=7, dropouts=[(3.3, 3.9)])

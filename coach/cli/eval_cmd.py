@@ -32,8 +32,8 @@ def eval_pose(
     Example: coach eval pose --truth ../shared/data/ground_truth/tf_examples_pose_truth/pose_landmark_truth.csv
     --images ../shared/data/ground_truth/tf_examples_pose_truth
     """
-    from coach.pose_engine import PoseEngine
-    from coach.pose_eval import evaluate_pose, read_truth
+    from coach.pose.engine import PoseEngine
+    from coach.devtools.pose_eval import evaluate_pose, read_truth
 
     pairs = read_truth(truth, images)
     info = resolve_model_path(model, variant)
@@ -93,7 +93,7 @@ def eval_reps(
     from rich.progress import Progress
 
     from coach.errors import CoachError
-    from coach.rep_eval import evaluate_labels, read_labels, summarise
+    from coach.devtools.rep_eval import evaluate_labels, read_labels, summarise
 
     rows = read_labels(labels)
     if not videos.is_dir():
@@ -104,8 +104,8 @@ def eval_reps(
         overall = bar.add_task("clips", total=len(rows))
 
         def get_series(label):
-            from coach.extraction import extract_cached
-            from coach.sources import open_source
+            from coach.pose.extraction import extract_cached
+            from coach.app.sources import open_source
 
             video = videos / label.file
             if not video.is_file():

@@ -40,7 +40,7 @@ def validate(paths: List[Path] = typer.Argument(..., help="Definition files or d
 
     Exit status 0 when all are valid, 1 otherwise.
     """
-    from coach.exercise_spec import definition_files, validate_paths
+    from coach.exercise.spec import definition_files, validate_paths
 
     files = definition_files(paths)
     problems = validate_paths(paths)
@@ -69,7 +69,7 @@ def list_cmd(dirs: Optional[List[Path]] = ExtraDirsOption) -> None:
     A file that does not load is listed as invalid with its first problem (exit status 1); the rest are
     listed as usual.
     """
-    from coach.exercise_library import library_entries, load_entries, user_dir
+    from coach.exercise.library import library_entries, load_entries, user_dir
 
     table = Table(title="exercises")
     for col in ("id", "name", "category", "view", "counts", "source", "note"):
@@ -105,7 +105,7 @@ def list_cmd(dirs: Optional[List[Path]] = ExtraDirsOption) -> None:
 def show(exercise_id: str = typer.Argument(..., help="Exercise id, e.g. squat, or a definition file."),
          dirs: Optional[List[Path]] = ExtraDirsOption) -> None:
     """Show one definition: set-up instructions, measures, phases, form rules, targets, where it comes from."""
-    from coach.exercise_library import library_entries
+    from coach.exercise.library import library_entries
 
     d = _load(exercise_id, dirs or ())
     entry = library_entries(dirs or ()).get(d.id)
@@ -189,8 +189,8 @@ def new(exercise_id: str = typer.Argument(..., help="Id of the new exercise, e.g
     It goes to the user folder (where `workout`, `list` and `try` find it by id; one with a built-in's id
     overrides the built-in), or to -o. Example: coach exercises new seated_knee_extension
     """
-    from coach.exercise_library import user_dir
-    from coach.exercise_spec import _ID, json_schema, parse_definition_text
+    from coach.exercise.library import user_dir
+    from coach.exercise.spec import _ID, json_schema, parse_definition_text
 
     if not _ID.match(exercise_id):
         raise CoachError(f"an id is lower-case letters, digits and _ starting with a letter, found "
@@ -243,7 +243,7 @@ def schema(output: Optional[Path] = typer.Option(None, "-o", "--output", help="F
     With the YAML extension of VS Code (or any editor using yaml-language-server), put
     `# yaml-language-server: $schema=PATH/exercise.schema.json` on the first line of a definition.
     """
-    from coach.exercise_spec import json_schema
+    from coach.exercise.spec import json_schema
 
     text = json.dumps(json_schema(), indent=2)
     if output is None:
@@ -259,8 +259,8 @@ def schema(output: Optional[Path] = typer.Option(None, "-o", "--output", help="F
 
 def _load(ref: str, dirs) -> "object":
     """A definition from a file path (every problem printed, exit 1) or an id in the library."""
-    from coach.exercise_library import get_definition
-    from coach.exercise_spec import parse_definition_text
+    from coach.exercise.library import get_definition
+    from coach.exercise.spec import parse_definition_text
 
     p = Path(ref)
     if p.suffix in (".yaml", ".yml") or p.exists() or "/" in ref:
@@ -282,15 +282,15 @@ def _load(ref: str, dirs) -> "object":
 def _series_for(source: str, model: Optional[Path], variant: str, num_poses: int,
                 save_recording_to: Optional[Path], use_cache: bool):
     """Keypoints of a recording, or of a video through the pose engine (cached like `eval reps`)."""
-    from coach.recording import is_recording, load_recording, save_recording
+    from coach.pose.recording import is_recording, load_recording, save_recording
 
     if is_recording(source):
         return load_recording(source), None
     from coach.cli.common import progress_task
-    from coach.extraction import extract_cached, extract_keypoints
-    from coach.models import resolve_model
-    from coach.pose_engine import PoseEngine
-    from coach.sources import open_source
+    from coach.pose.extraction import extract_cached, extract_keypoints
+    from coach.pose.models import resolve_model
+    from coach.pose.engine import PoseEngine
+    from coach.app.sources import open_source
 
     with open_source(source) as src:  # a bad source fails before any model work
         info = resolve_model(variant, model, progress=True)
@@ -413,7 +413,7 @@ def try_cmd(
       coach exercises try my_knee.yaml --source knee.npz --plot knee.png\n
       coach exercises try my_knee.yaml --source knee.npz --perturb mirror   (same count in a mirror?)
     """
-    from coach.analysis import analyse_series
+    from coach.engine.analysis import analyse_series
 
     if side is not None and side not in ("left", "right", "both"):
         raise CoachError(f"--side must be left, right or both, not '{side}'")
@@ -435,7 +435,7 @@ def try_cmd(
     else:
         _print_try(d, result, source, mode, changes)
     if plot is not None:
-        from coach.trace_plot import per_side_results, plot_trace
+        from coach.devtools.trace_plot import per_side_results, plot_trace
 
         per_side = per_side_results(d, series, offline=offline) if d.movement.sides == "each" else None
         path = plot_trace(result, d, plot, title=f"{d.id} on {Path(source).name}", mode=mode,

@@ -8,7 +8,7 @@ import sys
 import typer
 from rich.console import Console
 
-from coach.errors import CoachError
+from coach.errors import USER_ERRORS
 
 app = typer.Typer(
     name="coach",
@@ -49,9 +49,9 @@ err_console = Console(stderr=True)
 
 
 def run(argv: list[str] | None = None) -> None:
-    """Run the CLI; a `CoachError` becomes one red sentence on stderr and exit status 2."""
+    """Run the CLI; a user error (`coach.errors.USER_ERRORS`) becomes one red sentence on stderr and exit status 2."""
     try:
         app(args=argv, prog_name="coach")
-    except CoachError as exc:
+    except USER_ERRORS as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)

@@ -1,4 +1,4 @@
-"""`coach models list|install`: see and provision the pose models (coach.models does the work)."""
+"""`coach models list|install`: see and provision the pose models (coach.pose.models does the work)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from coach import models
+from coach.pose import models
 
 
 class Variant(str, Enum):

@@ -43,10 +43,10 @@ def assign_cmd(
 
     Example: coach plan assign ana squat --reps 10 --sets 3 --rom-deg 90 --per-week 3 --until 2026-03-31
     """
-    from coach import prescriptions
+    from coach.app import prescriptions
     from db.engine import close_database, open_database, resolve_db_path, write_session
 
-    from coach.exercise_library import get_definition
+    from coach.exercise.library import get_definition
 
     until_date = parse_date(until, "--until")
     get_definition(exercise, extra_dirs=[exercises_dir] if exercises_dir else ())  # before creating a database
@@ -122,7 +122,7 @@ def end_cmd(
 
     Example: coach plan end ana squat
     """
-    from coach import prescriptions
+    from coach.app import prescriptions
     from db.engine import close_database, open_database, resolve_db_path, write_session
 
     path = resolve_db_path(db_path)

@@ -32,12 +32,12 @@ def extract(
     The recording (format: see coach/recording.py) can replace the video in every later command, without
     running the model again. Example: coach pose extract squat.mp4 -o squat.npz --preview squat_pose.mp4
     """
-    from coach.extraction import extract_keypoints
-    from coach.pose_engine import PoseEngine
-    from coach.recording import save_recording
-    from coach.renderer import draw_pose_frame
-    from coach.sources import open_source
-    from coach.video_output import VideoWriter
+    from coach.pose.extraction import extract_keypoints
+    from coach.pose.engine import PoseEngine
+    from coach.pose.recording import save_recording
+    from coach.app.renderer import draw_pose_frame
+    from coach.app.sources import open_source
+    from coach.app.video_output import VideoWriter
 
     if preview is not None and preview.suffix.lower() != ".mp4":
         raise CoachError(f"--preview must name an .mp4 file, not {preview}")
@@ -81,7 +81,7 @@ def info(recording: Path = typer.Argument(..., help="A recording written by `pos
     """Show what a recording holds: source, size, fps, model, frames with a person."""
     from rich.table import Table
 
-    from coach.recording import load_recording
+    from coach.pose.recording import load_recording
 
     series = load_recording(recording)
     m = series.meta

@@ -74,7 +74,7 @@ def _bench(weeks: int, days: Optional[int], db_path: Optional[Path]) -> None:
     from rich.table import Table
 
     from coach.reports import FORMATS, write_report
-    from coach.reports.synthetic_history import generate_history
+    from coach.devtools.synthetic_history import generate_history
     from db.engine import close_database, open_database
 
     console = Console()

@@ -164,10 +164,10 @@ def workout(
       coach workout -e push_up --source class.mp4 --num-poses 2 --person largest\n
       coach workout -e squat --source class.mp4 --everyone --json   (per-person counts)
     """
-    from coach.exercise_library import get_definition
-    from coach.recording import is_recording
-    from coach.workout import Workout, WorkoutPlan, pose_stream
-    from coach.workout_sinks import RecorderSink, VideoSink, WindowSink, display_available
+    from coach.exercise.library import get_definition
+    from coach.pose.recording import is_recording
+    from coach.app.workout import Workout, WorkoutPlan, pose_stream
+    from coach.app.sinks import RecorderSink, VideoSink, WindowSink, display_available
 
     definition = get_definition(exercise, extra_dirs=[exercises_dir] if exercises_dir else ())
     if save_video is not None and save_video.suffix.lower() != ".mp4":
@@ -196,10 +196,10 @@ def workout(
 
     model_path = None
     if not is_recording(source):
-        from coach.sources import open_source
+        from coach.app.sources import open_source
 
         open_source(source).close()  # a bad source fails here, before any model work
-        from coach.models import resolve_model
+        from coach.pose.models import resolve_model
 
         model_path = resolve_model(variant, model, progress=not as_json).path
     stream, info = pose_stream(source, model_path=model_path, num_poses=num_poses)
@@ -207,7 +207,7 @@ def workout(
     targets = definition.targets
     prescription_id = None
     if not no_db and sets is None and reps is None:  # the patient's prescription, if any, sets the targets
-        from coach.prescriptions import workout_targets
+        from coach.app.prescriptions import workout_targets
         from db.engine import resolve_db_path
 
         prescription_id, rx = workout_targets(resolve_db_path(db), patient, definition.id)
@@ -234,7 +234,7 @@ def workout(
     sinks = []
     recorder = None
     if not no_db:
-        from coach.session_recorder import SessionRecorder
+        from coach.app.session_recorder import SessionRecorder
         from db.engine import resolve_db_path
 
         recorder = SessionRecorder(resolve_db_path(db), patient, definition.id, definition.content_hash,

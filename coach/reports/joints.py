@@ -64,7 +64,7 @@ def measure_info(exercise_id: str, measure: str) -> MeasureInfo:
     from coach.errors import CoachError
 
     try:
-        from coach.exercise_library import get_definition
+        from coach.exercise.library import get_definition
 
         spec = get_definition(exercise_id).measures.get(measure)
     except CoachError:
@@ -88,7 +88,7 @@ def exercise_name(exercise_id: str) -> str:
     from coach.errors import CoachError
 
     try:
-        from coach.exercise_library import get_definition
+        from coach.exercise.library import get_definition
 
         return get_definition(exercise_id).name
     except CoachError:

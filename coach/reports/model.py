@@ -375,7 +375,7 @@ def build_report(
     period_to: date | None = None,
     now: datetime | None = None,
 ) -> Report:
-    """The progress report of ``patient`` (NotFound, a CoachError, for an unknown name).
+    """The progress report of ``patient`` (`db.errors.NotFound` for an unknown name).
 
     The period defaults to the first recorded session up to today (dates are UTC days, inclusive).
     """
@@ -543,7 +543,7 @@ def _primary(exercise_id: str) -> str:
     from coach.errors import CoachError
 
     try:
-        from coach.exercise_library import get_definition
+        from coach.exercise.library import get_definition
 
         return get_definition(exercise_id).movement.measure
     except CoachError:
@@ -554,7 +554,7 @@ def _definition_rom(exercise_id: str) -> float | None:
     from coach.errors import CoachError
 
     try:
-        from coach.exercise_library import get_definition
+        from coach.exercise.library import get_definition
 
         return get_definition(exercise_id).targets.rom_deg
     except CoachError:

@@ -13,7 +13,7 @@ import json
 import logging
 from functools import lru_cache
 
-from coach.prescriptions import describe
+from coach.app.prescriptions import describe
 from coach.reports.model import ExerciseReport, PrescriptionInfo, Report
 
 #: the sessions table of each exercise shows at most this many (the latest); CSV has them all

@@ -1,0 +1,452 @@
+"""Who is who when the pose engine reports several people, and which of them is exercising (pure functions
+and classes over keypoints; no I/O, times from the source).
+
+- `PeopleTracker` gives every detected person a stable track id across frames (slot order changes from
+  frame to frame): Hungarian matching on torso-centre distance (after a constant-velocity prediction),
+  keypoint distance and size; tracks unseen for up to `keep_s` survive (occlusion, people crossing).
+- `ExerciserChooser` picks the person a single-person session follows: the one whose primary measure moves
+  most (hysteretic), or the largest/most central while nobody moves; or a fixed choice.
+- `jump_gate` drops frames where the whole skeleton jumps between consecutive frames (a camera cut, the
+  model switching to someone else): such frames are "not measurable", never a made-up position.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from coach.pose.landmarks import LANDMARK_NAMES
+from coach.pose.recording import KeypointSeries
+
+_LI = {name: i for i, name in enumerate(LANDMARK_NAMES)}
+_BODY = [_LI[f"{s}_{p}"] for s in ("left", "right") for p in ("shoulder", "hip", "knee", "ankle")]
+
+#: A torso centre moving more than this many torso lengths between consecutive frames is not a body.
+JUMP_TORSO_LENGTHS = 1.5
+#: Matching cost above which a detection is not the track (see `PeopleTracker`), between consecutive
+#: frames; it grows by as much again per second unseen.
+MATCH_GATE = 0.6
+#: Tracks seen in fewer frames than this are "young": matching one costs a little more.
+YOUNG_FRAMES = 5
+#: Seconds a track is kept without being seen (occlusion, someone passing in front, a missed detection).
+KEEP_LOST_S = 1.5
+
+
+def body_box(xy: np.ndarray) -> tuple[np.ndarray, float]:
+    """(torso centre (2,), size) of one (33, 2) skeleton; size is the diagonal of the box around shoulders,
+    hips, knees and ankles (unlike the torso length it does not vanish when the trunk points at the
+    camera). Size 0 when fewer than two of those landmarks are known."""
+    sh = 0.5 * (xy[_LI["left_shoulder"]] + xy[_LI["right_shoulder"]])
+    hp = 0.5 * (xy[_LI["left_hip"]] + xy[_LI["right_hip"]])
+    pts = xy[_BODY]
+    pts = pts[np.all(np.isfinite(pts), axis=1)]
+    if len(pts) < 2:
+        return 0.5 * (sh + hp), 0.0
+    return 0.5 * (sh + hp), float(np.hypot(*(pts.max(axis=0) - pts.min(axis=0))))
+
+
+def _centrality_score(c: np.ndarray, size: float, width_px: float | None) -> float:
+    """Size weighted down towards the picture's sides (when its width is known)."""
+    if not width_px:
+        return size
+    off = min(1.0, abs(float(c[0]) - width_px / 2) / (width_px / 2))
+    return size * (1.0 - 0.6 * off)
+
+
+class PersonTracker:
+    """Follows one person across frames when the pose engine reports several (slot order can change).
+
+    The first person seen is the one that fills most of the picture near its middle (`body_box` size,
+    weighted down towards the picture's sides when its width is known). After that, each frame takes the
+    person whose torso centre is nearest the last one followed and whose size is similar (cost = distance
+    in body sizes + 2 |log size ratio|). When several are seen and none is within a cost of 1.5, the
+    followed person was not detected in that frame; after `lost_after_s` without them, the largest is taken
+    again. A lone person is always taken. (Kept for callers that need only one person; sessions use
+    `ExerciserChooser`.)
+    """
+
+    def __init__(self, lost_after_s: float = 2.0, width_px: float | None = None):
+        self.lost_after_s = lost_after_s
+        self.width_px = width_px
+        self.centre: np.ndarray | None = None
+        self.size = 0.0
+        self.last_t: float | None = None
+
+    def step(self, t: float, people_xy: list[np.ndarray]) -> int:
+        """Slot of the followed person in this frame, or -1 when they are not in it."""
+        cands = []
+        for k, xy in enumerate(people_xy):
+            c, size = body_box(xy)
+            if np.all(np.isfinite(c)) and size > 0:
+                cands.append((k, c, size))
+        if not cands:
+            return -1
+        if self.centre is None or self.last_t is None or t - self.last_t > self.lost_after_s:
+            k, c, size = max(cands, key=lambda x: _centrality_score(x[1], x[2], self.width_px))
+        else:
+            def cost(x):
+                return (float(np.linalg.norm(x[1] - self.centre)) / max(self.size, 1e-6)
+                        + 2.0 * abs(np.log(x[2] / max(self.size, 1e-6))))
+            best = min(cands, key=cost)
+            if cost(best) > 1.5:
+                return best[0] if len(cands) == 1 else -1
+            k, c, size = best
+        self.centre, self.size, self.last_t = c, size, t
+        return k
+
+
+# ---------------------------------------------------------------------------- several people
+
+
+@dataclass
+class Track:
+    """One person followed across frames."""
+
+    id: int
+    centre: np.ndarray  #: torso centre, px, where last seen
+    size: float  #: `body_box` size, px, smoothed
+    xy: np.ndarray  #: (33, 2) last keypoints seen
+    first_t: float
+    last_t: float
+    vel: np.ndarray = field(default_factory=lambda: np.zeros(2))  #: px/s, smoothed
+    seen: int = 1  #: frames seen
+    slot: int = -1  #: slot in the current frame, -1 = not seen in it
+
+    def predict(self, t: float) -> np.ndarray:
+        dt = min(max(t - self.last_t, 0.0), 0.5)  # a constant velocity is a guess for half a second at most
+        return self.centre + self.vel * dt
+
+
+class PeopleTracker:
+    """Stable ids for the people in view (ids start at 1 and are never reused).
+
+    Each frame, every live track is predicted forward with its constant velocity and matched to the
+    detections by the Hungarian method on cost = torso-centre distance to the prediction (in body sizes)
+    + mean distance of the body landmarks (shoulders, hips, knees, ankles) to the track's last ones moved
+    by the prediction (in body sizes) + 2 |log size ratio| (+0.2 for a track younger than `YOUNG_FRAMES`);
+    pairs costing more than `gate_at(seconds unseen)` are not matched. Unmatched detections start new tracks; a track unseen for more than `keep_s` ends.
+    Two detections of the same body (same centre within a quarter body, similar size) count once.
+    """
+
+    def __init__(self, keep_s: float = KEEP_LOST_S, gate: float = MATCH_GATE):
+        self.keep_s = keep_s
+        self.gate = gate
+        self.tracks: dict[int, Track] = {}
+        self._next_id = 1
+
+    def live(self) -> list[Track]:
+        return list(self.tracks.values())
+
+    def _cost(self, tr: Track, t: float, c: np.ndarray, size: float, xy: np.ndarray) -> float:
+        ref = max(tr.size, 1e-6)
+        pred = tr.predict(t)
+        cost = float(np.linalg.norm(c - pred)) / ref + 2.0 * abs(np.log(max(size, 1e-6) / ref))
+        shift = pred - tr.centre
+        d = np.linalg.norm(xy[_BODY] - (tr.xy[_BODY] + shift), axis=1)
+        d = d[np.isfinite(d)]
+        if len(d):
+            cost += float(np.mean(d)) / ref
+        if tr.seen < YOUNG_FRAMES:  # a track a few frames old (often a glitch) yields to an established one
+            cost += 0.2
+        return cost
+
+    def gate_at(self, dt: float) -> float:
+        """Largest matching cost after `dt` seconds unseen: a body moves little between frames (a jump to
+        another person costs 1.3 or more), more after an occlusion."""
+        return self.gate + self.gate * min(max(dt, 0.0), self.keep_s)
+
+    def step(self, t: float, people_xy: list[np.ndarray]) -> list[int]:
+        """Track id of each detection slot in this frame (-1 for a skeleton without a body, or a duplicate)."""
+        dets = []
+        for k, xy in enumerate(people_xy):
+            xy = np.asarray(xy, np.float64)
+            c, size = body_box(xy)
+            if not (np.all(np.isfinite(c)) and size > 0):
+                continue
+            dup = any(float(np.linalg.norm(c - c2)) < 0.25 * max(size, s2) and abs(np.log(size / s2)) < 0.3
+                      for _, c2, s2, _ in dets)
+            if not dup:
+                dets.append((k, c, size, xy))
+        ids = [-1] * len(people_xy)
+        for tr in self.tracks.values():
+            tr.slot = -1
+        live = [tr for tr in self.tracks.values() if t - tr.last_t <= self.keep_s]
+        matched_d: set[int] = set()
+        if live and dets:
+            cost = np.array([[self._cost(tr, t, c, s, xy) for (_, c, s, xy) in dets] for tr in live])
+            from scipy.optimize import linear_sum_assignment
+
+            rows, cols = linear_sum_assignment(np.minimum(cost, 1e6))
+            for r, j in zip(rows.tolist(), cols.tolist()):
+                tr = live[r]
+                if cost[r, j] > self.gate_at(t - tr.last_t):
+                    continue
+                k, c, s, xy = dets[j]
+                dt = t - tr.last_t
+                if dt > 0:
+                    v = (c - tr.centre) / dt
+                    tr.vel = v if tr.seen == 1 else 0.5 * tr.vel + 0.5 * v
+                tr.centre, tr.xy, tr.last_t, tr.slot = c, xy, t, k
+                tr.size = 0.7 * tr.size + 0.3 * s
+                tr.seen += 1
+                ids[k] = tr.id
+                matched_d.add(j)
+        for j, (k, c, s, xy) in enumerate(dets):
+            if j in matched_d:
+                continue
+            tr = Track(self._next_id, c, s, xy, t, t, slot=k)
+            self._next_id += 1
+            self.tracks[tr.id] = tr
+            ids[k] = tr.id
+        for tid in [tid for tid, tr in self.tracks.items() if t - tr.last_t > self.keep_s]:
+            del self.tracks[tid]
+        return ids
+
+
+def track_people(series: KeypointSeries, keep_s: float = KEEP_LOST_S) -> np.ndarray:
+    """(T, P) track id of every slot of every frame (-1 = empty slot or not a body), see `PeopleTracker`."""
+    tr = PeopleTracker(keep_s)
+    out = np.full((len(series), series.n_slots), -1, np.int64)
+    counts = series.n_people.tolist()
+    for i, t in enumerate(series.timestamps_s.tolist()):
+        ids = tr.step(t, [series.image_xy_px[i, p] for p in range(int(counts[i]))])
+        out[i, :len(ids)] = ids
+    return out
+
+
+def split_people(series: KeypointSeries, keep_s: float = KEEP_LOST_S) -> dict[int, KeypointSeries]:
+    """One single-slot recording per track id (frames where that person is not seen have nobody)."""
+    ids = track_people(series, keep_s)
+    out = {}
+    rows = np.arange(len(series))
+    for tid in sorted(set(ids[ids > 0].tolist())):
+        hit = ids == tid
+        present = hit.any(axis=1)
+        slot = np.argmax(hit, axis=1)
+        xy = np.where(present[:, None, None], series.image_xy_px[rows, slot], np.nan)[:, None]
+        world = np.where(present[:, None, None], series.world_xyz_m[rows, slot], np.nan)[:, None]
+        vis = np.where(present[:, None], series.visibility[rows, slot], 0.0)[:, None]
+        pres = np.where(present[:, None], series.presence[rows, slot], 0.0)[:, None]
+        out[tid] = KeypointSeries(series.timestamps_s, series.frame_index, present.astype(np.int16),
+                                  xy.astype(np.float32), vis.astype(np.float32), pres.astype(np.float32),
+                                  world.astype(np.float32), series.meta)
+    return out
+
+
+#: Exerciser choice modes besides a fixed track id.
+CHOICES = ("auto", "largest", "center")
+#: Another person must move this much more than the followed one (plus `min_activity`) to take over...
+SWITCH_RATIO = 1.5
+#: ...for this long without interruption.
+SWITCH_AFTER_S = 1.0
+
+#: Measure function for the chooser: (xy (33, 2), world (33, 3), visibility (33,)) -> values of the primary
+#: measure (one per side, NaN where not measurable).
+MeasureFn = Callable[[np.ndarray, np.ndarray, np.ndarray], tuple]
+
+
+class ExerciserChooser:
+    """Which detected person a single-person session follows, frame by frame (causal, deterministic).
+
+    `choice`:
+    - "auto" (default): the person who moves in the exercise's pattern. Each track's activity is the
+      spread (10th to 90th percentile) of its primary measure over the last `window_s` seconds (the larger
+      of its sides, `measure_fn` computes it; at least half the window measurable). The followed person
+      changes only when another one's activity is at least `min_activity` and more than `SWITCH_RATIO`
+      times the followed one's + `min_activity` for `SWITCH_AFTER_S` seconds in a row (no flip-flopping),
+      (at once when the followed one is out of view or hardly moves), or when the followed track has ended.
+      With nobody moving, the largest and most central person is
+      taken. Until two people have been seen in the same frame, the lone person is followed (so a
+      single-pose session behaves exactly as without a tracker); at that first frame the choice is made
+      afresh.
+    - "largest" / "center": the largest (or the most central) person when the choice is made; kept until
+      their track ends, then chosen again.
+    - an int: that track id only (`PeopleTracker` ids start at 1); nobody when it is not in view.
+    """
+
+    def __init__(self, choice: str | int = "auto", *, measure_fn: MeasureFn | None = None,
+                 min_activity: float = float("inf"), window_s: float = 3.0, width_px: float | None = None,
+                 keep_s: float = KEEP_LOST_S):
+        if not (isinstance(choice, int) or choice in CHOICES):
+            raise ValueError(f"choice must be a track id or one of {', '.join(CHOICES)}, not {choice!r}")
+        self.choice = choice
+        self.measure_fn = measure_fn
+        self.min_activity = min_activity
+        self.window_s = window_s
+        self.width_px = width_px
+        self.tracker = PeopleTracker(keep_s)
+        self.chosen: int | None = None
+        self.seen_several = False
+        self.ids: list[int] = []  #: track id per slot of the last frame
+        self._hist: dict[int, deque] = {}
+        self._challenger: tuple[int, float] | None = None
+
+    def _activity(self, tid: int, t: float) -> float:
+        h = self._hist.get(tid)
+        if not h:
+            return 0.0
+        while h and h[0][0] < t - self.window_s:
+            h.popleft()
+        if not h:
+            return 0.0
+        vals = np.array([v for _, v in h], np.float64)  # (n, sides)
+        best = 0.0
+        need = max(3, len(h) // 2)
+        span = t - h[0][0]
+        if span < 0.5 * self.window_s and len(h) < need:
+            return 0.0
+        for col in vals.T:
+            col = col[np.isfinite(col)]
+            if len(col) >= need:
+                lo, hi = np.percentile(col, [10, 90])
+                best = max(best, float(hi - lo))
+        return best
+
+    def step(self, t: float, people: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> int:
+        """people: (xy (33, 2), world (33, 3), visibility (33,)) per detection slot. Returns the slot
+        followed in this frame, or -1."""
+        ids = self.tracker.step(t, [p[0] for p in people])
+        self.ids = ids
+        slot_of = {tid: k for k, tid in enumerate(ids) if tid > 0}
+        first_several = len(slot_of) > 1 and not self.seen_several
+        if len(slot_of) > 1:
+            self.seen_several = True
+        if self.choice == "auto" and self.measure_fn is not None:
+            for tid, k in slot_of.items():
+                xy, world, vis = people[k]
+                v = self.measure_fn(np.asarray(xy, np.float64), np.asarray(world, np.float64),
+                                    np.nan_to_num(np.asarray(vis, np.float64), nan=0.0))
+                self._hist.setdefault(tid, deque()).append((t, tuple(v)))
+            for tid in [tid for tid in self._hist if tid not in self.tracker.tracks]:
+                del self._hist[tid]
+        if isinstance(self.choice, int):
+            self.chosen = self.choice
+            return slot_of.get(self.choice, -1)
+        if not self.seen_several and self.choice == "auto":
+            self.chosen = ids[0] if ids and ids[0] > 0 else self.chosen
+            return 0 if people else -1
+        if self.chosen not in self.tracker.tracks or (first_several and self.choice == "auto"):
+            self.chosen = None  # ended, or followed blindly as the lone person so far: choose now
+            self._challenger = None
+        if not slot_of:
+            return -1
+        if self.chosen is None:
+            self.chosen = self._pick(slot_of, people, t)
+        elif self.choice == "auto" and len(self.tracker.tracks) > 1:
+            cur = self._activity(self.chosen, t)
+            best_tid, best_a = None, 0.0
+            for tid in slot_of:
+                if tid != self.chosen:
+                    a = self._activity(tid, t)
+                    if a > best_a:
+                        best_tid, best_a = tid, a
+            if best_tid is not None and best_a >= self.min_activity and \
+                    best_a > SWITCH_RATIO * cur + self.min_activity * (cur >= self.min_activity):
+                if self._challenger is None or self._challenger[0] != best_tid:
+                    self._challenger = (best_tid, t)
+                if t - self._challenger[1] >= SWITCH_AFTER_S or cur < 0.25 * self.min_activity \
+                        or self.chosen not in slot_of:
+                    self.chosen, self._challenger = best_tid, None
+            else:
+                self._challenger = None
+        return slot_of.get(self.chosen, -1)
+
+    def _pick(self, slot_of: dict[int, int], people, t: float) -> int:
+        boxes = {tid: body_box(np.asarray(people[k][0], np.float64)) for tid, k in slot_of.items()}
+        if self.choice == "auto" and self.measure_fn is not None:
+            act = {tid: self._activity(tid, t) for tid in slot_of}
+            mover = max(act, key=lambda k: act[k])
+            if act[mover] >= self.min_activity:
+                return mover
+        if self.choice == "largest":
+            return max(boxes, key=lambda k: boxes[k][1])
+        if self.choice == "center" and self.width_px:
+            return min(boxes, key=lambda k: abs(float(boxes[k][0][0]) - self.width_px / 2))
+        return max(boxes, key=lambda k: _centrality_score(boxes[k][0], boxes[k][1], self.width_px))
+
+
+def choose_slots(series: KeypointSeries, chooser: ExerciserChooser) -> np.ndarray:
+    """Slot followed in every frame (-1 = not in view), running `chooser` over the recording."""
+    n = len(series)
+    out = np.full(n, -1, np.int64)
+    counts = series.n_people.tolist()
+    for i, t in enumerate(series.timestamps_s.tolist()):
+        out[i] = chooser.step(t, [(series.image_xy_px[i, p], series.world_xyz_m[i, p], series.visibility[i, p])
+                                  for p in range(int(counts[i]))])
+    return out
+
+
+def track_slots(series: KeypointSeries) -> np.ndarray:
+    """Slot of the followed person in every frame (-1 = not detected), see `PersonTracker`."""
+    n = len(series)
+    if series.n_slots == 1:
+        return np.where(series.n_people > 0, 0, -1)
+    tr = PersonTracker(width_px=series.meta.width_px or None)
+    out = np.full(n, -1, np.int64)
+    times = series.timestamps_s.tolist()
+    counts = series.n_people.tolist()
+    for i in range(n):
+        out[i] = tr.step(times[i], [series.image_xy_px[i, p] for p in range(int(counts[i]))])
+    return out
+
+
+def slot_arrays(series: KeypointSeries, slot: np.ndarray):
+    """Arrays (xy, world, visibility, present) of the person in `slot` per frame (-1 = nobody)."""
+    rows = np.arange(len(series))
+    s = np.maximum(slot, 0)
+    xy = series.image_xy_px[rows, s].astype(np.float64)
+    world = series.world_xyz_m[rows, s].astype(np.float64)
+    vis = series.visibility[rows, s].astype(np.float64)
+    present = slot >= 0
+    vis = np.where(present[:, None], np.nan_to_num(vis, nan=0.0), 0.0)
+    if not present.all():  # nobody followed: no coordinates either (as the live engine sees it)
+        xy[~present] = np.nan
+        world[~present] = np.nan
+    return xy, world, vis, present
+
+
+def person_arrays(series: KeypointSeries, person: int):
+    """Arrays of one person: `person` 0 follows the main person (`PersonTracker`); k > 0 is raw slot k."""
+    if person == 0:
+        slot = track_slots(series)
+    else:
+        slot = np.where(series.n_people > person, min(person, series.n_slots - 1), -1)
+    return slot_arrays(series, slot)
+
+
+def jump_gate(xy: np.ndarray, vis: np.ndarray) -> np.ndarray:
+    """Visibility zeroed on frames where the whole skeleton jumps (camera cut, another person).
+
+    A torso centre moving more than `JUMP_TORSO_LENGTHS` torso lengths between consecutive frames cannot be
+    a body.
+    """
+    sh = 0.5 * (xy[:, _LI["left_shoulder"]] + xy[:, _LI["right_shoulder"]])
+    hp = 0.5 * (xy[:, _LI["left_hip"]] + xy[:, _LI["right_hip"]])
+    centre = 0.5 * (sh + hp)
+    torso = np.linalg.norm(sh - hp, axis=1)
+    step = np.linalg.norm(np.diff(centre, axis=0), axis=1)
+    ref = np.fmax(torso[1:], torso[:-1])
+    with np.errstate(invalid="ignore"):
+        jump = step > JUMP_TORSO_LENGTHS * ref
+    bad = np.zeros(len(xy), bool)
+    bad[1:] |= jump
+    if bad.any():
+        vis = vis.copy()
+        vis[bad] = 0.0
+    return vis
+
+
+def jump_between(prev: tuple | None, xy: np.ndarray) -> tuple[bool, tuple]:
+    """Frame-by-frame twin of `jump_gate` for one (33, 2) frame: (jumped, state for the next frame)."""
+    sh = 0.5 * (xy[_LI["left_shoulder"]] + xy[_LI["right_shoulder"]])
+    hp = 0.5 * (xy[_LI["left_hip"]] + xy[_LI["right_hip"]])
+    centre = 0.5 * (sh + hp)
+    torso = float(np.linalg.norm(sh - hp))
+    jumped = False
+    if prev is not None:
+        pc, pt = prev
+        jumped = bool(float(np.linalg.norm(centre - pc)) > JUMP_TORSO_LENGTHS * max(torso, pt))
+    return jumped, (centre, torso)

@@ -1,0 +1,1 @@
+"""The exercise language: definition models, YAML loading with line numbers, conditions, the library."""
