@@ -1,11 +1,12 @@
-"""The adaptive range: whole-trace and frame-by-frame computations agree; gaps, settling, outliers."""
+"""The adaptive range: outliers fenced, values settled and the range learned afresh after a gap, never
+narrower than min_span; causal (one value at a time) and offline (centred windows)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from coach.engine.adaptive_range import LiveRange, adaptive_range
+from coach.engine.adaptive_range import AdaptiveRange, GapSettle, offline_range
 from coach.exercise.spec import RangeSpec
 
 FPS = 30.0
@@ -21,27 +22,55 @@ def trace(seed=0):
     return t, x
 
 
-@pytest.mark.parametrize("rest", ["high", "low"])
-def test_live_range_equals_causal_trace(rest):
-    rg = RangeSpec(rest=rest, min_span=30, window_s=6, outlier_span=60)
-    t, x = trace()
-    xc, lo, hi = adaptive_range(rg, x, t, causal=True)
-    live = LiveRange(rg, FPS)
-    got = np.array([live.push(float(v)) for v in x])
-    assert np.allclose(got[:, 0], xc, equal_nan=True)
-    assert np.allclose(got[:, 1], lo, equal_nan=True)
-    assert np.allclose(got[:, 2], hi, equal_nan=True)
+def causal(rg, x):
+    rng = AdaptiveRange(rg, FPS)
+    return np.array([rng.update(float(v)) for v in x]).T
 
 
 def test_garbage_is_fenced_and_first_values_after_a_gap_are_settled():
     rg = RangeSpec(rest="high", min_span=30, window_s=6, outlier_span=60)
     t, x = trace()
-    xc, lo, hi = adaptive_range(rg, x, t, causal=True)
-    assert np.isnan(xc[400:403]).all()
+    xc, lo, hi = causal(rg, x)
+    assert np.isnan(xc[400:403]).all() and not np.isnan(xc[399]) and not np.isnan(xc[403])
     settle = int(round(rg.settle_s * FPS))
     assert np.isnan(xc[260:260 + settle]).all() and not np.isnan(xc[260 + settle])
     # after the gap the range starts again from the new values, not from before it
     assert hi[260 + settle] - lo[260 + settle] == pytest.approx(30)
+    assert hi[259] - lo[259] > 70  # before: the whole movement
+
+
+def test_the_range_follows_the_movement_causally():
+    rg = RangeSpec(rest="high", min_span=30, window_s=6)
+    t = np.arange(0, 20, 1 / FPS)
+    x = 130 + 40 * np.cos(2 * np.pi * 0.4 * t)
+    xc, lo, hi = causal(rg, x)
+    assert lo[-1] == pytest.approx(90, abs=1.5) and hi[-1] == pytest.approx(170, abs=1.5)
+    # causal: changing the future does not change the past
+    x2 = x.copy()
+    x2[300:] += 100
+    _, lo2, hi2 = causal(rg, x2)
+    assert np.array_equal(lo[:300], lo2[:300]) and np.array_equal(hi[:300], hi2[:300])
+
+
+def test_offline_range_settles_and_restarts_like_the_causal_one():
+    rg = RangeSpec(rest="high", min_span=30, window_s=6, outlier_span=60)
+    t, x = trace()
+    xo, lo, hi = offline_range(rg, x, t)
+    xc, _, _ = causal(rg, x)
+    settle = int(round(rg.settle_s * FPS))
+    assert np.isnan(xo[260:260 + settle]).all() and not np.isnan(xo[260 + settle])
+    assert np.isnan(xo[400:403]).all()
+    # the same values are trusted, only the windows differ (centred here)
+    assert np.array_equal(np.isnan(xo[:600]), np.isnan(xc[:600]))
+
+
+def test_gap_settle_marks_the_first_trusted_value_after_a_gap():
+    g = GapSettle(gap=3, settle=2)
+    out = [g.update(v) for v in [1.0, np.nan, np.nan, np.nan, 2.0, 3.0, 4.0, 5.0]]
+    assert [np.isnan(v) for v, _ in out] == [False, True, True, True, True, True, False, False]
+    assert [new for _, new in out] == [False, False, False, False, False, False, True, False]
+    short = GapSettle(gap=3, settle=2)  # a gap shorter than `gap` is passed over
+    assert [short.update(v)[1] for v in [1.0, np.nan, 2.0]] == [False, False, False]
 
 
 def test_range_never_narrower_than_min_span_and_anchored_at_rest():
@@ -49,5 +78,8 @@ def test_range_never_narrower_than_min_span_and_anchored_at_rest():
     x = 170 + 0.5 * np.sin(t)
     for rest, check in (("high", lambda lo, hi: np.allclose(hi - lo, 40) and hi.min() > 169),
                         ("low", lambda lo, hi: np.allclose(hi - lo, 40) and lo.max() < 171)):
-        _, lo, hi = adaptive_range(RangeSpec(rest=rest, min_span=40), x, t, causal=False)
+        rg = RangeSpec(rest=rest, min_span=40)
+        _, lo, hi = offline_range(rg, x, t)
+        assert check(lo, hi)
+        _, lo, hi = causal(rg, x)
         assert check(lo, hi)

@@ -33,8 +33,7 @@ class ReplayEngine:
 
     def detect(self, image_bgr, timestamp_s, frame_index):
         f = self.frames[int(np.argmin(np.abs(self.times - timestamp_s)))]
-        return dataclasses.replace(f, timestamp_s=timestamp_s, frame_index=frame_index,
-                                   people=tuple(dataclasses.replace(p, timestamp_s=timestamp_s) for p in f.people))
+        return dataclasses.replace(f, timestamp_s=timestamp_s, frame_index=frame_index)
 
     def close(self):
         self.closed = True

@@ -264,20 +264,20 @@ def test_try_perturbed_in_a_mirror_credits_the_other_leg(tmp_path: Path):
 
 def test_try_is_the_workout_count(tmp_path: Path):
     """`try` (causal analyse_series) counts what the live engine of `workout` counts."""
-    from coach.engine.analysis import ExerciseEngine, analyse_series
+    from coach.engine.counter import Counter, count
     from coach.devtools.synthetic import synthesize
 
     series = synthesize("squat", reps=5, noise_px=2.0, seed=3).series
     d = get_definition("squat")
-    engine = ExerciseEngine(d)
+    engine = Counter(d)
     for frame in series.frames():
         engine.update(frame)
     engine.finish(float(series.timestamps_s[-1]))
-    assert analyse_series(d, series, offline=False).reps == engine.result().reps == 5
+    assert count(d, series, offline=False).reps == engine.result().reps == 5
 
 
 def test_plot_draws_thresholds_phases_reps_and_faults(tmp_path: Path):
-    from coach.engine.analysis import analyse_series
+    from coach.engine.counter import count
     from coach.devtools.synthetic import synthesize
     from coach.devtools.trace_plot import phase_runs, phase_thresholds, plot_trace
 
@@ -285,20 +285,20 @@ def test_plot_draws_thresholds_phases_reps_and_faults(tmp_path: Path):
     ths = phase_thresholds(d)
     assert {t.phase for t in ths} == set(d.movement.phases)
     assert {t.which for t in ths} == {"when", "until"}
-    r = analyse_series(d, synthesize("squat", reps=3, depth=0.6).series, offline=False)
-    runs = phase_runs(r.phase_trace["times_s"], r.phase_trace["phase"])
+    r = count(d, synthesize("squat", reps=3, depth=0.6).series, offline=False)
+    runs = phase_runs(r.trace.times_s, r.trace.phase)
     assert {p for _, _, p in runs} == set(d.movement.phases)
     assert plot_trace(r, d, tmp_path / "p.png").exists()
 
 
 def test_plot_of_a_per_side_exercise_has_a_panel_per_side(tmp_path: Path):
-    from coach.engine.analysis import analyse_series
+    from coach.engine.counter import count
     from coach.devtools.synthetic import synthesize
     from coach.devtools.trace_plot import per_side_results, plot_trace
 
     d = get_definition("elbow_flexion")
     series = synthesize("elbow_flexion", reps=4).series
-    r = analyse_series(d, series, offline=False)
+    r = count(d, series, offline=False)
     sides = per_side_results(d, series)
     assert sum(s.reps for s in sides.values()) == r.reps  # each side alone counts what the side counted
     assert plot_trace(r, d, tmp_path / "p.png", per_side=sides).exists()

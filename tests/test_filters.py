@@ -1,12 +1,13 @@
-"""Smoothing: zero-phase has no lag, One-Euro is causal, NaN stays NaN, windows match frame by frame."""
+"""Smoothing: zero-phase has no lag, One-Euro is causal with its documented lag, NaN stays NaN, the
+streaming windows (median, quantiles, counts) hold what they say."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from coach.engine.filters import (CausalQuantiles, OneEuro, despike, nanquantile_rows, one_euro, rolling_envelope,
-                           zero_phase)
+from coach.engine.filters import (OneEuro, RollingCount, RollingQuantiles, Smoother, TrailingMedian, centred_envelope,
+                                  centred_median, envelope_step, nanquantile_rows, zero_phase)
 
 FPS = 30.0
 
@@ -26,6 +27,11 @@ def lag_s(t, ref, x):
     return lags[int(np.argmax(corr))] / FPS
 
 
+def run(stage, x, t=None):
+    return np.array([stage.update(v) if t is None else stage.update(v, tt) for v, tt in zip(x, t if t is not None
+                                                                                           else x)])
+
+
 def test_zero_phase_smooths_without_lag():
     t, clean = sine()
     _, noisy = sine(noise=5.0)
@@ -37,38 +43,68 @@ def test_zero_phase_smooths_without_lag():
 def test_one_euro_is_causal_with_small_documented_lag():
     t, clean = sine()
     _, noisy = sine(noise=5.0)
-    out = one_euro(noisy, t, min_cutoff_hz=1.0, beta=0.05)
+    out = run(OneEuro(min_cutoff_hz=1.0, beta=0.05), noisy, t)
     assert np.std(out - clean) < np.std(noisy - clean)
     assert 0 <= lag_s(t, clean, out) <= 0.17  # documented: at most ~1/(2 pi min_cutoff) = 0.16 s
     # causal: changing the future does not change the past
     noisy2 = noisy.copy()
     noisy2[200:] += 50
-    out2 = one_euro(noisy2, t)
+    out2 = run(OneEuro(), noisy2, t)
     assert np.array_equal(out[:200], out2[:200])
 
 
-def test_one_euro_trace_equals_frame_by_frame():
-    t, x = sine(noise=3.0)
-    x[40:50] = np.nan
-    f = OneEuro()
-    frame_by_frame = np.array([f(v, tt) for v, tt in zip(x, t)])
-    assert np.allclose(one_euro(x, t), frame_by_frame, equal_nan=True)
+def test_one_euro_restarts_after_a_gap_instead_of_dragging():
+    t, x = sine()
+    x[100:130] = np.nan  # 1 s: longer than reset_after_s
+    x[130:] += 60
+    out = run(OneEuro(), x, t)
+    assert out[130] == x[130]
 
 
 def test_nan_stays_nan_and_is_not_filled():
     t, x = sine()
     x[100:140] = np.nan
-    for out in (zero_phase(x, t), one_euro(x, t), despike(x, 5), despike(x, 5, causal=True)):
+    for out in (zero_phase(x, t), centred_median(x, 5), run(Smoother(5), x, t), run(TrailingMedian(5), x)):
         assert np.isnan(out[100:140]).all()
         assert not np.isnan(out[:95]).any()
 
 
-def test_despike_removes_single_frame_outliers():
+def test_medians_remove_single_frame_outliers():
     t, x = sine()
     x[50] = 1000
     x[51] = -1000
-    out = despike(x, 5)
-    assert abs(out[50] - x[49]) < 10 and abs(out[51] - x[52]) < 10
+    centred = centred_median(x, 5)
+    assert abs(centred[50] - x[49]) < 10 and abs(centred[51] - x[52]) < 10
+    trailing = run(TrailingMedian(5), x)
+    assert np.all((trailing[45:60] > 50) & (trailing[45:60] < 200))  # the spikes never come through
+
+
+def test_trailing_median_is_the_median_of_the_last_values_seen():
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=200)
+    x[rng.random(200) < 0.2] = np.nan
+    out = run(TrailingMedian(5), x)
+    for i in range(200):
+        if np.isnan(x[i]):
+            assert np.isnan(out[i])
+        else:
+            w = x[max(0, i - 4): i + 1]
+            assert out[i] == pytest.approx(np.median(w[~np.isnan(w)]))
+
+
+def test_rolling_quantiles_and_counts_over_the_last_window():
+    t, x = sine(noise=2.0)
+    x[30:45] = np.nan
+    q = RollingQuantiles(90, (0.05, 0.95))
+    c = RollingCount(90)
+    step = envelope_step(90)
+    for i, v in enumerate(x):
+        lo, hi = q.update(v)
+        n = c.update(v)
+        w = x[max(0, i - 89): i + 1]
+        assert n == np.count_nonzero(~np.isnan(w))
+        if i % step == 0 and np.any(~np.isnan(w)):
+            assert (lo, hi) == pytest.approx(tuple(np.nanquantile(w, [0.05, 0.95])))
 
 
 def test_nanquantile_rows_matches_numpy():
@@ -83,17 +119,7 @@ def test_nanquantile_rows_matches_numpy():
     assert np.allclose(nanquantile_rows(a, (0.02, 0.25, 0.5, 0.98)), ref, equal_nan=True)
 
 
-@pytest.mark.parametrize("q", [0.0, 0.05])
-def test_causal_envelope_equals_frame_by_frame(q):
-    t, x = sine(noise=2.0)
-    x[30:45] = np.nan
-    lo, hi = rolling_envelope(x, 90, causal=True, quantile=q)
-    cq = CausalQuantiles(90, (q, 1 - q))
-    live = np.array([cq.push(v) for v in x])
-    assert np.allclose(lo, live[:, 0], equal_nan=True) and np.allclose(hi, live[:, 1], equal_nan=True)
-
-
 def test_centred_envelope_follows_the_range():
     t, x = sine(amp=40.0)
-    lo, hi = rolling_envelope(x, 120, causal=False)
+    lo, hi = centred_envelope(x, 120)
     assert np.allclose(lo[60:-60], 80, atol=1.0) and np.allclose(hi[60:-60], 160, atol=1.0)

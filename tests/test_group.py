@@ -69,9 +69,9 @@ def test_group_overlay_draws_a_label_above_each_head():
     _, overlays = run_group(scene.series)
     pose, model = overlays[-1]
     img = draw_workout_overlay(blank_canvas(pose.width_px, pose.height_px), pose, model)
-    for kp in pose.people:
-        top = int(np.nanmin(kp.image_xy_px[:, 1]))
-        x = int(np.nanmedian(kp.image_xy_px[:, 0]))
+    for xy in pose.xy_px:
+        top = int(np.nanmin(xy[:, 1]))
+        x = int(np.nanmedian(xy[:, 0]))
         patch = img[max(0, top - 60):top - 5, max(0, x - 20):x + 20]
         assert (patch != 32).any()  # something drawn above the head
 

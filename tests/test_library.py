@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from coach.engine.analysis import ExerciseEngine, analyse_series
+from coach.engine.counter import Counter, count
 from coach.errors import DefinitionError
 from coach.engine.events import PhaseChanged, RepCompleted
 from coach.exercise.library import get_definition, list_definitions
@@ -51,10 +51,10 @@ def test_synthetic_reps_counted_in_every_view(exercise, view):
     clip = synthesize(exercise, reps=5, view=view)
     d = get_definition(exercise)
     for offline in (True, False):
-        r = analyse_series(d, clip.series, offline=offline)
+        r = count(d, clip.series, offline=offline)
         assert r.reps == clip.reps, (offline, r.reps)
     if clip.reps_left or clip.reps_right:
-        r = analyse_series(d, clip.series)
+        r = count(d, clip.series)
         assert (r.reps_left, r.reps_right) == (clip.reps_left, clip.reps_right)
 
 
@@ -75,14 +75,14 @@ def test_synthetic_reps_hard_cases(exercise, kw):
     clip = synthesize(exercise, reps=5, view="side", **kw)
     d = get_definition(exercise)
     for offline in (True, False):
-        assert analyse_series(d, clip.series, offline=offline).reps == clip.reps, offline
+        assert count(d, clip.series, offline=offline).reps == clip.reps, offline
 
 
 @pytest.mark.parametrize("exercise", ["squat", "bicep_curl", "lunge", "jumping_jack", "shoulder_press"])
 def test_a_bystander_is_not_counted(exercise):
     for kind in ("still", "crossing"):
         clip = synthesize(exercise, reps=5, view="front", second_person=kind)
-        r = analyse_series(get_definition(exercise), clip.series)
+        r = count(get_definition(exercise), clip.series)
         assert r.reps == clip.reps, kind
 
 
@@ -97,14 +97,14 @@ def test_synthetic_holds(exercise, view):
     times = clip.series.timestamps_s[moving]
     in_motion_s = float(times[-1] - times[0])
     for offline in (True, False):
-        r = analyse_series(d, clip.series, offline=offline)
+        r = count(d, clip.series, offline=offline)
         assert clip.hold_s - 0.5 <= r.hold_s <= in_motion_s, (offline, r.hold_s, in_motion_s)
         assert r.reps == 0
 
 
 def test_a_hold_with_the_body_out_of_view_is_reported_not_measurable():
     clip = synthesize("plank", view="side", hold_s=12.0, dropouts=[(6.0, 7.5)])
-    r = analyse_series(get_definition("plank"), clip.series)
+    r = count(get_definition("plank"), clip.series)
     assert r.not_measurable_s == pytest.approx(1.5, abs=0.3)
     assert r.not_measurable[0].reason
     moving = np.asarray(clip.progress) > 0.01
@@ -118,8 +118,8 @@ def test_live_engine_equals_causal_analysis(exercise):
     kw = {"hold_s": 8.0} if exercise == "plank" else {"reps": 4}
     clip = synthesize(exercise, view="oblique", noise_px=2.0, seed=3, dropouts=[(2.0, 2.4)], **kw)
     d = get_definition(exercise)
-    batch = analyse_series(d, clip.series, offline=False)
-    engine = ExerciseEngine(d)
+    batch = count(d, clip.series, offline=False)
+    engine = Counter(d)
     events = []
     for f in clip.series.frames():
         events += engine.update(f)
@@ -127,7 +127,7 @@ def test_live_engine_equals_causal_analysis(exercise):
     events += engine.finish(float(clip.series.timestamps_s[-1]))
     live = engine.result()
     assert live.reps == batch.reps and (live.reps_left, live.reps_right) == (batch.reps_left, batch.reps_right)
-    assert [r.end_s for r in live.reps_records] == [r.end_s for r in batch.reps_records]
+    assert [r.end_s for r in live.rep_records] == [r.end_s for r in batch.rep_records]
     assert live.hold_s == pytest.approx(batch.hold_s)
     assert [(n.start_s, n.end_s) for n in live.not_measurable] == [(n.start_s, n.end_s) for n in batch.not_measurable]
     assert any(isinstance(e, PhaseChanged) for e in events)
@@ -135,7 +135,7 @@ def test_live_engine_equals_causal_analysis(exercise):
 
 def test_engine_state_for_the_overlay():
     clip = synthesize("squat", reps=2, view="side")
-    engine = ExerciseEngine(get_definition("squat"), fps=30.0)
+    engine = Counter(get_definition("squat"), fps=30.0)
     seen_phases = set()
     for f in clip.series.frames():
         engine.update(f)
@@ -148,7 +148,7 @@ def test_engine_state_for_the_overlay():
 
 def test_nobody_in_view_is_not_measurable_with_a_reason():
     clip = synthesize("squat", reps=3, view="side", dropouts=[(3.0, 4.5)])
-    r = analyse_series(get_definition("squat"), clip.series)
+    r = count(get_definition("squat"), clip.series)
     # 1.5 s unseen, then the range's settle_s (0.3 s) while the pose model converges again
     assert r.not_measurable and r.not_measurable_s == pytest.approx(1.8, abs=0.2)
     assert r.not_measurable[0].reason in ("nobody in view",) or "not visible" in r.not_measurable[0].reason
@@ -156,7 +156,7 @@ def test_nobody_in_view_is_not_measurable_with_a_reason():
 
 def test_result_to_dict_is_json_ready():
     clip = synthesize("lunge", reps=4, view="front")
-    r = analyse_series(get_definition("lunge"), clip.series)
+    r = count(get_definition("lunge"), clip.series)
     d = json.loads(json.dumps(r.to_dict()))
     assert d["exercise"] == "lunge" and d["reps"] == 4
     assert d["reps_per_side"] == {"left": clip.reps_left, "right": clip.reps_right}
@@ -169,9 +169,9 @@ def test_result_to_dict_is_json_ready():
 
 def test_per_rep_records_are_consistent():
     clip = synthesize("squat", reps=5, view="side", rep_s=2.5)
-    r = analyse_series(get_definition("squat"), clip.series)
+    r = count(get_definition("squat"), clip.series)
     turns = clip.turning_points_s
-    for rec, turn in zip(r.reps_records, turns):
+    for rec, turn in zip(r.rep_records, turns):
         assert rec.start_s < turn < rec.end_s
         assert abs(rec.start_s + rec.eccentric_s - turn) < 0.15
         assert rec.eccentric_s > 0 and rec.concentric_s > 0
@@ -183,9 +183,9 @@ def test_empty_recording_counts_nothing():
     clip = synthesize("squat", reps=1, view="side")
     s = clip.series
     s.visibility[:] = 0.0
-    r = analyse_series(get_definition("squat"), s)
+    r = count(get_definition("squat"), s)
     assert r.reps == 0 and r.not_measurable_s > 0
-    assert np.all(np.isnan(r.measure_trace["values"]))
+    assert np.all(np.isnan(r.trace.counted))
 
 
 def test_not_measurable_reason_names_landmarks_and_wrong_view():
@@ -195,7 +195,7 @@ def test_not_measurable_reason_names_landmarks_and_wrong_view():
     s = clip.series
     for name in ("left_ankle", "right_ankle"):
         s.visibility[(s.timestamps_s > 2.0) & (s.timestamps_s < 4.0), :, landmark_index(name)] = 0.1
-    r = analyse_series(get_definition("squat"), s)
+    r = count(get_definition("squat"), s)
     assert r.not_measurable
     reason = r.not_measurable[0].reason
     assert "ankle not visible" in reason and "needs a side view, the camera sees the front" in reason
@@ -203,7 +203,7 @@ def test_not_measurable_reason_names_landmarks_and_wrong_view():
 
 def test_rest_phase_after_inactivity():
     clip = synthesize("sit_to_stand", reps=2, view="side", tail_s=25.0)
-    engine = ExerciseEngine(get_definition("sit_to_stand"))
+    engine = Counter(get_definition("sit_to_stand"))
     events = []
     for f in clip.series.frames():
         events += engine.update(f)

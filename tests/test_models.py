@@ -302,8 +302,8 @@ def test_lite_and_heavy_offline_builds_match_their_pins_and_run(variant):
 
     with PoseEngine(info.path, mode="image") as engine:
         frame = engine.detect(cv2.imread(str(PERSON_IMAGE)))
-    assert len(frame.people) == 1
-    xy = frame.people[0].image_xy_px
+    assert frame.n_people == 1
+    xy = frame.xy_px[0]
     inside = (xy[:, 0] >= 0) & (xy[:, 0] <= frame.width_px) & (xy[:, 1] >= 0) & (xy[:, 1] <= frame.height_px)
     assert inside.sum() >= 25, "most landmarks of a visible person should fall inside the image"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from coach.engine.analysis import ExerciseEngine, analyse_series, series_slots
+from coach.engine.counter import Counter, count, followed_slots
 from coach.exercise.library import get_definition
 from coach.engine.tracking import ExerciserChooser, PeopleTracker, track_people
 from coach.devtools.synthetic import group_scene, synthesize
@@ -22,7 +22,7 @@ def one_id(per_frame: np.ndarray) -> set:
 
 
 def live_result(d, series, choose="auto"):
-    eng = ExerciseEngine(d, fps=series.meta.fps, choose=choose)
+    eng = Counter(d, fps=series.fps, choose=choose)
     chosen = []
     for f in series.frames():
         eng.update(f)
@@ -97,7 +97,7 @@ def test_two_people_crossing_keep_their_ids(kind):
     assert len(one_id(walker)) == 1 and 1 not in one_id(walker)
     d = get_definition("squat")
     for offline in (True, False):
-        assert analyse_series(d, clip.series, offline=offline).reps == clip.reps
+        assert count(d, clip.series, offline=offline).reps == clip.reps
 
 
 @pytest.mark.parametrize("exercise", ["squat", "lunge", "bicep_curl"])
@@ -107,13 +107,13 @@ def test_a_still_bystander_is_never_followed(exercise):
     ids = track_people(clip.series)
     main = one_id(ids_of(ids, clip.main_slot))
     assert main == {1}
-    slots = series_slots(d, clip.series)
+    slots = followed_slots(d, clip.series)
     both = clip.series.n_people == 2
     assert np.array_equal(slots[both], clip.main_slot[both])
     r, chosen = live_result(d, clip.series)
     assert r.reps == clip.reps
     assert set(chosen[len(chosen) // 4:]) == main
-    assert analyse_series(d, clip.series).reps == clip.reps
+    assert count(d, clip.series).reps == clip.reps
 
 
 def test_the_exerciser_is_found_even_when_the_bystander_is_larger_and_central():
@@ -129,12 +129,12 @@ def test_the_exerciser_is_found_even_when_the_bystander_is_larger_and_central():
     r, chosen = live_result(d, scene.series)
     assert chosen[0] in by_id and chosen[-1] in ex_id
     assert r.reps == ex.reps
-    assert analyse_series(d, scene.series).reps == ex.reps
-    assert analyse_series(d, scene.series, offline=False).reps == r.reps
+    assert count(d, scene.series).reps == ex.reps
+    assert count(d, scene.series, offline=False).reps == r.reps
     # a fixed choice is kept: largest is the bystander, who counts nothing; a track id is that person
-    assert analyse_series(d, scene.series, choose="largest").reps == 0
-    assert analyse_series(d, scene.series, choose=next(iter(ex_id))).reps == ex.reps
-    assert analyse_series(d, scene.series, choose=next(iter(by_id))).reps == 0
+    assert count(d, scene.series, choose="largest").reps == 0
+    assert count(d, scene.series, choose=next(iter(ex_id))).reps == ex.reps
+    assert count(d, scene.series, choose=next(iter(by_id))).reps == 0
 
 
 @pytest.mark.parametrize("away_s", [1.0, 4.0])
@@ -152,7 +152,7 @@ def test_the_exerciser_leaving_and_coming_back_is_followed_again(away_s):
     r, chosen = live_result(d, scene.series)
     assert r.reps == ex.reps
     assert set(c for c in chosen[-30:]) <= ex_ids
-    assert analyse_series(d, scene.series).reps == ex.reps
+    assert count(d, scene.series).reps == ex.reps
 
 
 def test_two_people_exercising_alike_do_not_make_the_choice_flip():
@@ -168,9 +168,9 @@ def test_two_people_exercising_alike_do_not_make_the_choice_flip():
 def test_single_pose_recordings_are_counted_as_before():
     clip = synthesize("squat", reps=5, view="side", dropouts=[(4.0, 4.5)])
     d = get_definition("squat")
-    assert np.array_equal(series_slots(d, clip.series), np.where(clip.series.n_people > 0, 0, -1))
+    assert np.array_equal(followed_slots(d, clip.series), np.where(clip.series.n_people > 0, 0, -1))
     r, _ = live_result(d, clip.series)
-    assert r.reps == analyse_series(d, clip.series, offline=False).reps == clip.reps
+    assert r.reps == count(d, clip.series, offline=False).reps == clip.reps
 
 
 def test_bad_choice_is_refused():
@@ -185,8 +185,8 @@ def test_live_engine_equals_causal_analysis_with_several_people(choose):
     scene = group_scene([ex, by], x_frac=[0.3, 0.62], scale=[0.75, 0.9],
                         absent=[(0, 8.0, 8.6), (1, 2.0, 5.0)], seed=8)
     d = get_definition("squat")
-    batch = analyse_series(d, scene.series, offline=False, choose=choose)
+    batch = count(d, scene.series, offline=False, choose=choose)
     live, _ = live_result(d, scene.series, choose=choose)
     assert live.reps == batch.reps
-    assert [r.end_s for r in live.reps_records] == [r.end_s for r in batch.reps_records]
+    assert [r.end_s for r in live.rep_records] == [r.end_s for r in batch.rep_records]
     assert [(n.start_s, n.end_s) for n in live.not_measurable] == [(n.start_s, n.end_s) for n in batch.not_measurable]

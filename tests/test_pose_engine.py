@@ -42,16 +42,15 @@ def test_person_keypoints_are_named_in_pixels_and_metres(shared_data, pose_model
     image = cv2.imread(str(shared_data / "ground_truth" / "tf_examples_pose_truth" / "image1.png"))
     with PoseEngine(pose_model, mode="image") as engine:
         frame = engine.detect(image)
-    assert len(frame.people) == 1
-    person = frame.people[0]
+    assert frame.n_people == 1
     h, w = image.shape[:2]
     # image coordinates are pixels inside the frame; the head is above the ankles
-    nose, ankle = person.xy("nose"), person.xy("left_ankle")
+    nose, ankle = frame.xy("nose"), frame.xy("left_ankle")
     assert 0 <= nose[0] < w and 0 <= nose[1] < h and nose[1] < ankle[1]
     # world coordinates are metres around the hips: a standing adult is 1–2.2 m from nose to ankle
-    height_m = abs(person.world("left_ankle")[1] - person.world("nose")[1])
+    height_m = abs(frame.world("left_ankle")[1] - frame.world("nose")[1])
     assert 1.0 < height_m < 2.2
-    assert person.vis("nose") > 0.5
+    assert frame.vis("nose") > 0.5
 
 
 def test_eval_pose_on_the_labelled_images(shared_data, pose_model):

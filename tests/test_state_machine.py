@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from coach.engine.analysis import analyse_measures
+from coach.engine.counter import count_measures
 from coach.engine.events import FaultRaised, PhaseChanged, RepCompleted
 from coach.exercise.spec import parse_definition_text
 
@@ -82,7 +82,7 @@ def run(text, t, knee, **extra):
     measures = {"knee": knee, **extra}
     for name in d.measures:
         measures.setdefault(name, np.zeros_like(knee))
-    return analyse_measures(d, t, measures)
+    return count_measures(d, t, measures)
 
 
 @pytest.mark.parametrize("n", [0, 1, 5, 12])
@@ -90,7 +90,7 @@ def test_counts_clean_reps(n):
     t, v, turns = reps_trace(n)
     r = run(ABSOLUTE, t, v)
     assert r.reps == n
-    for rec, turn in zip(r.reps_records, turns):
+    for rec, turn in zip(r.rep_records, turns):
         assert abs(rec.start_s + rec.eccentric_s - turn) < 0.05
         assert rec.min_value == pytest.approx(70, abs=0.5) and rec.max_value > 150
         assert rec.range_of_motion > 80
@@ -158,20 +158,20 @@ def test_form_faults_at_turn_and_during_phase_with_cooldown():
     codes = [f.code for f in r.faults]
     assert codes.count("shallow") == 3
     assert codes.count("lean") == 1  # cooldown 100 s: reported once
-    assert all(any(f.code == "shallow" for f in rec.faults) for rec in r.reps_records)
-    assert r.reps_records[0].faults[0].rep_index == 1
+    assert all(any(f.code == "shallow" for f in rec.faults) for rec in r.rep_records)
+    assert r.rep_records[0].faults[0].rep_index == 1
 
 
 def test_events_from_the_live_machine():
-    from coach.engine.analysis import compile_definition
-    from coach.engine.state_machine import StateMachine, Tally
+    from coach.engine.compiled import compile_definition
+    from coach.engine.machine import Machine, Tally
+    from coach.engine.offline import _masks
 
     d = definition(ABSOLUTE)
     comp = compile_definition(d)
-    sm = StateMachine(comp.cfg, Tally())
+    sm = Machine(comp.table, Tally())
     t, v, _ = reps_trace(2)
-    from coach.engine.analysis import _masks
-    mask = _masks(comp, {"knee": v, "lean": np.zeros_like(v)}, len(t))
+    mask = _masks(comp.conditions, {"knee": v, "lean": np.zeros_like(v)}, len(t))
     events = []
     for i in range(len(t)):
         events += sm.step(float(t[i]), float(v[i]), True, int(mask[i]), i)
@@ -179,6 +179,21 @@ def test_events_from_the_live_machine():
     assert phases == ["up", "down", "up", "down", "up"]
     assert sum(isinstance(e, RepCompleted) for e in events) == 2
     assert sum(isinstance(e, FaultRaised) for e in events) == 0
+
+
+def test_the_transition_table_reads_as_one_repetition():
+    from coach.engine.compiled import compile_definition
+
+    table = compile_definition(definition(ABSOLUTE)).table
+    rows = [(r.event, r.condition, r.effect) for r in table.rows()]
+    assert rows[:5] == [
+        ("enter up", "knee > 160 for 0.10 s", "ready: the rep's extremes are tracked from here"),
+        ("leave up", "knee < 150", "rep starts (time and value taken)"),
+        ("enter down", "knee < 100 for 0.10 s", "reached down (turning point)"),
+        ("leave down", "knee > 110", "moving on"),
+        ("enter up", "knee > 160 for 0.10 s", "rep counted; ready for the next"),
+    ]
+    assert "rep abandoned" in str(table) and "cut by the end" in str(table)
 
 
 @pytest.mark.parametrize("bottom", [120.0, 90.0, 60.0])
@@ -207,8 +222,8 @@ def test_hold_accumulates_and_bridges_short_interruptions():
     v = np.where((t > 2) & (t < 17), 170.0, 120.0)
     v[(t > 8) & (t < 9)] = np.nan  # out of view 1 s
     v[(t > 12) & (t < 12.3)] = 140  # briefly out of position
-    r0 = analyse_measures(definition(HOLD.replace("BRIDGE", "0")), t, {"line": v})
-    r2 = analyse_measures(definition(HOLD.replace("BRIDGE", "2.0")), t, {"line": v})
+    r0 = count_measures(definition(HOLD.replace("BRIDGE", "0")), t, {"line": v})
+    r2 = count_measures(definition(HOLD.replace("BRIDGE", "2.0")), t, {"line": v})
     assert r2.hold_s == pytest.approx(15.0, abs=0.2)
     assert len(r2.holds) == 1
     assert r0.hold_s == pytest.approx(15.0 - 1.0 - 0.3, abs=0.3)
@@ -218,7 +233,7 @@ def test_hold_accumulates_and_bridges_short_interruptions():
 def test_hold_shorter_than_min_is_ignored():
     t = np.arange(0, 6, 1 / FPS)
     v = np.where((t > 2) & (t < 2.6), 170.0, 120.0)
-    r = analyse_measures(definition(HOLD.replace("BRIDGE", "0")), t, {"line": v})
+    r = count_measures(definition(HOLD.replace("BRIDGE", "0")), t, {"line": v})
     assert r.hold_s == 0 and r.holds == []
 
 
@@ -238,13 +253,13 @@ movement:
   rep: [down, up, down]
 """
     from coach.devtools.synthetic import synthesize
-    from coach.engine.analysis import analyse_series
+    from coach.engine.counter import count
 
     clip = synthesize("bicep_curl", reps=6, limbs="alternate", view="front")
-    r = analyse_series(definition(text), clip.series)
+    r = count(definition(text), clip.series)
     assert (r.reps_left, r.reps_right) == (clip.reps_left, clip.reps_right)
     assert r.reps == clip.reps
-    assert [rec.index for rec in r.reps_records] == list(range(1, r.reps + 1))
+    assert [rec.index for rec in r.rep_records] == list(range(1, r.reps + 1))
 
 
 def test_a_wobble_at_the_turn_does_not_lose_the_rep():
@@ -268,8 +283,8 @@ def test_a_rep_whose_return_is_cut_by_the_end_is_counted_but_not_a_descent():
 def test_range_of_motion_includes_the_start_position_and_lockout():
     t, v, _ = reps_trace(3, top=175, bottom=70)
     r = run(ABSOLUTE, t, v)
-    assert [round(x.max_value) for x in r.reps_records] == [175, 175, 175]
+    assert [round(x.max_value) for x in r.rep_records] == [175, 175, 175]
     two_phase = ABSOLUTE.replace("rep: [up, down, up]", "rep: [down, up]")
     r2 = run(two_phase, t, v)  # counted when 'up' is left: the whole top is in the rep
-    assert r2.reps == 3 and all(x.max_value == pytest.approx(175) for x in r2.reps_records)
-    assert all(x.min_value == pytest.approx(70, abs=0.5) for x in r2.reps_records)
+    assert r2.reps == 3 and all(x.max_value == pytest.approx(175) for x in r2.rep_records)
+    assert all(x.min_value == pytest.approx(70, abs=0.5) for x in r2.rep_records)

@@ -57,7 +57,7 @@ def test_a_file_source_frame_rate_lets_the_first_frame_be_measured_at_once():
     frame 1 to measure the rate, so frame 0 is answered one frame late."""
     clip = synthesize("squat", reps=2, seed=3)
     first, *rest = clip.series.frames()
-    with_fps = Workout(get_definition("squat"), WorkoutPlan(), [Collect()], fps=clip.series.meta.fps)
+    with_fps = Workout(get_definition("squat"), WorkoutPlan(), [Collect()], fps=clip.series.fps)
     with_fps.process(None, first)
     assert 150.0 < with_fps.engine.state.values["knee"] < 180.0
     without = Workout(get_definition("squat"), WorkoutPlan(), [Collect()], fps=None)

@@ -136,10 +136,10 @@ class LiveCoach:
     def _answer(self, t: float, pose) -> dict:
         o = self.collector.overlay
         kp = None
-        if pose.people:
-            person = pose.people[0]
+        if pose.n_people:
+            xy, vis = pose.xy_px[0], pose.visibility[0]
             w, h = max(pose.width_px, 1), max(pose.height_px, 1)
-            pts = np.column_stack([person.image_xy_px[:, 0] / w, person.image_xy_px[:, 1] / h, person.visibility])
+            pts = np.column_stack([xy[:, 0] / w, xy[:, 1] / h, vis])
             kp = {"width": pose.width_px, "height": pose.height_px, "points": np.round(pts, 4).tolist()}
         return {
             "type": "frame", "t": t, "frame": self.index - 1,

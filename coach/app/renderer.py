@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from coach.pose.keypoints import Keypoints, PoseFrame
+from coach.pose.series import PoseFrame
 from coach.pose.landmarks import SKELETON_EDGES, landmark_index
 
 _EDGE_IDX = tuple((landmark_index(a), landmark_index(b)) for a, b in SKELETON_EDGES)
@@ -25,17 +25,15 @@ def _scale(image: np.ndarray) -> float:
     return max(1.0, min(image.shape[:2]) / 480.0)
 
 
-def draw_skeleton(image: np.ndarray, keypoints: Keypoints, colour: tuple[int, int, int] = PERSON_COLOURS[0],
-                  min_visibility: float = 0.5) -> np.ndarray:
+def draw_skeleton(image: np.ndarray, xy: np.ndarray, vis: np.ndarray,
+                  colour: tuple[int, int, int] = PERSON_COLOURS[0], min_visibility: float = 0.5) -> np.ndarray:
     """Draw one person's skeleton in place; landmarks below `min_visibility` are drawn faint or skipped.
 
-    image: (H, W, 3) uint8 BGR. Returns the same image.
+    image: (H, W, 3) uint8 BGR; xy: (33, 2) px; vis: (33,) in [0, 1]. Returns the same image.
     """
     s = _scale(image)
     thick = int(round(2 * s))
     radius = int(round(3 * s))
-    xy = keypoints.image_xy_px
-    vis = keypoints.visibility
     for a, b in _EDGE_IDX:
         if not (np.isfinite(xy[a]).all() and np.isfinite(xy[b]).all()):
             continue
@@ -69,10 +67,10 @@ def draw_text(image: np.ndarray, text: str, origin: tuple[int, int], *, scale: f
 
 def draw_pose_frame(image: np.ndarray, frame: PoseFrame) -> np.ndarray:
     """Draw everyone in `frame` (one colour per person slot) and a "nobody" note when empty. In place."""
-    for p, kp in enumerate(frame.people):
-        draw_skeleton(image, kp, PERSON_COLOURS[p % len(PERSON_COLOURS)])
+    for p in range(frame.n_people):
+        draw_skeleton(image, frame.xy_px[p], frame.visibility[p], PERSON_COLOURS[p % len(PERSON_COLOURS)])
     label = f"t={frame.timestamp_s:6.2f}s  frame {frame.frame_index}"
-    label += "  nobody found" if frame.nobody else f"  people: {len(frame.people)}"
+    label += "  nobody found" if frame.nobody else f"  people: {frame.n_people}"
     draw_text(image, label, (8, 8), scale=0.5)
     return image
 
@@ -105,10 +103,10 @@ class OverlayModel:
     group: bool = False  #: group mode: everyone counted, each track in its own colour
 
 
-def _angle_arc(image: np.ndarray, kp: Keypoints, names: tuple[str, str, str], value: float | None,
+def _angle_arc(image: np.ndarray, xy: np.ndarray, names: tuple[str, str, str], value: float | None,
                colour: tuple[int, int, int]) -> None:
     """Draw the arc of the joint angle a-vertex-c at the vertex, with its value in degrees."""
-    a, b, c = (kp.xy(n) for n in names)
+    a, b, c = (xy[landmark_index(n)] for n in names)
     if not (np.isfinite(a).all() and np.isfinite(b).all() and np.isfinite(c).all()):
         return
     s = _scale(image)
@@ -132,9 +130,8 @@ def _track_colour(label: str) -> tuple[int, int, int]:
     return PERSON_COLOURS[int(digits or 0) % len(PERSON_COLOURS)]
 
 
-def _head_label(image: np.ndarray, kp: Keypoints, text: str, colour: tuple[int, int, int]) -> None:
+def _head_label(image: np.ndarray, xy: np.ndarray, text: str, colour: tuple[int, int, int]) -> None:
     """A small label just above the person's head (above the highest visible landmark)."""
-    xy = kp.image_xy_px
     ok = np.all(np.isfinite(xy), axis=1)
     if not ok.any():
         return
@@ -152,25 +149,26 @@ def draw_workout_overlay(image: np.ndarray, pose: PoseFrame, model: OverlayModel
     timer, the current cue, and a clear banner when the engine cannot measure. Returns `image`."""
     h, w = image.shape[:2]
     s = _scale(image)
-    person = pose.people[model.person_index] if 0 <= model.person_index < len(pose.people) else None
+    n = pose.n_people
+    person = model.person_index if 0 <= model.person_index < n else None
     label_of = {slot: text for slot, text in model.labels}
-    for p, kp in enumerate(pose.people):
+    for p in range(n):
         if model.group and p in label_of:
-            draw_skeleton(image, kp, _track_colour(label_of[p]))
+            draw_skeleton(image, pose.xy_px[p], pose.visibility[p], _track_colour(label_of[p]))
         elif p != model.person_index:
-            draw_skeleton(image, kp, (150, 150, 150))
+            draw_skeleton(image, pose.xy_px[p], pose.visibility[p], (150, 150, 150))
     if person is not None:
         if not model.group:
-            draw_skeleton(image, person, PERSON_COLOURS[0])
+            draw_skeleton(image, pose.xy_px[person], pose.visibility[person], PERSON_COLOURS[0])
         if model.arc_landmarks:
-            _angle_arc(image, person, model.arc_landmarks, model.measure_value, (0, 215, 255))
+            _angle_arc(image, pose.xy_px[person], model.arc_landmarks, model.measure_value, (0, 215, 255))
     for slot, text in model.labels:
-        if 0 <= slot < len(pose.people):
+        if 0 <= slot < n:
             if model.group:
                 colour = _track_colour(text)
             else:
                 colour = (30, 90, 30) if slot == model.person_index else (110, 110, 110)
-            _head_label(image, pose.people[slot], text, colour)
+            _head_label(image, pose.xy_px[slot], text, colour)
 
     # Counter panel, top left: reps/target, per side, set, phase.
     y = int(8 * s)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from coach.engine.events import Event
-from coach.pose.keypoints import PoseFrame
+from coach.pose.series import PoseFrame
 from coach.app.renderer import OverlayModel, blank_canvas, draw_workout_overlay
 from coach.app.sources import Frame
 from coach.app.video_output import VideoWriter
@@ -33,9 +33,9 @@ class RecorderSink:
         result = set_result.result
         self.recorder.add_holds(result.holds)
         self.recorder.add_not_measurable(result.not_measurable)
-        times, values = result.measure_trace["times_s"], result.measure_trace["values"]
+        times = result.trace.times_s
         if len(times):
-            self.recorder.add_angle_series(self.primary_measure, np.asarray(times), np.asarray(values))
+            self.recorder.add_angle_series(self.primary_measure, times, result.trace.values[self.primary_measure])
         self.recorder.end_set(set_result.ended_reason)
 
 

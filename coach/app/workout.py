@@ -10,11 +10,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator, Protocol
 
-import numpy as np
 
 from coach.engine.events import Event, FaultRaised
-from coach.pose.keypoints import PoseFrame
-from coach.pose.recording import KeypointSeries, is_recording, load_recording
+from coach.engine.counter import Counter
+from coach.engine.result import CountResult
+from coach.pose.recording import is_recording, load_recording
+from coach.pose.series import PoseFrame
 from coach.app.renderer import OverlayModel
 from coach.app.sources import Frame
 
@@ -39,7 +40,7 @@ class SetResult:
     index: int
     target_reps: int | None
     ended_reason: str
-    result: object  #: coach.engine.analysis.AnalysisResult
+    result: CountResult
 
 
 @dataclass
@@ -97,7 +98,7 @@ class Workout:
     """Feeds frames to a fresh engine per set, ends sets at the target, rests between them."""
 
     def __init__(self, definition, plan: WorkoutPlan, sinks: Iterable[WorkoutSink] = (), *,
-                 live: bool = False, side: str | None = None, person: int = 0, ready_s: float = 0.0,
+                 live: bool = False, side: str | None = None, ready_s: float = 0.0,
                  choose: str | int = "auto", everyone: bool = False, fps: float | None = None) -> None:
         """fps: the source's frame rate (frames/s) when it can be trusted — a file or a recording — so the
         engines size their windows from the first frame; None (a camera, whose nominal rate often is not
@@ -115,7 +116,6 @@ class Workout:
         self.sinks = list(sinks)
         self.live = live
         self.side = side
-        self.person = person
         self.choose = choose
         self.everyone = everyone
         self.fps = fps if fps and fps > 0 else None
@@ -140,22 +140,15 @@ class Workout:
         self._ready_since: float | None = None
         self._readiness = None
         if ready_s > 0:
-            from coach.engine.analysis import ExerciseEngine
-
-            self._readiness = ExerciseEngine(definition, side=side, choose=choose, fps=self.fps)  # "can you measure?"
+            self._readiness = Counter(definition, side=side, choose=choose, fps=self.fps)  # "can you measure?"
         else:
             self._start_set()
 
     # -- sets --------------------------------------------------------------------------------------
     def _start_set(self) -> None:
-        from coach.engine.analysis import ExerciseEngine
-
         self.set_index += 1
-        self.engine = ExerciseEngine(self.definition, side=self.side, choose=self.choose, fps=self.fps)
+        self.engine = Counter(self.definition, side=self.side, choose=self.choose, fps=self.fps, keep_trace=True)
         self.rest_until_s = None
-        self._trace_t: list[float] = []
-        self._trace_v: list[float] = []
-        self._trace_phase: list[str] = []
         for sink in self.sinks:
             sink.on_set_started(self.set_index, self.plan.reps)
 
@@ -167,7 +160,7 @@ class Workout:
         if events:
             for sink in self.sinks:
                 sink.on_events(events)
-        result = SetResult(self.set_index, self.plan.reps, reason, self._live_result())
+        result = SetResult(self.set_index, self.plan.reps, reason, self.engine.result())
         self.summary.sets.append(result)
         self.engine = None
         for sink in self.sinks:
@@ -182,26 +175,6 @@ class Workout:
         elif self.set_index < self.plan.sets:
             self._start_set()
 
-    def _live_result(self):
-        """The running set's result, in the same shape as offline analysis (`AnalysisResult`)."""
-        from coach.engine.analysis import AnalysisResult
-
-        tally = self.engine.tally
-        records = sorted(tally.records, key=lambda r: r.end_s)
-        nm = sorted(tally.not_measurable, key=lambda x: x.start_s)
-        times = np.asarray(self._trace_t, dtype=np.float64)
-        return AnalysisResult(
-            exercise=self.definition.id, reps=tally.reps, reps_left=tally.reps_left,
-            reps_right=tally.reps_right, hold_s=tally.held_s, reps_records=records,
-            holds=sorted(tally.holds, key=lambda h: h.start_s), faults=sorted(tally.faults, key=lambda f: f.time_s),
-            not_measurable=nm, not_measurable_s=float(sum(i.duration_s for i in nm)),
-            phase_trace={"times_s": times, "phase": np.asarray(self._trace_phase, dtype=object)},
-            measure_trace={"times_s": times, "measure": self.primary,
-                           "values": np.asarray(self._trace_v, dtype=np.float64), "range_lo": None,
-                           "range_hi": None, "side": self.engine.state.side},
-            side=self.engine.state.side, content_hash=self.definition.content_hash,
-        )
-
     @property
     def done(self) -> bool:
         """True when every planned set has ended."""
@@ -210,9 +183,9 @@ class Workout:
     # -- frames ------------------------------------------------------------------------------------
     def _check_ready(self, pose: PoseFrame) -> OverlayModel:
         """Before the first set: is the person measurable? Start the set after `ready_s` of it."""
-        self._readiness.update(pose, self.person)
+        self._readiness.update(pose)
         st = self._readiness.state
-        if st.measurable and pose.people:
+        if st.measurable and pose.n_people:
             self._ready_since = pose.timestamp_s if self._ready_since is None else self._ready_since
         else:
             self._ready_since = None
@@ -242,11 +215,7 @@ class Workout:
         if self.engine is None and self.rest_until_s is not None and pose.timestamp_s >= self.rest_until_s:
             self._start_set()
         if self.engine is not None and not self.paused:
-            events = self.engine.update(pose, self.person)
-            st = self.engine.state
-            self._trace_t.append(pose.timestamp_s)
-            self._trace_v.append(float(st.values.get(self.primary, np.nan)) if st.values else np.nan)
-            self._trace_phase.append(st.phase or "")
+            events = self.engine.update(pose)
             for ev in events:
                 if isinstance(ev, FaultRaised):
                     self._cue = (ev.fault.cue, ev.time_s)
@@ -283,28 +252,25 @@ class Workout:
 
     def _feed_group(self, pose: PoseFrame) -> None:
         """Group mode: one engine per tracked person, each fed only that person's keypoints."""
-        from coach.engine.analysis import ExerciseEngine
-
         t = pose.timestamp_s
-        ids = self._group_tracker.step(t, [kp.image_xy_px for kp in pose.people])
+        ids = self._group_tracker.step(t, pose.xy_px)
         self._group_ids = ids
         alive = set(self._group_tracker.tracks)
         for tid, slot in [(tid, k) for k, tid in enumerate(ids) if tid > 0]:
             g = self._group.get(tid)
             if g is None:
-                g = self._group[tid] = dict(engine=ExerciseEngine(self.definition, side=self.side, fps=self.fps),
+                g = self._group[tid] = dict(engine=Counter(self.definition, side=self.side, fps=self.fps),
                                             first_s=t, last_s=t, seen=0, ended=False)
             g["last_s"] = t
             g["seen"] += 1
             if not self.paused:
-                g["engine"].update(PoseFrame(pose.frame_index, t, pose.width_px, pose.height_px,
-                                             (pose.people[slot],)))
+                g["engine"].update(pose.person(slot))
         for tid, g in self._group.items():
             if g["ended"] or tid in ids:
                 continue
             if tid in alive:  # unseen for now (occluded): the engine is told nobody is there
                 if not self.paused:
-                    g["engine"].update(PoseFrame(pose.frame_index, t, pose.width_px, pose.height_px, ()))
+                    g["engine"].update(pose.person(-1))
             else:  # track ended: close its holds and intervals
                 g["engine"].finish(g["last_s"])
                 g["ended"] = True
@@ -342,7 +308,7 @@ class Workout:
         if engine is None:
             return
         st = engine.state
-        if engine._chooser.seen_several or not isinstance(self.choose, str) or self.choose != "auto":
+        if st.several_seen or not isinstance(self.choose, str) or self.choose != "auto":
             model.labels = tuple((slot, f"#{tid} exercising" if slot == st.slot else f"#{tid}")
                                  for slot, tid in enumerate(st.track_ids) if tid > 0)
 
@@ -396,9 +362,9 @@ def pose_stream(source: str | Path, *, model_path: Path | None = None, num_poses
     frame_count, and a callable `ended_reason()`. A recording is replayed without the model (frame None).
     """
     if is_recording(source):
-        series: KeypointSeries = load_recording(source)
-        info = dict(description=str(source), fps=series.meta.fps, width_px=series.meta.width_px,
-                    height_px=series.meta.height_px, is_live=False, frame_count=len(series),
+        series = load_recording(source)
+        info = dict(description=str(source), fps=series.fps, width_px=series.width_px,
+                    height_px=series.height_px, is_live=False, frame_count=len(series),
                     ended_reason=lambda: "end of recording")
         return ((None, pf) for pf in series.frames()), info
 

@@ -15,7 +15,6 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColum
                            TimeElapsedColumn, TimeRemainingColumn)
 
 from coach.errors import CoachError
-from coach.devtools.perturbations import PERTURBATIONS
 
 # Tables keep their full width when the output is a file or a pipe (rich assumes 80 columns there).
 console = Console(width=None if sys.stdout.isatty() else 160)
@@ -71,11 +70,16 @@ def progress_task(description: str, total: int | None, transient: bool = False) 
         yield advance
 
 
-#: Names of `coach.devtools.perturbations.PERTURBATIONS`, as a choice for --perturb.
+#: --perturb choices: what each does to a keypoint recording (`coach.pose.series.PoseSeries` transforms).
+PERTURBATIONS = {
+    "mirror": lambda s: s.mirrored(),
+    "half-fps": lambda s: s.decimated(2),
+    "jitter": lambda s: s.jittered(0),
+}
 Perturbation = Enum("Perturbation", {name: name for name in PERTURBATIONS}, type=str)
 PerturbOption = typer.Option(None, "--perturb", help="Count as if the footage were seen in a mirror, at half "
-                             "the frame rate, or with shakier keypoints (a robustness check; see "
-                             "coach/perturbations.py).", show_default=False)
+                             "the frame rate, or with shakier keypoints (a robustness check: the "
+                             "PoseSeries transforms mirrored(), decimated(2), jittered()).", show_default=False)
 
 
 def perturbed(series, perturb):

@@ -104,7 +104,7 @@ def eval_reps(
         overall = bar.add_task("clips", total=len(rows))
 
         def get_series(label):
-            from coach.pose.extraction import extract_cached
+            from coach.app.extraction import extract_cached
             from coach.app.sources import open_source
 
             video = videos / label.file

@@ -287,7 +287,7 @@ def _series_for(source: str, model: Optional[Path], variant: str, num_poses: int
     if is_recording(source):
         return load_recording(source), None
     from coach.cli.common import progress_task
-    from coach.pose.extraction import extract_cached, extract_keypoints
+    from coach.app.extraction import extract_cached, extract_keypoints
     from coach.pose.models import resolve_model
     from coach.pose.engine import PoseEngine
     from coach.app.sources import open_source
@@ -326,8 +326,8 @@ def _series_for(source: str, model: Optional[Path], variant: str, num_poses: int
 
 def phase_changes(result) -> list[tuple[float, str]]:
     """(time, phase) at every change of phase ("" = moving between phases)."""
-    times = result.phase_trace["times_s"]
-    phases = result.phase_trace["phase"]
+    times = result.trace.times_s
+    phases = result.trace.phase
     out: list[tuple[float, str]] = []
     prev = None
     for t, p in zip(list(times), list(phases)):
@@ -338,14 +338,14 @@ def phase_changes(result) -> list[tuple[float, str]]:
 
 
 def _print_try(d, result, source: str, mode: str, changes) -> None:
-    nd = 1 if d.measure_unit(result.measure_trace["measure"]) == "deg" else 2  # decimals of the measure
+    tr = result.trace
+    nd = 1 if d.measure_unit(tr.primary) == "deg" else 2  # decimals of the measure
     console.print(f"[bold]{escape(d.name)}[/] ({d.id}, {escape(d.source)}, hash {d.content_hash[:12]}) on "
                   f"{escape(source)}  " + escape(f"[{mode}]"), highlight=False, soft_wrap=True)
-    mt = result.measure_trace
-    vals = [v for v in list(mt["values"]) if v == v]
+    vals = [v for v in tr.counted.tolist() if v == v]
     if vals:
-        unit = d.measure_unit(mt["measure"])
-        _print(f"{mt['measure']} ({mt['side']} side): {min(vals):.{nd}f} … {max(vals):.{nd}f} {unit}")
+        unit = d.measure_unit(tr.primary)
+        _print(f"{tr.primary} ({tr.side} side): {min(vals):.{nd}f} … {max(vals):.{nd}f} {unit}")
     if changes:
         parts = [f"{t:.2f} {p or '·'}" for t, p in changes]
         _print("phases (time s, phase; · = moving between phases):")
@@ -358,12 +358,12 @@ def _print_try(d, result, source: str, mode: str, changes) -> None:
         _print(line.rstrip(" →"))
     for nm in result.not_measurable:
         _print(f"not measurable {nm.start_s:.2f}–{nm.end_s:.2f} s: {nm.reason}", style="yellow")
-    if result.reps_records:
+    if result.rep_records:
         t = Table(title="repetitions")
         for col in ("#", "side", "start s", "turn s", "end s", "down s", "up s", "min", "max", "ROM",
                     "faults"):
             t.add_column(col, justify="right")
-        for r in result.reps_records:
+        for r in result.rep_records:
             t.add_row(str(r.index), r.side, f"{r.start_s:.2f}", f"{r.start_s + r.eccentric_s:.2f}",
                       f"{r.end_s:.2f}", f"{r.eccentric_s:.2f}", f"{r.concentric_s:.2f}", f"{r.min_value:.{nd}f}",
                       f"{r.max_value:.{nd}f}", f"{r.range_of_motion:.{nd}f}",
@@ -413,7 +413,7 @@ def try_cmd(
       coach exercises try my_knee.yaml --source knee.npz --plot knee.png\n
       coach exercises try my_knee.yaml --source knee.npz --perturb mirror   (same count in a mirror?)
     """
-    from coach.engine.analysis import analyse_series
+    from coach.engine.counter import count
 
     if side is not None and side not in ("left", "right", "both"):
         raise CoachError(f"--side must be left, right or both, not '{side}'")
@@ -425,7 +425,7 @@ def try_cmd(
     mode = "offline: whole clip" if offline else "as workout: causal, frame by frame"
     if perturb is not None:
         mode += f"; perturbed: {perturb.value}"
-    result = analyse_series(d, series, side=side, offline=offline)
+    result = count(d, series, side=side, offline=offline)
     changes = phase_changes(result)
     if as_json:
         out = result.to_dict()

@@ -32,7 +32,7 @@ def extract(
     The recording (format: see coach/recording.py) can replace the video in every later command, without
     running the model again. Example: coach pose extract squat.mp4 -o squat.npz --preview squat_pose.mp4
     """
-    from coach.pose.extraction import extract_keypoints
+    from coach.app.extraction import extract_keypoints
     from coach.pose.engine import PoseEngine
     from coach.pose.recording import save_recording
     from coach.app.renderer import draw_pose_frame
@@ -63,7 +63,7 @@ def extract(
     path = save_recording(output, series)
     found = int(np.count_nonzero(series.n_people))
     total = len(series)
-    ended = series.meta.extra.get("ended", "")
+    ended = series.meta.get("ended", "")
     console.print(f"wrote [bold]{path}[/]: {total} frames, a person in {found} "
                   f"({100.0 * found / max(total, 1):.0f}%)" + (f", ended: {ended}" if ended else ""))
     if preview:
@@ -86,13 +86,15 @@ def info(recording: Path = typer.Argument(..., help="A recording written by `pos
     series = load_recording(recording)
     m = series.meta
     table = Table(show_header=False)
-    for key, value in [("source", m.source), ("frames", len(series)),
+    for key, value in [("source", m.get("source", "")), ("frames", len(series)),
                        ("duration", f"{series.timestamps_s[-1]:.2f} s" if len(series) else "0 s"),
-                       ("fps", f"{m.fps:.2f}"), ("size", f"{m.width_px}×{m.height_px} px"),
-                       ("model", f"{m.model_variant} {m.model_sha256[:12]}"),
+                       ("fps", f"{series.fps:.2f}"), ("size", f"{series.width_px}×{series.height_px} px"),
+                       ("model", f"{m.get('model_variant', '')} {str(m.get('model_sha256', ''))[:12]}".strip()
+                        or "none recorded"),
+                       ("coordinates", "image and 3-D world" if series.has_world else "image only (2-D)"),
                        ("people per frame (max)", series.n_slots),
                        ("frames with a person", int(np.count_nonzero(series.n_people))),
-                       ("program version", m.program_version), ("format", f"{m.format} v{m.format_version}")]:
+                       ("program version", m.get("program_version", ""))]:
         table.add_row(key, str(value))
     console.print(table)
 

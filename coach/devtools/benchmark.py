@@ -70,7 +70,7 @@ def run_benchmark(video: str | Path, model_path: str | Path, *, model_variant: s
     looks for (the session then tracks them and follows the exerciser); `extra["people_per_frame"]` is how
     many it found on average, which is what its cost grows with.
     """
-    from coach.pose.recording import KeypointSeries, RecordingMeta
+    from coach.pose.series import PoseSeries
 
     # 1. decoding alone
     with VideoFileSource(video) as src:
@@ -109,7 +109,8 @@ def run_benchmark(video: str | Path, model_path: str | Path, *, model_variant: s
     n = len(frames)
 
     # 3. the counting engine alone on those keypoints
-    series = KeypointSeries.from_frames(frames, RecordingMeta(str(video), source_fps, width, height))
+    series = PoseSeries.from_frames(frames, fps=source_fps, width_px=width, height_px=height,
+                                    meta={"source": str(video)})
     engine_fps = _engine_fps(exercise, series)
 
     pipeline_fps = n / pipeline_s if pipeline_s > 0 else float("nan")
@@ -124,7 +125,7 @@ def run_benchmark(video: str | Path, model_path: str | Path, *, model_variant: s
         latency_ms_p50=float(np.percentile(latencies, 50) * 1000) if latencies else None,
         latency_ms_p95=float(np.percentile(latencies, 95) * 1000) if latencies else None,
         extra={"num_poses": num_poses,
-               "people_per_frame": float(np.mean([len(f.people) for f in frames])) if frames else 0.0},
+               "people_per_frame": float(np.mean([f.n_people for f in frames])) if frames else 0.0},
     )
 
 
@@ -148,7 +149,7 @@ def run_people_sweep(video: str | Path, model_path: str | Path, *, counts=(1, 2,
             for frame in src:
                 pose = engine.detect(frame.image_bgr, frame.timestamp_s, frame.index)
                 workout.process(frame, pose)
-                people.append(len(pose.people))
+                people.append(pose.n_people)
                 progress(f"num_poses {k}", len(people), total)
                 if max_frames is not None and len(people) >= max_frames:
                     break
@@ -166,13 +167,13 @@ def run_people_sweep(video: str | Path, model_path: str | Path, *, counts=(1, 2,
 
 def _engine_fps(exercise: str | None, series) -> float | None:
     """Frames per second of the offline counting engine on `series` (best of 3 runs)."""
-    from coach.engine.analysis import analyse_series
+    from coach.engine.counter import count
     from coach.exercise.library import get_definition
 
     definition = get_definition(exercise or "squat")
     best = np.inf
     for _ in range(3):
         t0 = time.perf_counter()
-        analyse_series(definition, series)
+        count(definition, series, offline=True)
         best = min(best, time.perf_counter() - t0)
     return len(series) / best if best > 0 else float("nan")

@@ -114,10 +114,11 @@ def evaluate_pose(engine, pairs, threshold_px: float = 21.0) -> PoseEvalResult:
         t = np.array([truth[n] for n in names], float)
         idx = [landmark_index(COCO17_TO_LANDMARK[n]) for n in names]
         best = None
-        for person in pose.people:
-            d = np.linalg.norm(person.image_xy_px[idx].astype(float) - t, axis=1)
+        for p in range(pose.n_people):
+            xy = pose.xy_px[p, idx].astype(float)
+            d = np.linalg.norm(xy - t, axis=1)
             if best is None or np.nanmean(d) < np.nanmean(best[1]):
-                best = (person.image_xy_px[idx].astype(float), d, person.visibility[idx].astype(float))
+                best = (xy, d, pose.visibility[p, idx].astype(float))
         for j, n in enumerate(names):
             det = tuple(best[0][j]) if best else (float("nan"), float("nan"))
             err = float(best[1][j]) if best else float("nan")

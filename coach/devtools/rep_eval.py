@@ -143,11 +143,11 @@ def evaluate_labels(labels: list[Label], get_series: Callable[[Label], object], 
                     on_clip: Callable[[ClipResult], None] | None = None) -> list[ClipResult]:
     """Run every labelled clip through the exercise engine and score it.
 
-    get_series(label) returns the clip's `KeypointSeries` (extracted or cached) or raises CoachError.
+    get_series(label) returns the clip's `PoseSeries` (extracted or cached) or raises CoachError.
     offline=False (default) counts causally, frame by frame, exactly as `workout` does on a camera or a
-    file; offline=True uses whole-clip, zero-phase analysis (`analyse_series(offline=True)`).
+    file; offline=True uses whole-clip, zero-phase analysis (`count(offline=True)`).
     """
-    from coach.engine.analysis import analyse_series
+    from coach.engine.counter import count
     from coach.exercise.library import get_definition
 
     results = []
@@ -155,7 +155,7 @@ def evaluate_labels(labels: list[Label], get_series: Callable[[Label], object], 
         try:
             definition = get_definition(label.exercise, extra_dirs=exercises_dirs)
             series = get_series(label)
-            r = analyse_series(definition, series, offline=offline)
+            r = count(definition, series, offline=offline)
             res = score_clip(label, r.reps, r.hold_s, r.reps_left, r.reps_right, hold_tolerance_s,
                              r.not_measurable_s)
         except CoachError as exc:

@@ -150,7 +150,7 @@ def generate_history(
                 summary = workout.finish(reason)
                 rec.add_note(pain, effort, "knee a bit stiff" if pain >= 4 and ex == "squat" else "")
                 rec.finish(reason)
-                records = [r for s in summary.sets for r in s.result.reps_records]
+                records = [r for s in summary.sets for r in s.result.rep_records]
                 history.sessions.append(RecordedSession(
                     session_id=rec.session_id, exercise_id=ex, started_at=started, side=side, depth=depth,
                     target_reps=sets * reps, reps=summary.reps,

@@ -94,10 +94,10 @@ def _value_at(times: np.ndarray, values: np.ndarray, t: float) -> float:
 def per_side_results(definition: ExerciseDefinition, series, *, offline: bool = False) -> dict:
     """For `sides: each`: each side's own run (its measure, range, phases), for a panel per side.
 
-    `analyse_series` counts both sides but keeps one side's trace; this replays each side alone (the
-    same measures, range and machine as that side's run), for drawing only.
+    `count` counts both sides but keeps one side's trace; this replays each side alone (the same
+    measures, range and machine as that side's run), for drawing only.
     """
-    from coach.engine.analysis import analyse_series
+    from coach.engine.counter import count
 
     out = {}
     for side in ("left", "right"):
@@ -106,13 +106,13 @@ def per_side_results(definition: ExerciseDefinition, series, *, offline: bool = 
         for m in d2.measures.values():
             if m.side in ("auto", "both"):
                 m.side = side
-        out[side] = analyse_series(d2, series, side=side, offline=offline)
+        out[side] = count(d2, series, side=side, offline=offline)
     return out
 
 
 def plot_trace(result, definition: ExerciseDefinition, out_path: str | Path, *, title: str = "",
                mode: str = "", per_side: dict | None = None) -> Path:
-    """Draw `result` (from `analyse_series`) for `definition` into a PNG; returns the path.
+    """Draw `result` (from `count`) for `definition` into a PNG; returns the path.
 
     `per_side` ({"left": result, "right": result}, see `per_side_results`) draws one panel per side, with
     the reps and faults of `result` credited to that side.
@@ -124,11 +124,11 @@ def plot_trace(result, definition: ExerciseDefinition, out_path: str | Path, *, 
 
     d = definition
     if per_side:
-        panels = [(s, per_side[s], [r for r in result.reps_records if r.side == s],
+        panels = [(s, per_side[s], [r for r in result.rep_records if r.side == s],
                    [f for f in result.faults if f.side in (s, "none", "both")]) for s in ("left", "right")]
     else:
-        panels = [("", result, result.reps_records, result.faults)]
-    times = np.asarray(result.measure_trace["times_s"], dtype=np.float64)
+        panels = [("", result, result.rep_records, result.faults)]
+    times = result.trace.times_s
     duration = float(times[-1] - times[0]) if len(times) > 1 else 1.0
     width = float(np.clip(duration / 2.2, 11.0, 32.0))
     ratios = []
@@ -158,13 +158,14 @@ def _panel(ax, strip, d: ExerciseDefinition, result, reps, faults, side_label: s
     from matplotlib.patches import Patch
     from matplotlib.transforms import blended_transform_factory
 
-    mt, pt = result.measure_trace, result.phase_trace
-    times = np.asarray(mt["times_s"], dtype=np.float64)
-    values = np.asarray(mt["values"], dtype=np.float64) if len(times) else np.array([])
-    lo = None if mt.get("range_lo") is None else np.asarray(mt["range_lo"], dtype=np.float64)
-    hi = None if mt.get("range_hi") is None else np.asarray(mt["range_hi"], dtype=np.float64)
-    phases = list(pt["phase"]) if len(pt["phase"]) == len(times) else [""] * len(times)
-    measure = mt["measure"]
+    tr = result.trace
+    times = tr.times_s
+    values = tr.counted
+    has_range = d.movement.range is not None and len(times) > 0
+    lo = tr.range_lo if has_range else None
+    hi = tr.range_hi if has_range else None
+    phases = list(tr.phase) if len(tr.phase) == len(times) else [""] * len(times)
+    measure = tr.primary
     unit = d.measure_unit(measure)
     duration = float(times[-1] - times[0]) if len(times) > 1 else 1.0
     colours = {p: _PHASE_COLOURS[k % len(_PHASE_COLOURS)] for k, p in enumerate(d.movement.phases)}
@@ -232,7 +233,7 @@ def _panel(ax, strip, d: ExerciseDefinition, result, reps, faults, side_label: s
         handles.append(r0)
 
     # the measure the machine saw
-    (curve,) = ax.plot(times, values, color="black", lw=1.6, label=f"{measure} ({mt.get('side', '')})")
+    (curve,) = ax.plot(times, values, color="black", lw=1.6, label=f"{measure} ({tr.side})")
     handles.insert(0, curve)
 
     # reps: number at the turning point, span along the top

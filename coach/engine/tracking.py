@@ -6,8 +6,6 @@ and classes over keypoints; no I/O, times from the source).
   keypoint distance and size; tracks unseen for up to `keep_s` survive (occlusion, people crossing).
 - `ExerciserChooser` picks the person a single-person session follows: the one whose primary measure moves
   most (hysteretic), or the largest/most central while nobody moves; or a fixed choice.
-- `jump_gate` drops frames where the whole skeleton jumps between consecutive frames (a camera cut, the
-  model switching to someone else): such frames are "not measurable", never a made-up position.
 """
 
 from __future__ import annotations
@@ -19,13 +17,11 @@ from typing import Callable
 import numpy as np
 
 from coach.pose.landmarks import LANDMARK_NAMES
-from coach.pose.recording import KeypointSeries
+from coach.pose.series import PoseFrame, PoseSeries
 
 _LI = {name: i for i, name in enumerate(LANDMARK_NAMES)}
 _BODY = [_LI[f"{s}_{p}"] for s in ("left", "right") for p in ("shoulder", "hip", "knee", "ankle")]
 
-#: A torso centre moving more than this many torso lengths between consecutive frames is not a body.
-JUMP_TORSO_LENGTHS = 1.5
 #: Matching cost above which a detection is not the track (see `PeopleTracker`), between consecutive
 #: frames; it grows by as much again per second unseen.
 MATCH_GATE = 0.6
@@ -54,48 +50,6 @@ def _centrality_score(c: np.ndarray, size: float, width_px: float | None) -> flo
         return size
     off = min(1.0, abs(float(c[0]) - width_px / 2) / (width_px / 2))
     return size * (1.0 - 0.6 * off)
-
-
-class PersonTracker:
-    """Follows one person across frames when the pose engine reports several (slot order can change).
-
-    The first person seen is the one that fills most of the picture near its middle (`body_box` size,
-    weighted down towards the picture's sides when its width is known). After that, each frame takes the
-    person whose torso centre is nearest the last one followed and whose size is similar (cost = distance
-    in body sizes + 2 |log size ratio|). When several are seen and none is within a cost of 1.5, the
-    followed person was not detected in that frame; after `lost_after_s` without them, the largest is taken
-    again. A lone person is always taken. (Kept for callers that need only one person; sessions use
-    `ExerciserChooser`.)
-    """
-
-    def __init__(self, lost_after_s: float = 2.0, width_px: float | None = None):
-        self.lost_after_s = lost_after_s
-        self.width_px = width_px
-        self.centre: np.ndarray | None = None
-        self.size = 0.0
-        self.last_t: float | None = None
-
-    def step(self, t: float, people_xy: list[np.ndarray]) -> int:
-        """Slot of the followed person in this frame, or -1 when they are not in it."""
-        cands = []
-        for k, xy in enumerate(people_xy):
-            c, size = body_box(xy)
-            if np.all(np.isfinite(c)) and size > 0:
-                cands.append((k, c, size))
-        if not cands:
-            return -1
-        if self.centre is None or self.last_t is None or t - self.last_t > self.lost_after_s:
-            k, c, size = max(cands, key=lambda x: _centrality_score(x[1], x[2], self.width_px))
-        else:
-            def cost(x):
-                return (float(np.linalg.norm(x[1] - self.centre)) / max(self.size, 1e-6)
-                        + 2.0 * abs(np.log(x[2] / max(self.size, 1e-6))))
-            best = min(cands, key=cost)
-            if cost(best) > 1.5:
-                return best[0] if len(cands) == 1 else -1
-            k, c, size = best
-        self.centre, self.size, self.last_t = c, size, t
-        return k
 
 
 # ---------------------------------------------------------------------------- several people
@@ -206,33 +160,14 @@ class PeopleTracker:
         return ids
 
 
-def track_people(series: KeypointSeries, keep_s: float = KEEP_LOST_S) -> np.ndarray:
+def track_people(series: PoseSeries, keep_s: float = KEEP_LOST_S) -> np.ndarray:
     """(T, P) track id of every slot of every frame (-1 = empty slot or not a body), see `PeopleTracker`."""
     tr = PeopleTracker(keep_s)
     out = np.full((len(series), series.n_slots), -1, np.int64)
     counts = series.n_people.tolist()
     for i, t in enumerate(series.timestamps_s.tolist()):
-        ids = tr.step(t, [series.image_xy_px[i, p] for p in range(int(counts[i]))])
+        ids = tr.step(t, [series.xy_px[i, p] for p in range(int(counts[i]))])
         out[i, :len(ids)] = ids
-    return out
-
-
-def split_people(series: KeypointSeries, keep_s: float = KEEP_LOST_S) -> dict[int, KeypointSeries]:
-    """One single-slot recording per track id (frames where that person is not seen have nobody)."""
-    ids = track_people(series, keep_s)
-    out = {}
-    rows = np.arange(len(series))
-    for tid in sorted(set(ids[ids > 0].tolist())):
-        hit = ids == tid
-        present = hit.any(axis=1)
-        slot = np.argmax(hit, axis=1)
-        xy = np.where(present[:, None, None], series.image_xy_px[rows, slot], np.nan)[:, None]
-        world = np.where(present[:, None, None], series.world_xyz_m[rows, slot], np.nan)[:, None]
-        vis = np.where(present[:, None], series.visibility[rows, slot], 0.0)[:, None]
-        pres = np.where(present[:, None], series.presence[rows, slot], 0.0)[:, None]
-        out[tid] = KeypointSeries(series.timestamps_s, series.frame_index, present.astype(np.int16),
-                                  xy.astype(np.float32), vis.astype(np.float32), pres.astype(np.float32),
-                                  world.astype(np.float32), series.meta)
     return out
 
 
@@ -243,9 +178,9 @@ SWITCH_RATIO = 1.5
 #: ...for this long without interruption.
 SWITCH_AFTER_S = 1.0
 
-#: Measure function for the chooser: (xy (33, 2), world (33, 3), visibility (33,)) -> values of the primary
-#: measure (one per side, NaN where not measurable).
-MeasureFn = Callable[[np.ndarray, np.ndarray, np.ndarray], tuple]
+#: Measure function for the chooser: (xy (33, 2), world (33, 3) or None, visibility (33,)) -> values of the
+#: primary measure (one per side, NaN where not measurable).
+MeasureFn = Callable[[np.ndarray, np.ndarray | None, np.ndarray], tuple]
 
 
 class ExerciserChooser:
@@ -305,20 +240,23 @@ class ExerciserChooser:
                 best = max(best, float(hi - lo))
         return best
 
-    def step(self, t: float, people: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> int:
-        """people: (xy (33, 2), world (33, 3), visibility (33,)) per detection slot. Returns the slot
-        followed in this frame, or -1."""
-        ids = self.tracker.step(t, [p[0] for p in people])
+    def step(self, frame: PoseFrame) -> int:
+        """The slot of `frame` followed now, or -1 (not in view)."""
+        t = frame.timestamp_s
+        if self.width_px is None and frame.width_px:
+            self.width_px = float(frame.width_px)
+        ids = self.tracker.step(t, frame.xy_px)
         self.ids = ids
         slot_of = {tid: k for k, tid in enumerate(ids) if tid > 0}
         first_several = len(slot_of) > 1 and not self.seen_several
         if len(slot_of) > 1:
             self.seen_several = True
         if self.choice == "auto" and self.measure_fn is not None:
+            world_all = frame.world_m
             for tid, k in slot_of.items():
-                xy, world, vis = people[k]
-                v = self.measure_fn(np.asarray(xy, np.float64), np.asarray(world, np.float64),
-                                    np.nan_to_num(np.asarray(vis, np.float64), nan=0.0))
+                v = self.measure_fn(frame.xy_px[k].astype(np.float64),
+                                    None if world_all is None else world_all[k].astype(np.float64),
+                                    np.nan_to_num(frame.visibility[k].astype(np.float64), nan=0.0))
                 self._hist.setdefault(tid, deque()).append((t, tuple(v)))
             for tid in [tid for tid in self._hist if tid not in self.tracker.tracks]:
                 del self._hist[tid]
@@ -327,14 +265,14 @@ class ExerciserChooser:
             return slot_of.get(self.choice, -1)
         if not self.seen_several and self.choice == "auto":
             self.chosen = ids[0] if ids and ids[0] > 0 else self.chosen
-            return 0 if people else -1
+            return 0 if frame.n_people else -1
         if self.chosen not in self.tracker.tracks or (first_several and self.choice == "auto"):
             self.chosen = None  # ended, or followed blindly as the lone person so far: choose now
             self._challenger = None
         if not slot_of:
             return -1
         if self.chosen is None:
-            self.chosen = self._pick(slot_of, people, t)
+            self.chosen = self._pick(slot_of, frame.xy_px, t)
         elif self.choice == "auto" and len(self.tracker.tracks) > 1:
             cur = self._activity(self.chosen, t)
             best_tid, best_a = None, 0.0
@@ -354,8 +292,8 @@ class ExerciserChooser:
                 self._challenger = None
         return slot_of.get(self.chosen, -1)
 
-    def _pick(self, slot_of: dict[int, int], people, t: float) -> int:
-        boxes = {tid: body_box(np.asarray(people[k][0], np.float64)) for tid, k in slot_of.items()}
+    def _pick(self, slot_of: dict[int, int], xy: np.ndarray, t: float) -> int:
+        boxes = {tid: body_box(np.asarray(xy[k], np.float64)) for tid, k in slot_of.items()}
         if self.choice == "auto" and self.measure_fn is not None:
             act = {tid: self._activity(tid, t) for tid in slot_of}
             mover = max(act, key=lambda k: act[k])
@@ -368,85 +306,6 @@ class ExerciserChooser:
         return max(boxes, key=lambda k: _centrality_score(boxes[k][0], boxes[k][1], self.width_px))
 
 
-def choose_slots(series: KeypointSeries, chooser: ExerciserChooser) -> np.ndarray:
+def choose_slots(series: PoseSeries, chooser: ExerciserChooser) -> np.ndarray:
     """Slot followed in every frame (-1 = not in view), running `chooser` over the recording."""
-    n = len(series)
-    out = np.full(n, -1, np.int64)
-    counts = series.n_people.tolist()
-    for i, t in enumerate(series.timestamps_s.tolist()):
-        out[i] = chooser.step(t, [(series.image_xy_px[i, p], series.world_xyz_m[i, p], series.visibility[i, p])
-                                  for p in range(int(counts[i]))])
-    return out
-
-
-def track_slots(series: KeypointSeries) -> np.ndarray:
-    """Slot of the followed person in every frame (-1 = not detected), see `PersonTracker`."""
-    n = len(series)
-    if series.n_slots == 1:
-        return np.where(series.n_people > 0, 0, -1)
-    tr = PersonTracker(width_px=series.meta.width_px or None)
-    out = np.full(n, -1, np.int64)
-    times = series.timestamps_s.tolist()
-    counts = series.n_people.tolist()
-    for i in range(n):
-        out[i] = tr.step(times[i], [series.image_xy_px[i, p] for p in range(int(counts[i]))])
-    return out
-
-
-def slot_arrays(series: KeypointSeries, slot: np.ndarray):
-    """Arrays (xy, world, visibility, present) of the person in `slot` per frame (-1 = nobody)."""
-    rows = np.arange(len(series))
-    s = np.maximum(slot, 0)
-    xy = series.image_xy_px[rows, s].astype(np.float64)
-    world = series.world_xyz_m[rows, s].astype(np.float64)
-    vis = series.visibility[rows, s].astype(np.float64)
-    present = slot >= 0
-    vis = np.where(present[:, None], np.nan_to_num(vis, nan=0.0), 0.0)
-    if not present.all():  # nobody followed: no coordinates either (as the live engine sees it)
-        xy[~present] = np.nan
-        world[~present] = np.nan
-    return xy, world, vis, present
-
-
-def person_arrays(series: KeypointSeries, person: int):
-    """Arrays of one person: `person` 0 follows the main person (`PersonTracker`); k > 0 is raw slot k."""
-    if person == 0:
-        slot = track_slots(series)
-    else:
-        slot = np.where(series.n_people > person, min(person, series.n_slots - 1), -1)
-    return slot_arrays(series, slot)
-
-
-def jump_gate(xy: np.ndarray, vis: np.ndarray) -> np.ndarray:
-    """Visibility zeroed on frames where the whole skeleton jumps (camera cut, another person).
-
-    A torso centre moving more than `JUMP_TORSO_LENGTHS` torso lengths between consecutive frames cannot be
-    a body.
-    """
-    sh = 0.5 * (xy[:, _LI["left_shoulder"]] + xy[:, _LI["right_shoulder"]])
-    hp = 0.5 * (xy[:, _LI["left_hip"]] + xy[:, _LI["right_hip"]])
-    centre = 0.5 * (sh + hp)
-    torso = np.linalg.norm(sh - hp, axis=1)
-    step = np.linalg.norm(np.diff(centre, axis=0), axis=1)
-    ref = np.fmax(torso[1:], torso[:-1])
-    with np.errstate(invalid="ignore"):
-        jump = step > JUMP_TORSO_LENGTHS * ref
-    bad = np.zeros(len(xy), bool)
-    bad[1:] |= jump
-    if bad.any():
-        vis = vis.copy()
-        vis[bad] = 0.0
-    return vis
-
-
-def jump_between(prev: tuple | None, xy: np.ndarray) -> tuple[bool, tuple]:
-    """Frame-by-frame twin of `jump_gate` for one (33, 2) frame: (jumped, state for the next frame)."""
-    sh = 0.5 * (xy[_LI["left_shoulder"]] + xy[_LI["right_shoulder"]])
-    hp = 0.5 * (xy[_LI["left_hip"]] + xy[_LI["right_hip"]])
-    centre = 0.5 * (sh + hp)
-    torso = float(np.linalg.norm(sh - hp))
-    jumped = False
-    if prev is not None:
-        pc, pt = prev
-        jumped = bool(float(np.linalg.norm(centre - pc)) > JUMP_TORSO_LENGTHS * max(torso, pt))
-    return jumped, (centre, torso)
+    return np.array([chooser.step(f) for f in series.frames()], np.int64)

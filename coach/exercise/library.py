@@ -229,3 +229,14 @@ def list_definitions(extra_dirs: Iterable = ()) -> list[ExerciseDefinition]:
     if problems:
         raise DefinitionError(str(problems[0]))
     return definitions
+
+
+def load_exercise(exercise: str | Path, extra_dirs: Iterable = ()) -> ExerciseDefinition:
+    """A definition by id ("squat": built-in, user folder, `extra_dirs`) or by the path of a YAML file.
+    Raises `DefinitionError` naming the file, line and field of a mistake, or the closest known ids."""
+    text = str(exercise)
+    if text.endswith((".yaml", ".yml")) or Path(text).is_file():
+        from coach.exercise.spec import load_definition
+
+        return load_definition(text)
+    return get_definition(text, extra_dirs)

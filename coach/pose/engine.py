@@ -15,8 +15,7 @@ import cv2
 import numpy as np
 
 from coach.errors import ModelError
-from coach.pose.keypoints import Keypoints, PoseFrame
-from coach.pose.landmarks import N_LANDMARKS
+from coach.pose.series import PoseFrame
 from coach.pose.native_output import (acquire_native_log_filter, native_stderr_silenced,
                                  release_native_log_filter)
 
@@ -90,14 +89,8 @@ class PoseEngine:
         else:
             result = self._landmarker.detect(image)
         self.inference_s += time.perf_counter() - t0
-        people = []
-        for p, (norm, world) in enumerate(zip(result.pose_landmarks, result.pose_world_landmarks)):
-            a = np.array([(lm.x, lm.y, lm.visibility or 0.0, lm.presence or 0.0) for lm in norm],
-                         np.float32).reshape(N_LANDMARKS, 4)
-            w = np.array([(lm.x, lm.y, lm.z) for lm in world], np.float32).reshape(N_LANDMARKS, 3)
-            xy = a[:, :2] * np.array([width, height], np.float32)
-            people.append(Keypoints(xy, a[:, 2].copy(), a[:, 3].copy(), w, timestamp_s, frame_index, p))
-        return PoseFrame(frame_index, timestamp_s, width, height, tuple(people))
+        return PoseFrame.from_mediapipe(result, width_px=width, height_px=height, timestamp_s=timestamp_s,
+                                        frame_index=frame_index)
 
     def close(self) -> None:
         """Release the native landmarker (required before interpreter shutdown)."""

@@ -1,141 +1,60 @@
-"""Keypoint recordings: every frame's keypoints of a source, saved once and replayed without the model.
+"""Keypoint recordings: a `PoseSeries` saved once and replayed without the model.
 
-File format (``.npz``, numpy's zip of arrays; format name ``coach-keypoints``, version 1). T frames,
+File format (``.npz``, numpy's zip of arrays, never pickles; format name ``coach-keypoints``). T frames,
 P person slots (the largest number of people seen in one frame, at least 1), 33 landmarks:
 
 | array          | shape          | dtype   | meaning                                                 |
 |----------------|----------------|---------|---------------------------------------------------------|
-| timestamps_s   | (T,)           | float64 | source timestamp of each frame, seconds                 |
+| timestamps_s   | (T,)           | float64 | source timestamp of each frame, seconds, increasing     |
 | frame_index    | (T,)           | int64   | index of the frame in the source                        |
 | n_people       | (T,)           | int16   | people found in the frame (0 = nobody)                  |
-| image_xy_px    | (T, P, 33, 2)  | float32 | image coordinates, pixels; NaN in empty slots           |
-| visibility     | (T, P, 33)     | float32 | landmark visibility in [0, 1]; 0 in empty slots         |
-| presence       | (T, P, 33)     | float32 | landmark presence in [0, 1]; 0 in empty slots           |
-| world_xyz_m    | (T, P, 33, 3)  | float32 | world coordinates, metres; NaN in empty slots           |
-| meta_json      | ()             | str     | `RecordingMeta` as JSON                                 |
+| image_xy_px    | (T, P, 33, 2)  | float32 | image coordinates, pixels; NaN = missing                |
+| visibility     | (T, P, 33)     | float32 | landmark visibility in [0, 1]; 0 where missing          |
+| world_xyz_m    | (T, P, 33, 3)  | float32 | world coordinates, metres (absent for a 2-D model)      |
+| meta_json      | ()             | str     | a JSON object: format, format_version, source, fps,     |
+|                |                |         | width_px, height_px, and what made it (model, program)  |
 
-Slot p of frame t holds the p-th person the engine returned for that frame.
+Version 2 (written now) made `world_xyz_m` optional and dropped `presence`; version 1 files (which have
+``presence`` and always ``world_xyz_m``) are read as well. Everything is checked on load: a file that is not
+a recording, or whose arrays or metadata do not fit together, is refused with one sentence saying what is
+wrong (`coach.errors.SourceError`).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import zipfile
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import numpy as np
 
 from coach.errors import SourceError
-from coach.pose.keypoints import Keypoints, PoseFrame
 from coach.pose.landmarks import N_LANDMARKS
+from coach.pose.series import PoseSeries
 
 FORMAT_NAME = "coach-keypoints"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: Metadata keys the format itself defines (everything else in `PoseSeries.meta` is kept as given).
+_FRAME_KEYS = ("format", "format_version", "fps", "width_px", "height_px")
 
 
-@dataclass
-class RecordingMeta:
-    """What a recording came from and how it was made."""
-
-    source: str  #: path or description of the source
-    fps: float  #: nominal frames per second of the source
-    width_px: int
-    height_px: int
-    model_variant: str = ""  #: lite / full / heavy, or "" for synthetic data
-    model_sha256: str = ""
-    program_version: str = ""
-    num_poses: int = 1
-    format: str = FORMAT_NAME
-    format_version: int = FORMAT_VERSION
-    extra: dict = field(default_factory=dict)
-
-
-@dataclass
-class KeypointSeries:
-    """A whole recording as arrays (see the module docstring for shapes and units)."""
-
-    timestamps_s: np.ndarray
-    frame_index: np.ndarray
-    n_people: np.ndarray
-    image_xy_px: np.ndarray
-    visibility: np.ndarray
-    presence: np.ndarray
-    world_xyz_m: np.ndarray
-    meta: RecordingMeta
-
-    def __len__(self) -> int:
-        return int(self.timestamps_s.shape[0])
-
-    @property
-    def n_slots(self) -> int:
-        """Number of person slots P."""
-        return int(self.image_xy_px.shape[1])
-
-    def person(self, slot: int = 0) -> "KeypointSeries":
-        """This recording restricted to one person slot (P = 1)."""
-        s = slice(slot, slot + 1)
-        return KeypointSeries(
-            self.timestamps_s, self.frame_index, np.minimum(self.n_people, 1) * (self.n_people > slot),
-            self.image_xy_px[:, s], self.visibility[:, s], self.presence[:, s], self.world_xyz_m[:, s],
-            self.meta,
-        )
-
-    def frames(self) -> Iterator[PoseFrame]:
-        """Replay the recording frame by frame."""
-        for t in range(len(self)):
-            people = tuple(
-                Keypoints(
-                    image_xy_px=self.image_xy_px[t, p],
-                    visibility=self.visibility[t, p],
-                    presence=self.presence[t, p],
-                    world_xyz_m=self.world_xyz_m[t, p],
-                    timestamp_s=float(self.timestamps_s[t]),
-                    frame_index=int(self.frame_index[t]),
-                    person_index=p,
-                )
-                for p in range(int(self.n_people[t]))
-            )
-            yield PoseFrame(int(self.frame_index[t]), float(self.timestamps_s[t]),
-                            self.meta.width_px, self.meta.height_px, people)
-
-    @classmethod
-    def from_frames(cls, frames: Iterable[PoseFrame], meta: RecordingMeta) -> "KeypointSeries":
-        """Pack frames into arrays. Empty slots get NaN coordinates and zero visibility."""
-        frames = list(frames)
-        n_slots = max([len(f.people) for f in frames] + [1])
-        t_count = len(frames)
-        xy = np.full((t_count, n_slots, N_LANDMARKS, 2), np.nan, np.float32)
-        world = np.full((t_count, n_slots, N_LANDMARKS, 3), np.nan, np.float32)
-        vis = np.zeros((t_count, n_slots, N_LANDMARKS), np.float32)
-        pres = np.zeros((t_count, n_slots, N_LANDMARKS), np.float32)
-        for t, f in enumerate(frames):
-            for p, kp in enumerate(f.people):
-                xy[t, p] = kp.image_xy_px
-                world[t, p] = kp.world_xyz_m
-                vis[t, p] = kp.visibility
-                pres[t, p] = kp.presence
-        return cls(
-            timestamps_s=np.array([f.timestamp_s for f in frames], np.float64),
-            frame_index=np.array([f.frame_index for f in frames], np.int64),
-            n_people=np.array([len(f.people) for f in frames], np.int16),
-            image_xy_px=xy, visibility=vis, presence=pres, world_xyz_m=world, meta=meta,
-        )
-
-
-def save_recording(path: str | Path, series: KeypointSeries) -> Path:
+def save_recording(path: str | Path, series: PoseSeries) -> Path:
     """Write `series` to `path` (``.npz`` is appended when missing). Returns the path written."""
     path = Path(path)
     if path.suffix != ".npz":
         path = path.with_name(path.name + ".npz")
     path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(
-        path,
-        timestamps_s=series.timestamps_s, frame_index=series.frame_index, n_people=series.n_people,
-        image_xy_px=series.image_xy_px, visibility=series.visibility, presence=series.presence,
-        world_xyz_m=series.world_xyz_m, meta_json=np.array(json.dumps(asdict(series.meta))),
-    )
+    meta = {k: v for k, v in series.meta.items() if k not in _FRAME_KEYS}
+    meta.update(format=FORMAT_NAME, format_version=FORMAT_VERSION, fps=float(series.fps),
+                width_px=int(series.width_px), height_px=int(series.height_px))
+    arrays = dict(timestamps_s=series.timestamps_s.astype(np.float64),
+                  frame_index=series.frame_index.astype(np.int64), n_people=series.n_people.astype(np.int16),
+                  image_xy_px=series.xy_px.astype(np.float32), visibility=series.visibility.astype(np.float32),
+                  meta_json=np.array(json.dumps(meta)))
+    if series.world_m is not None:
+        arrays["world_xyz_m"] = series.world_m.astype(np.float32)
+    np.savez_compressed(path, **arrays)
     return path
 
 
@@ -144,33 +63,96 @@ def is_recording(path: str | Path) -> bool:
     return str(path).endswith(".npz")
 
 
-def load_recording(path: str | Path) -> KeypointSeries:
-    """Read a recording written by `save_recording`. Raises `SourceError` with a clear reason."""
+def load_recording(path: str | Path) -> PoseSeries:
+    """Read a recording written by `save_recording` (format 1 or 2), checking everything in it."""
     path = Path(path)
     if not path.exists():
         raise SourceError(f"Recording not found: {path}")
     if path.is_dir():
         raise SourceError(f"{path} is a directory, not a keypoint recording")
+    if not zipfile.is_zipfile(path):
+        raise SourceError(f"{path} is not a keypoint recording (a recording is a .npz zip archive; this file "
+                          f"is not one)")
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+    except ValueError as exc:
+        if "pickle" in str(exc):
+            raise SourceError(f"{path} holds Python objects, which a keypoint recording never does") from None
         raise SourceError(f"{path} is not a readable keypoint recording ({exc})") from None
+    except (OSError, zipfile.BadZipFile, EOFError, KeyError) as exc:
+        raise SourceError(f"{path} is not a readable keypoint recording ({exc})") from None
+    return _series_from_arrays(path, arrays)
+
+
+def _series_from_arrays(path: Path, arrays: dict) -> PoseSeries:
+    def bad(what: str) -> SourceError:
+        return SourceError(f"{path} is not a valid keypoint recording: {what}")
+
+    if "meta_json" not in arrays:
+        raise SourceError(f"{path} has no recording metadata; is it a coach recording?")
     try:
-        meta_dict = json.loads(str(arrays.pop("meta_json")))
-    except (KeyError, json.JSONDecodeError):
-        raise SourceError(f"{path} has no recording metadata; is it a coach recording?") from None
-    if meta_dict.get("format") != FORMAT_NAME:
+        meta = json.loads(str(arrays.pop("meta_json")))
+    except (json.JSONDecodeError, ValueError):
+        raise bad("its metadata is not JSON") from None
+    if not isinstance(meta, dict):
+        raise bad(f"its metadata must be a JSON object, found {type(meta).__name__}")
+    if meta.get("format") != FORMAT_NAME:
         raise SourceError(f"{path} is not a {FORMAT_NAME} recording")
-    if int(meta_dict.get("format_version", 0)) > FORMAT_VERSION:
-        raise SourceError(
-            f"{path} is format version {meta_dict['format_version']}; this program reads up to "
-            f"{FORMAT_VERSION}. Upgrade coach to read it."
-        )
-    missing = {"timestamps_s", "frame_index", "n_people", "image_xy_px", "visibility", "presence",
-               "world_xyz_m"} - set(arrays)
+    version = meta.get("format_version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise bad(f"format_version must be a whole number from 1, found {version!r}")
+    if version > FORMAT_VERSION:
+        raise SourceError(f"{path} is format version {version}; this program reads up to {FORMAT_VERSION}. "
+                          f"Upgrade coach to read it.")
+    required = {"timestamps_s", "frame_index", "n_people", "image_xy_px", "visibility"}
+    if version == 1:
+        required |= {"world_xyz_m"}
+    missing = required - set(arrays)
     if missing:
-        raise SourceError(f"{path} lacks arrays: {', '.join(sorted(missing))}")
-    known = {f for f in RecordingMeta.__dataclass_fields__}
-    meta = RecordingMeta(**{k: v for k, v in meta_dict.items() if k in known})
-    return KeypointSeries(meta=meta, **arrays)
+        raise bad(f"it lacks the arrays {', '.join(sorted(missing))}")
+    for key, value in arrays.items():
+        if not np.issubdtype(value.dtype, np.number):
+            raise bad(f"{key} holds {value.dtype} values, not numbers")
+    times = arrays["timestamps_s"]
+    if times.ndim != 1:
+        raise bad(f"timestamps_s must be one value per frame, found shape {times.shape}")
+    n = len(times)
+    xy = arrays["image_xy_px"]
+    if xy.ndim != 4 or xy.shape[0] != n or xy.shape[2:] != (N_LANDMARKS, 2):
+        raise bad(f"image_xy_px must be ({n}, P, 33, 2) for its {n} timestamps, found {xy.shape}")
+    p = xy.shape[1]
+    shapes = {"frame_index": (n,), "n_people": (n,), "visibility": (n, p, N_LANDMARKS),
+              "world_xyz_m": (n, p, N_LANDMARKS, 3)}
+    for key, shape in shapes.items():
+        if key in arrays and arrays[key].shape != shape:
+            raise bad(f"{key} must have shape {shape} to match image_xy_px {xy.shape}, found {arrays[key].shape}")
+    if not np.all(np.isfinite(times)):
+        raise bad("a timestamp is not a finite number")
+    if n > 1 and not np.all(np.diff(times) > 0):
+        k = int(np.flatnonzero(np.diff(times) <= 0)[0])
+        raise bad(f"timestamps must increase, but frame {k + 1} is at {times[k + 1]:g} s after {times[k]:g} s")
+    n_people = arrays["n_people"]
+    if n and (n_people.min() < 0 or n_people.max() > p):
+        raise bad(f"n_people must be between 0 and {p} (the person slots), found {int(n_people.min())}.."
+                  f"{int(n_people.max())}")
+    vis = arrays["visibility"].astype(np.float32)
+    if np.any(vis[np.isfinite(vis)] < 0) or np.any(vis[np.isfinite(vis)] > 1):
+        raise bad("visibility must be between 0 and 1")
+    fps = meta.get("fps")
+    if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not math.isfinite(fps) or fps <= 0:
+        raise bad(f"fps must be a positive number, found {fps!r}")
+    dims = []
+    for key in ("width_px", "height_px"):
+        v = meta.get(key, 0)
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            raise bad(f"{key} must be a whole number of pixels, found {v!r}")
+        dims.append(v)
+    xy = xy.astype(np.float32)
+    missing_lm = np.isnan(xy).any(axis=-1)
+    xy[missing_lm] = np.nan
+    vis = np.where(missing_lm | ~np.isfinite(vis), 0.0, vis).astype(np.float32)
+    world = arrays["world_xyz_m"].astype(np.float32) if "world_xyz_m" in arrays else None
+    extra = {k: v for k, v in meta.items() if k not in _FRAME_KEYS}
+    return PoseSeries(times.astype(np.float64), arrays["frame_index"].astype(np.int64), xy, vis, world,
+                      n_people.astype(np.int16), float(fps), dims[0], dims[1], extra)

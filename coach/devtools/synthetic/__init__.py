@@ -1,7 +1,7 @@
 """Synthetic skeletons performing exercises, with known answers.
 
-`synthesize("squat", reps=5)` returns a `SyntheticClip`: a `KeypointSeries` shaped exactly like a pose-engine
-recording (33 MediaPipe landmarks, image pixels, world metres, visibility, presence) plus the truth the
+`synthesize("squat", reps=5)` returns a `SyntheticClip`: a `PoseSeries` shaped exactly like a pose-engine
+recording (33 MediaPipe landmarks, image pixels, world metres, visibility) plus the truth the
 counting engine should find: the number of repetitions (per side for alternating or one-sided exercises),
 the time of each turning point, the seconds actually held, and the joint angles used, frame by frame.
 

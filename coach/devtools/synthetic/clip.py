@@ -13,7 +13,7 @@ import numpy as np
 
 from coach.pose.landmarks import N_LANDMARKS
 from coach.pose.landmarks import landmark_index as _i
-from coach.pose.recording import KeypointSeries, RecordingMeta
+from coach.pose.series import PoseSeries
 from coach.devtools.synthetic.arguments import check
 from coach.devtools.synthetic.bystanders import bystander, slot_order
 from coach.devtools.synthetic.camera import (
@@ -31,7 +31,7 @@ from coach.devtools.synthetic.timeline import build_timeline
 class SyntheticClip:
     """A generated recording and the answers the counting engine should find in it."""
 
-    series: KeypointSeries  #: meta.source = "synthetic:<exercise>", model_variant = ""
+    series: PoseSeries  #: meta["source"] = "synthetic:<exercise>"
     exercise: str
     reps: int  #: the true count
     reps_left: int  #: per side, for alternating or one-sided movements (0 otherwise)
@@ -182,20 +182,18 @@ def synthesize(
             main_slot[f] = slot[f]
     n_people = shown.sum(axis=1).astype(np.int16)
 
-    meta = RecordingMeta(
-        source=f"synthetic:{exercise}", fps=float(fps), width_px=w_px, height_px=h_px, model_variant="",
-        num_poses=n_slots,
-        extra={"synthetic": {
+    meta = dict(
+        source=f"synthetic:{exercise}", model_variant="", num_poses=n_slots,
+        synthetic={
             "exercise": exercise, "reps": reps, "rep_s": rep_s, "depth": depth, "view": view, "side": side,
             "limbs": mode, "noise_px": noise_px, "dropouts": [list(map(float, d)) for d in dropouts],
             "pause": list(map(float, pause)) if pause else None, "jitter_at_deg": jitter_at_deg,
             "hold_s": hold if spec.hold else None, "seed": seed, "second_person": second_person,
-        }},
+        },
     )
-    series = KeypointSeries(
-        timestamps_s=t_s.astype(np.float64), frame_index=np.arange(n, dtype=np.int64), n_people=n_people,
-        image_xy_px=xy_out, visibility=vis_out, presence=pres_out, world_xyz_m=world_out, meta=meta,
-    )
+    del pres_out  # the generator draws presence like the model reports it; the pose container keeps none
+    series = PoseSeries(t_s.astype(np.float64), np.arange(n, dtype=np.int64), xy_out, vis_out, world_out, n_people,
+                        float(fps), w_px, h_px, meta)
     per_side = mode != "both"
     return SyntheticClip(
         series=series, exercise=exercise, reps=reps,

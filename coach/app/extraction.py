@@ -7,17 +7,16 @@ from pathlib import Path
 from typing import Callable
 
 from coach import __version__
-from coach.pose.keypoints import PoseFrame
-from coach.pose.engine import PoseEngine
-from coach.pose.recording import KeypointSeries, RecordingMeta, load_recording, save_recording
 from coach.app.sources import Frame, FrameSource, VideoFileSource, prefetched
+from coach.pose.engine import PoseEngine
+from coach.pose.series import PoseFrame, PoseSeries
 
 FrameCallback = Callable[[Frame, PoseFrame], None]
 
 
 def extract_keypoints(source: FrameSource, engine: PoseEngine, *, model_variant: str = "",
-                      model_sha256: str = "", on_frame: FrameCallback | None = None) -> KeypointSeries:
-    """Detect keypoints in every frame of `source` and pack them into a `KeypointSeries`.
+                      model_sha256: str = "", on_frame: FrameCallback | None = None) -> PoseSeries:
+    """Detect keypoints in every frame of `source` and pack them into a `PoseSeries`.
 
     `on_frame(frame, pose_frame)` is called after each frame (progress bars, previews). A KeyboardInterrupt
     stops the extraction and keeps the frames done so far (the recording's meta says so).
@@ -32,13 +31,11 @@ def extract_keypoints(source: FrameSource, engine: PoseEngine, *, model_variant:
                 on_frame(frame, pose)
     except KeyboardInterrupt:
         interrupted = True
-    meta = RecordingMeta(
-        source=source.description, fps=source.fps, width_px=source.width_px, height_px=source.height_px,
-        model_variant=model_variant, model_sha256=model_sha256, program_version=__version__,
-        num_poses=engine.num_poses,
-        extra={"ended": "interrupted" if interrupted else source.ended_reason},
-    )
-    return KeypointSeries.from_frames(frames, meta)
+    meta = dict(source=source.description, model_variant=model_variant, model_sha256=model_sha256,
+                program_version=__version__, num_poses=engine.num_poses,
+                ended="interrupted" if interrupted else source.ended_reason)
+    return PoseSeries.from_frames(frames, fps=source.fps, width_px=source.width_px, height_px=source.height_px,
+                                  meta=meta)
 
 
 def keypoints_cache_dir() -> Path:
@@ -59,17 +56,17 @@ def recording_cache_path(video: Path, model_sha256: str, num_poses: int, cache_r
 
 def extract_cached(source: VideoFileSource, model_path: Path, *, model_variant: str, model_sha256: str,
                    num_poses: int = 1, cache_root: Path | None = None, on_frame: FrameCallback | None = None,
-                   ) -> tuple[KeypointSeries, Path, bool]:
+                   ) -> tuple[PoseSeries, Path, bool]:
     """Keypoints of an opened video file: from the cache when the same file (by content) was extracted with
     the same model and `num_poses` before, else extracted now and cached. An interrupted extraction is
     returned but not cached. Returns (series, cache path, True when it came from the cache).
     """
     cached = recording_cache_path(source.path, model_sha256, num_poses, cache_root or keypoints_cache_dir())
     if cached.exists():
-        return load_recording(cached), cached, True
+        return PoseSeries.load(cached), cached, True
     with PoseEngine(model_path, num_poses=num_poses) as engine:
         series = extract_keypoints(source, engine, model_variant=model_variant, model_sha256=model_sha256,
                                    on_frame=on_frame)
-    if series.meta.extra.get("ended") != "interrupted":
-        save_recording(cached, series)
+    if series.meta.get("ended") != "interrupted":
+        series.save(cached)
     return series, cached, False

@@ -1,0 +1,189 @@
+"""The `Machine`: one counting machine (one side, or both sides together) composed of the parts of this
+package, and the `Tally` the machines of one set share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from coach.engine.events import (Event, FormFault, MeasurabilityChanged, NotMeasurable, PhaseChanged,
+                                 RepCompleted, RepRecord)
+from coach.engine.machine.faults import FaultWatcher
+from coach.engine.machine.gaps import MIN_REPORTED_GAP_S, GapTracker
+from coach.engine.machine.holds import HoldTimer
+from coach.engine.machine.phases import PhaseTracker
+from coach.engine.machine.rep_cycle import RepCycle, RepDraft
+from coach.engine.machine.table import TransitionTable
+
+
+@dataclass
+class Tally:
+    """Results shared by the machines of one set (one machine per side when sides are counted apart)."""
+
+    reps: int = 0
+    reps_left: int = 0
+    reps_right: int = 0
+    records: list[RepRecord] = field(default_factory=list)
+    faults: list[FormFault] = field(default_factory=list)
+    holds: list = field(default_factory=list)
+    held_s: float = 0.0
+    not_measurable: list[NotMeasurable] = field(default_factory=list)
+    last_cue: str = ""
+    last_cue_s: float | None = None
+    cue_times: dict = field(default_factory=dict)  #: fault code -> time its cue was last shown
+
+
+class Machine:
+    """Runs a `TransitionTable` frame by frame: `step` per frame, `finish` at the end of the set.
+
+    credit(frame index) -> side: who is credited with a rep, looked up at its turning point (definitions
+    with ``credit_side``); otherwise the machine's own side.
+    """
+
+    def __init__(self, table: TransitionTable, tally: Tally, side: str = "both",
+                 credit: Callable[[int], str] | None = None) -> None:
+        self.table = table
+        self.tally = tally
+        self.side = side
+        self.credit = credit
+        self.gaps = GapTracker()
+        self.phases = PhaseTracker(table.when_bits, table.until_bits, table.min_phase_s)
+        self.cycle = RepCycle(table)
+        self.faults = FaultWatcher(tally, table.rules, side)
+        self.hold = HoldTimer(tally, side, table.hold_min_s, table.bridge_gap_s)
+        self.hold_break_bits = 0
+        for r in table.rules:
+            if r.breaks_hold:
+                self.hold_break_bits |= r.bit
+        self.resting = False
+        self.prev_t: float | None = None
+        self.value = float("nan")
+
+    # ------------------------------------------------------------------ reading
+
+    @property
+    def phase(self) -> int | None:
+        """Index of the current phase in `table.phases`, None while moving."""
+        return self.phases.phase
+
+    @property
+    def measurable(self) -> bool:
+        return self.gaps.measurable
+
+    @property
+    def open_hold_s(self) -> float:
+        """Seconds of the hold still open (not yet in the tally)."""
+        return self.hold.open_s(self.prev_t)
+
+    # ------------------------------------------------------------------ recording a rep
+
+    def _complete(self, draft: RepDraft | None, out: list) -> None:
+        table, tally = self.table, self.tally
+        if draft is None:
+            return
+        start, end = draft.start_s, draft.end_s
+        dur = end - start
+        if dur < table.min_rep_s or (table.max_rep_s is not None and dur > table.max_rep_s):
+            return
+        if table.rest == "high":
+            use_min = True
+        elif table.rest == "low":
+            use_min = False
+        else:
+            use_min = abs(draft.v_start - draft.min_value) >= abs(draft.max_value - draft.v_start)
+        t_turn, i_turn, m_turn = (draft.t_min, draft.i_min, draft.mask_min) if use_min else \
+            (draft.t_max, draft.i_max, draft.mask_max)
+        t_turn = min(max(t_turn, start), end)
+        side = self.credit(i_turn) if self.credit is not None else self.side
+        index = tally.reps + 1
+        during = [FormFault(f.code, f.cue, f.time_s, f.severity, index, side, f.value) for f in draft.faults]
+        new = self.faults.at_rep(index=index, side=side, t_turn=t_turn, mask_turn=m_turn, mask_or=draft.mask_or,
+                                 end_s=end)
+        rec = RepRecord(index=index, side=side, start_s=start, end_s=end, eccentric_s=t_turn - start,
+                        concentric_s=end - t_turn, measure=table.measure, min_value=draft.min_value,
+                        max_value=draft.max_value, faults=tuple(during + [f for f, _ in new]))
+        tally.reps = index
+        if side == "left":
+            tally.reps_left += 1
+        elif side == "right":
+            tally.reps_right += 1
+        tally.records.append(rec)
+        out.append(RepCompleted(end, rec))
+        for f, r in new:
+            tally.faults.append(f)
+            self.faults.cue(end, f, r.cooldown_s, out)
+
+    # ------------------------------------------------------------------ per frame
+
+    def step(self, t: float, v: float, ok: bool, mask: int, i: int, reason: str = "") -> list[Event]:
+        """Advance by one frame: time `t` (s), primary value `v`, measurable `ok`, condition bits `mask`,
+        frame index `i`; `reason` says why a frame is not measurable."""
+        out: list[Event] = []
+        table, gaps, phases, cycle = self.table, self.gaps, self.phases, self.cycle
+        if not ok:
+            became = gaps.missing(t, reason)
+            phases.drop_candidate()
+            self.hold.interrupted(gaps.gap_start, t, out)
+            if became:
+                out.append(MeasurabilityChanged(t, False, gaps.reason))
+            self.prev_t = t
+            return out
+        self.value = v
+        gap_start, gap = gaps.seen(t)
+        if gap_start is not None:
+            if gap >= MIN_REPORTED_GAP_S:
+                self.tally.not_measurable.append(NotMeasurable(gap_start, t, gaps.reason))
+                if not gaps.measurable:
+                    gaps.measurable = True
+                    out.append(MeasurabilityChanged(t, True, ""))
+            if gap > table.max_gap_s:
+                pending = cycle.pending
+                draft = cycle.close(gap_start)
+                if pending:
+                    self._complete(draft, out)
+                phases.forget()
+        left = phases.leaving(mask)
+        if left is not None:
+            self._complete(cycle.leave(left, t, v), out)
+        entered = phases.entering(t, mask)
+        if entered is not None:
+            k, t_entry = entered
+            self.resting = False
+            out.append(PhaseChanged(t, table.phases[k], self.side))
+            self._complete(cycle.enter(k, t_entry), out)
+        cycle.track(t, v, i, mask)
+        in_rep = cycle.in_rep
+        raised = self.faults.frame(t, mask, phases.phase, self.tally.reps + 1 if in_rep else None, out)
+        if raised and in_rep:
+            cycle.faults.extend(raised)
+        if table.hold_phase is not None:
+            if phases.phase == table.hold_phase and not (mask & self.hold_break_bits):
+                self.hold.holding(t, phases.entry_t if phases.just_entered else t, out)
+            else:
+                self.hold.interrupted(t, t, out)
+        if table.rest_s is not None and not self.resting and phases.last_change_t is not None \
+                and t - phases.last_change_t > table.rest_s and phases.phase != table.hold_phase:
+            self.resting = True
+            out.append(PhaseChanged(t, "rest", self.side))
+        self.prev_t = t
+        phases.just_entered = False
+        return out
+
+    def finish(self, t: float | None = None) -> list[Event]:
+        """End of the set at `t` (default: the last frame): a rep past its turn whose return is cut by the
+        end counts; the open hold and not-measurable interval are closed."""
+        out: list[Event] = []
+        end = t if t is not None else (self.prev_t if self.prev_t is not None else 0.0)
+        last_ok = self.gaps.last_ok_t
+        if self.cycle.pending and last_ok is not None:
+            self._complete(self.cycle.close(last_ok), out)
+        if (self.cycle.returning and self.phases.phase is None and last_ok is not None
+                and end - last_ok <= self.table.max_gap_s):
+            self._complete(self.cycle.close(last_ok), out)
+        gs = self.gaps.gap_start
+        if gs is not None:
+            if end - gs >= MIN_REPORTED_GAP_S:
+                self.tally.not_measurable.append(NotMeasurable(gs, end, self.gaps.reason))
+            self.gaps.gap_start = None
+        self.hold.finish(end, out)
+        return out

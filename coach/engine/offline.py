@@ -1,0 +1,177 @@
+"""Offline analysis of a whole recording: zero-phase smoothing (no lag, needs the future), the side chosen
+over the whole clip, and the adaptive range over windows centred on each frame. It shares everything else
+with causal counting (who is followed, the jump gate, the measures, the conditions and the state machine);
+`count(..., offline=True)` is the way in. Causal counting (`count`, `Counter`) is what `coach workout` does
+and what the labelled clips are measured with; this path is for re-analysing history and for comparison.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from coach.engine.adaptive_range import offline_range
+from coach.engine.compiled import SIDES, compile_definition
+from coach.engine.filters import centred_median, zero_phase
+from coach.engine.jump_gate import JumpGate, body_centres
+from coach.engine.machine import Machine, Tally
+from coach.engine.measures import compute
+from coach.engine.reasons import frame_reason
+from coach.engine.result import CountResult, Trace, merge_intervals
+from coach.engine.sides import choose_side_offline
+from coach.exercise.expressions import RANGE_HI, RANGE_LO
+from coach.exercise.spec import ExerciseDefinition
+from coach.pose.series import PoseSeries
+
+
+def _masks(conditions, env: dict, n: int) -> np.ndarray:
+    mask = np.zeros(n, dtype=np.int64)
+    for bit, cond in conditions:
+        r = np.asarray(cond.evaluate(env), dtype=bool)
+        if r.shape == ():
+            r = np.full(n, bool(r))
+        mask |= r.astype(np.int64) * bit
+    return mask
+
+
+def count_offline(definition: ExerciseDefinition, series: PoseSeries, *, side: str | None = None,
+                  choose: str | int = "auto") -> CountResult:
+    """Whole-clip, zero-phase counting of `series` (see the module docstring)."""
+    from coach.engine.counter import Counter, _follow, person_arrays
+
+    d, mv = definition, definition.movement
+    comp = compile_definition(d, has_world=series.has_world)
+    follower = Counter(d, choose=choose, has_world=series.has_world)
+    times = np.asarray(series.timestamps_s, dtype=np.float64)
+    n = len(times)
+    primary = comp.primary
+    if n == 0:
+        return follower.result()
+    slots = _follow(series, follower)
+    xy, world, vis = person_arrays(series, slots)
+    centres, torsos = body_centres(xy)
+    gate = JumpGate()
+    jumped = np.array([gate.update(cx, cy, tl) for (cx, cy), tl in zip(centres.tolist(), torsos.tolist())], bool)
+    vis = np.where(jumped[:, None], 0.0, vis)
+    sm = mv.smoothing
+    smoothed = {(c.measure, c.side): zero_phase(centred_median(compute(c.geometry, xy, world, vis, c.side,
+                                                                       c.min_visibility), sm.despike_frames),
+                                                times, sm.cutoff_hz)
+                for c in comp.channels}
+    override = side if side in SIDES else None
+    each = mv.sides == "each"
+    auto_needed = (override is None and not each and comp.sided[primary]
+                   and any(m.side == "auto" and comp.sided[k] for k, m in d.measures.items()))
+    if override:
+        auto = override
+    elif not auto_needed:
+        auto = "left"
+    else:
+        auto = choose_side_offline({s: smoothed[(primary, s)] for s in SIDES})
+    values, per_side = {}, {}
+    for name, m in d.measures.items():
+        if not comp.sided[name]:
+            values[name] = smoothed[(name, "left")]
+            continue
+        sides = {s: smoothed[(name, s)] for s in SIDES}
+        per_side[name] = sides
+        take = m.side if not (override and m.side == "auto") else override
+        if take in SIDES:
+            values[name] = sides[take]
+        elif take == "both":
+            with np.errstate(invalid="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                values[name] = np.nanmean(np.stack([sides["left"], sides["right"]]), axis=0)
+        else:
+            values[name] = sides[auto]
+    prim = d.measures[primary]
+    if each or (prim.side == "both" and override is None):
+        side_label = "both"
+    elif not comp.sided[primary]:
+        side_label = "none"
+    else:
+        side_label = prim.side if prim.side in SIDES else auto
+    credit = None
+    if mv.credit_side is not None:
+        left, right = per_side[mv.credit_side.measure]["left"], per_side[mv.credit_side.measure]["right"]
+        pick_min = mv.credit_side.pick == "min"
+
+        def credit(i: int) -> str:
+            a, b = left[i], right[i]
+            if np.isnan(a) and np.isnan(b):
+                return "none"
+            if np.isnan(b):
+                return "left"
+            if np.isnan(a):
+                return "right"
+            return ("left" if a < b else "right") if pick_min else ("left" if a > b else "right")
+
+    def reason_of(i: int, side_now: str) -> str:
+        return frame_reason(comp, nobody=bool(slots[i] < 0), jumped=bool(jumped[i]), xy=xy[i], vis=vis[i],
+                            side=side_now)
+
+    return _run(comp, times, values, per_side, auto, side_label, credit, reason_of)
+
+
+def count_traces(definition: ExerciseDefinition, times: np.ndarray, values: dict, *,
+                 smooth: bool = False) -> CountResult:
+    """Offline counting of measure traces given directly (see `coach.engine.counter.count_measures`)."""
+    comp = compile_definition(definition)
+    if definition.movement.sides == "each":
+        raise ValueError("count_measures takes one trace per measure; a definition with sides: each needs keypoints")
+    if smooth:
+        sm = definition.movement.smoothing
+        values = {k: zero_phase(centred_median(v, sm.despike_frames), times, sm.cutoff_hz) for k, v in values.items()}
+    return _run(comp, times, dict(values), {}, "left", "none", None, lambda i, side: "not measurable")
+
+
+def _run(comp, times: np.ndarray, values: dict, per_side: dict, auto: str, side_label: str, credit,
+         reason_of) -> CountResult:
+    """Range, conditions and machines over whole traces (one machine per side for sides: each)."""
+    d, mv = comp.definition, comp.definition.movement
+    primary = comp.primary
+    n = len(times)
+    each = mv.sides == "each"
+    tally = Tally()
+    runs = []
+    for run_side in (SIDES if each else (None,)):
+        vals = dict(values) if run_side is None else {
+            k: (per_side[k][run_side] if k in per_side and d.measures[k].side in ("auto", "both") else v)
+            for k, v in values.items()}
+        x, lo, hi = vals[primary], None, None
+        if mv.range is not None:
+            x, lo, hi = offline_range(mv.range, x, times)
+            vals[primary] = x
+        env = dict(vals)
+        if lo is not None:
+            env[RANGE_LO], env[RANGE_HI] = lo, hi
+        mask = _masks(comp.conditions, env, n)
+        ok = np.ones(n, bool)
+        for name in comp.needed:
+            ok &= ~np.isnan(vals[name])
+        if lo is not None:
+            ok &= ~np.isnan(lo)
+        machine = Machine(comp.table, tally, side=run_side or "both", credit=credit)
+        runs.append((run_side, machine, x, lo, hi, mask, ok))
+    phase_names = np.full(n, "", dtype=object)
+    tl, xl, okl = times.tolist(), [r[2].tolist() for r in runs], [r[6].tolist() for r in runs]
+    ml = [r[5].tolist() for r in runs]
+    for i in range(n):
+        for k, (run_side, machine, *_rest) in enumerate(runs):
+            reason = "" if okl[k][i] else reason_of(i, run_side or auto)
+            machine.step(tl[i], xl[k][i], okl[k][i], ml[k][i], i, reason)
+        m0 = runs[0][1]
+        if m0.phase is not None:
+            phase_names[i] = comp.phases[m0.phase]
+    for _, machine, *_rest in runs:
+        machine.finish(float(times[-1]) if n else None)
+    _, _, x0, lo0, hi0, _, _ = runs[0]
+    nan = np.full(n, np.nan)
+    trace = Trace(times, phase_names, values, primary, x0, nan if lo0 is None else lo0,
+                  nan if hi0 is None else hi0, side_label, per_side)
+    return CountResult(
+        exercise=d.id, reps=tally.reps, reps_left=tally.reps_left, reps_right=tally.reps_right, hold_s=tally.held_s,
+        rep_records=sorted(tally.records, key=lambda r: r.end_s), holds=sorted(tally.holds, key=lambda h: h.start_s),
+        faults=sorted(tally.faults, key=lambda f: f.time_s), not_measurable=merge_intervals(tally.not_measurable),
+        trace=trace, side=side_label, definition_hash=d.content_hash)
