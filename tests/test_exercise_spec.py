@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from coach.errors import DefinitionError
-from coach.exercise.spec import load_definition, parse_definition_text, validate_paths
+from coach.exercise.loader import load_definition, parse_definition_text, validate_paths
 
 GOOD = """\
 id: knee_bend

@@ -24,7 +24,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from coach.pose import models
+from coach.pose import model_build, models
 from coach.cli import models_cmd
 from coach.errors import ModelError
 
@@ -50,14 +50,14 @@ def built(tmp_path_factory) -> models.ModelInfo:
 
 
 def no_build(*_args, **_kwargs):
-    raise models._StepFailed("pip download failed: No matching distribution found (simulated: no package index)")
+    raise model_build.BuildFailed("pip download failed: No matching distribution found (simulated: no package index)")
 
 
 @pytest.fixture
 def no_offline_build(monkeypatch):
     """No package index: neither pip nor npm can fetch anything (simulated), so only downloads are left."""
-    monkeypatch.setattr(models, "_pip_download_wheel", no_build)
-    monkeypatch.setattr(models, "_npm_pack", no_build)
+    monkeypatch.setattr(model_build, "_pip_download_wheel", no_build)
+    monkeypatch.setattr(model_build, "_npm_pack", no_build)
 
 
 def custom_bundle(built: models.ModelInfo, path: Path) -> Path:
@@ -65,7 +65,7 @@ def custom_bundle(built: models.ModelInfo, path: Path) -> Path:
     with zipfile.ZipFile(built.path) as zf:
         entries = {name: zf.read(name) for name in models.BUNDLE_ENTRIES}
     entries["README.txt"] = b"a user's own model\n"
-    path.write_bytes(models.deterministic_bundle(entries))
+    path.write_bytes(model_build.deterministic_bundle(entries))
     return path
 
 
@@ -93,7 +93,7 @@ def test_offline_bundle_is_a_deterministic_aligned_zip(built):
         name_len, extra_len = struct.unpack("<HH", data[info.header_offset + 26:info.header_offset + 30])
         assert (info.header_offset + 30 + name_len + extra_len) % 4 == 0, "stored data must be 4-byte aligned"
     # Same input, same bytes, whatever the order the entries come in.
-    assert models.deterministic_bundle(dict(reversed(entries.items()))) == data
+    assert model_build.deterministic_bundle(dict(reversed(entries.items()))) == data
 
 
 def test_offline_build_leaves_no_metadata_stub_behind(built):
@@ -129,7 +129,7 @@ def test_explicit_path_wins_over_env_and_cache(built, tmp_path, tmp_cache, monke
     mine = custom_bundle(built, tmp_path / "mine.task")
     other = custom_bundle(built, tmp_path / "other.task")
     monkeypatch.setenv(models.ENV_MODEL, str(other))
-    monkeypatch.setattr(models, "_pip_download_wheel", no_build)
+    monkeypatch.setattr(model_build, "_pip_download_wheel", no_build)
 
     info = models.resolve_model("full", mine)
     assert (info.path, info.origin, info.pinned) == (mine.resolve(), "explicit", False)
@@ -160,7 +160,7 @@ def test_bad_explicit_path_is_an_error_not_a_fallback(kind, tmp_path, monkeypatc
         path.write_text("not a model")
     elif kind.startswith("zip"):
         names = ("a.tflite", "b.tflite") if kind == "zip-without-models" else models.BUNDLE_ENTRIES
-        path.write_bytes(models.deterministic_bundle({n: b"\0" * 64 for n in names}))
+        path.write_bytes(model_build.deterministic_bundle({n: b"\0" * 64 for n in names}))
     with pytest.raises(ModelError, match=str(path)):
         models.resolve_model("full", path)
     monkeypatch.setenv(models.ENV_MODEL, str(path))
@@ -171,7 +171,7 @@ def test_bad_explicit_path_is_an_error_not_a_fallback(kind, tmp_path, monkeypatc
 def test_verified_cache_is_used_without_building(built, tmp_cache, monkeypatch):
     tmp_cache.mkdir()
     shutil.copy(built.path, models.cache_path("full"))
-    monkeypatch.setattr(models, "_pip_download_wheel", no_build)
+    monkeypatch.setattr(model_build, "_pip_download_wheel", no_build)
     info = models.resolve_model("full", allow_download=False, progress=False)
     assert (info.origin, info.pinned, info.sha256) == ("cache", True, built.sha256)
     assert models.installed_models() == [info]
@@ -194,13 +194,13 @@ def test_corrupted_cache_file_is_rejected_and_rebuilt(built, tmp_cache, capsys):
 def test_corrupted_cache_file_is_never_used_even_when_nothing_else_works(built, tmp_cache, monkeypatch):
     tmp_cache.mkdir()
     models.cache_path("full").write_bytes(built.path.read_bytes()[:-10])
-    monkeypatch.setattr(models, "_pip_download_wheel", no_build)
+    monkeypatch.setattr(model_build, "_pip_download_wheel", no_build)
     with pytest.raises(ModelError, match="rejected .*fails its sha256 check"):
         models.resolve_model("full", allow_download=False, progress=False)
 
 
 def test_no_download_and_no_build_lists_every_attempt(monkeypatch):
-    monkeypatch.setattr(models, "_pip_download_wheel", no_build)
+    monkeypatch.setattr(model_build, "_pip_download_wheel", no_build)
     with pytest.raises(ModelError) as caught:
         models.resolve_model("full", allow_download=False, progress=False)
     message = str(caught.value)
@@ -223,9 +223,9 @@ def test_no_package_index_for_real(monkeypatch):
 
 def test_wrong_raw_model_in_wheel_is_refused(tmp_path, monkeypatch):
     wheel = tmp_path / "mediapipe-0.10.21-cp311-cp311-manylinux_2_28_x86_64.whl"
-    wheel.write_bytes(models.deterministic_bundle({src.member: b"tampered" for src in
+    wheel.write_bytes(model_build.deterministic_bundle({src.member: b"tampered" for src in
                                                    models.OFFLINE_SOURCES["full"].values()}))
-    monkeypatch.setattr(models, "_pip_download_wheel", lambda dest: wheel)
+    monkeypatch.setattr(model_build, "_pip_download_wheel", lambda dest: wheel)
     with pytest.raises(ModelError, match="pose_detection.tflite in .* has sha256 .*not the pinned"):
         models.resolve_model("full", allow_download=False, progress=False)
     assert not models.cache_path("full").exists()
@@ -243,8 +243,8 @@ def fake_npm_tarball(path: Path, members: dict[str, bytes]) -> Path:
 def test_wrong_raw_model_in_npm_package_is_refused(tmp_path, monkeypatch):
     tarball = fake_npm_tarball(tmp_path / "mediapipe-pose-0.5.1675469404.tgz",
                                {"package/pose_landmark_heavy.tflite": b"tampered"})
-    monkeypatch.setattr(models, "_pip_download_wheel", no_build)
-    monkeypatch.setattr(models, "_npm_pack", lambda dest: tarball)
+    monkeypatch.setattr(model_build, "_pip_download_wheel", no_build)
+    monkeypatch.setattr(model_build, "_npm_pack", lambda dest: tarball)
     only_npm = {k: v for k, v in models.OFFLINE_SOURCES["heavy"].items() if v.package == "npm"}
     monkeypatch.setitem(models.OFFLINE_SOURCES, "heavy", only_npm)
     with pytest.raises(ModelError, match=r"package/pose_landmark_heavy.tflite in .*tgz has sha256 .*not the pinned"):
@@ -254,7 +254,7 @@ def test_wrong_raw_model_in_npm_package_is_refused(tmp_path, monkeypatch):
 
 def test_npm_tarball_without_the_model_is_refused(tmp_path, monkeypatch):
     tarball = fake_npm_tarball(tmp_path / "mediapipe-pose-0.5.1675469404.tgz", {"package/README.md": b"hi"})
-    monkeypatch.setattr(models, "_npm_pack", lambda dest: tarball)
+    monkeypatch.setattr(model_build, "_npm_pack", lambda dest: tarball)
     only_npm = {k: v for k, v in models.OFFLINE_SOURCES["lite"].items() if v.package == "npm"}
     monkeypatch.setitem(models.OFFLINE_SOURCES, "lite", only_npm)
     with pytest.raises(ModelError, match=r"mediapipe-pose-0.5.1675469404.tgz has no package/pose_landmark_lite"):
@@ -262,7 +262,7 @@ def test_npm_tarball_without_the_model_is_refused(tmp_path, monkeypatch):
 
 
 def test_npm_missing_is_one_clear_reason(tmp_path, monkeypatch):
-    monkeypatch.setattr(models, "_pip_download_wheel", lambda dest: pytest.fail("npm is checked first"))
+    monkeypatch.setattr(model_build, "_pip_download_wheel", lambda dest: pytest.fail("npm is checked first"))
     monkeypatch.setenv("PATH", str(tmp_path))  # no npm on the PATH
     with pytest.raises(ModelError, match=r"offline build from mediapipe==0\.10\.21 \(PyPI\) and "
                                          r"@mediapipe/pose@.* \(npm\) \(failed: npm is not installed .*\); "
@@ -275,7 +275,7 @@ def test_no_npm_registry_for_real(tmp_path, monkeypatch):
     """npm itself, offline with an empty cache, fails and its reason reaches the message."""
     monkeypatch.setenv("npm_config_offline", "true")
     monkeypatch.setenv("npm_config_cache", str(tmp_path / "empty-npm-cache"))
-    monkeypatch.setattr(models, "_pip_download_wheel", lambda dest: pytest.fail("npm is tried first"))
+    monkeypatch.setattr(model_build, "_pip_download_wheel", lambda dest: pytest.fail("npm is tried first"))
     sources = dict(models.OFFLINE_SOURCES["lite"])
     sources.pop("pose_detector.tflite")
     monkeypatch.setitem(models.OFFLINE_SOURCES, "lite", sources)
@@ -443,7 +443,7 @@ def test_models_install_offline(cli, built, tmp_cache, monkeypatch):
     assert "Already installed" in result.output and built.sha256 in result.output
 
     models.cache_path("full").unlink()
-    monkeypatch.setattr(models, "_pip_download_wheel", no_build)
+    monkeypatch.setattr(model_build, "_pip_download_wheel", no_build)
     result = cli("models", "install", "--variant", "full", "--offline")
     assert isinstance(result.exception, ModelError)
 

@@ -7,7 +7,7 @@ import pytest
 
 from coach.engine.counter import count_measures
 from coach.engine.events import FaultRaised, PhaseChanged, RepCompleted
-from coach.exercise.spec import parse_definition_text
+from coach.exercise.loader import parse_definition_text
 
 FPS = 30.0
 

@@ -145,7 +145,7 @@ def _unavailable(request: Request, exercise_id: str, message: str, user: Princip
 async def validate(request: Request, user: Principal = Depends(therapist_only)) -> dict:
     """Send the YAML as the request body (text/plain or application/yaml). Answers
     ``{"valid": bool, "id": str|null, "problems": [{"line", "field", "message", "text"}]}``."""
-    from coach.exercise.spec import parse_definition_text
+    from coach.exercise.loader import parse_definition_text
 
     raw = await request.body()
     if len(raw) > MAX_DEFINITION_BYTES:

@@ -40,7 +40,7 @@ def validate(paths: List[Path] = typer.Argument(..., help="Definition files or d
 
     Exit status 0 when all are valid, 1 otherwise.
     """
-    from coach.exercise.spec import definition_files, validate_paths
+    from coach.exercise.loader import definition_files, validate_paths
 
     files = definition_files(paths)
     problems = validate_paths(paths)
@@ -190,7 +190,9 @@ def new(exercise_id: str = typer.Argument(..., help="Id of the new exercise, e.g
     overrides the built-in), or to -o. Example: coach exercises new seated_knee_extension
     """
     from coach.exercise.library import user_dir
-    from coach.exercise.spec import _ID, json_schema, parse_definition_text
+    from coach.exercise.loader import parse_definition_text
+    from coach.exercise.schema import json_schema
+    from coach.exercise.spec import _ID
 
     if not _ID.match(exercise_id):
         raise CoachError(f"an id is lower-case letters, digits and _ starting with a letter, found "
@@ -243,7 +245,7 @@ def schema(output: Optional[Path] = typer.Option(None, "-o", "--output", help="F
     With the YAML extension of VS Code (or any editor using yaml-language-server), put
     `# yaml-language-server: $schema=PATH/exercise.schema.json` on the first line of a definition.
     """
-    from coach.exercise.spec import json_schema
+    from coach.exercise.schema import json_schema
 
     text = json.dumps(json_schema(), indent=2)
     if output is None:
@@ -260,7 +262,7 @@ def schema(output: Optional[Path] = typer.Option(None, "-o", "--output", help="F
 def _load(ref: str, dirs) -> "object":
     """A definition from a file path (every problem printed, exit 1) or an id in the library."""
     from coach.exercise.library import get_definition
-    from coach.exercise.spec import parse_definition_text
+    from coach.exercise.loader import parse_definition_text
 
     p = Path(ref)
     if p.suffix in (".yaml", ".yml") or p.exists() or "/" in ref:

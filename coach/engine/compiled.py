@@ -3,7 +3,6 @@ conditions as bits of a per-frame mask, and the machine's `TransitionTable`."""
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 from coach.engine.machine.table import Rule, TransitionTable, compile_table
@@ -100,7 +99,7 @@ def compile_definition(d: ExerciseDefinition, *, has_world: bool = True) -> Comp
     sided: dict = {}
     for name, m in d.measures.items():
         space = "3d" if m.space == "3d" or (m.space == "auto" and has_world) else "2d"
-        g = dataclasses.replace(m.geometry, space=space)
+        g = MeasureGeometry(kind=m.kind, parts=m.parts, space=space, reference=m.from_, axis=m.axis, per=m.per)
         mvis = m.min_visibility if m.min_visibility is not None else d.min_visibility
         sided[name] = g.sided
         for side in (SIDES if g.sided else ("left",)):

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from coach.pose.landmarks import LANDMARK_NAMES, SIDED_PARTS, landmark_index
+from coach.pose.landmarks import SIDED_PARTS, landmark_index
 
 SIDES = ("left", "right")
 
@@ -42,10 +42,6 @@ def landmark_name(part: str, side: str) -> str:
 def is_sided(parts: list[str] | tuple[str, ...]) -> bool:
     """True when at least one part needs a side."""
     return any(p in SIDED_PARTS for p in parts)
-
-
-def valid_part(name: str) -> bool:
-    return name in SIDED_PARTS or name in LANDMARK_NAMES
 
 
 def _vec(pts: np.ndarray, a: int, b: int) -> np.ndarray:

@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Iterable, Mapping
 
 from coach.errors import DefinitionError
-from coach.exercise.spec import DefinitionProblem, ExerciseDefinition, definition_files, parse_definition_text
+from coach.exercise.loader import DefinitionProblem, definition_files, parse_definition_text
+from coach.exercise.spec import ExerciseDefinition
 
 log = logging.getLogger(__name__)
 
@@ -236,7 +237,7 @@ def load_exercise(exercise: str | Path, extra_dirs: Iterable = ()) -> ExerciseDe
     Raises `DefinitionError` naming the file, line and field of a mistake, or the closest known ids."""
     text = str(exercise)
     if text.endswith((".yaml", ".yml")) or Path(text).is_file():
-        from coach.exercise.spec import load_definition
+        from coach.exercise.loader import load_definition
 
         return load_definition(text)
     return get_definition(text, extra_dirs)
