@@ -130,41 +130,28 @@ class JobManager:
 def run_analysis(job: Job, path: Path, sm, model_path_fn, exercise_dirs, prescription_id,
                  stopping: threading.Event | None = None) -> dict:
     """What `coach workout --source FILE --no-show --json` does, recording into ``sm``."""
+    from coach.app.recorded_workout import RecordedWorkout, run_stream
+    from coach.app.workout import WorkoutPlan, pose_stream
     from coach.exercise.library import get_definition
-    from coach.app.session_recorder import SessionRecorder
-    from coach.app.workout import Workout, WorkoutPlan, pose_stream
-    from coach.app.sinks import RecorderSink
 
     definition = get_definition(job.exercise_id, exercise_dirs)
     model_path = None if job.kind == "recording" else model_path_fn()
     stream, info = pose_stream(path, model_path=model_path)
     job.frame_count = info["frame_count"] or None
-    source = f"upload: {job.filename}"
-    recorder = SessionRecorder(sm, job.patient, definition.id, definition.content_hash, str(definition.version),
-                               source, prescription_id=prescription_id)
-    job.session_id = recorder.session_id
-    session = Workout(definition, WorkoutPlan(sets=1, reps=None), [RecorderSink(recorder, definition.movement.measure)],
-                      live=False, fps=info["fps"])
-    reason = "source ended"
+    session = RecordedWorkout(definition, WorkoutPlan(sets=1, reps=None), history=sm, patient=job.patient,
+                              source=f"upload: {job.filename}", prescription_id=prescription_id, fps=info["fps"])
+    job.session_id = session.session_id
+
+    def control() -> str | None:
+        job.frames_done += 1
+        return "interrupted" if stopping is not None and stopping.is_set() else None
+
     try:
-        for frame, pose in stream:
-            if stopping is not None and stopping.is_set():
-                reason = "interrupted"
-                break
-            session.process(frame, pose)
-            job.frames_done += 1
+        reason = run_stream(session, stream, control=control)
     except BaseException:
-        reason = "error"
+        session.finish("error")
         raise
-    finally:
-        close = getattr(stream, "close", None)
-        if close is not None:
-            close()  # a generator left early: release the video and the pose engine now
-        summary = session.finish(reason)
-        summary.session_id = recorder.session_id
-        recorder.finish(reason)
-    summary.source = source
-    return summary.to_dict()
+    return session.finish(reason)
 
 
 def sniff_upload(path: Path) -> str:

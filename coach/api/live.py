@@ -102,18 +102,17 @@ class LiveCoach:
 
     def __init__(self, definition, plan, *, pose_engine, sessionmaker, patient: str, source: str,
                  prescription_id: int | None = None, ready_s: float = 1.0, side: str | None = None) -> None:
-        from coach.app.session_recorder import SessionRecorder
-        from coach.app.workout import Workout
-        from coach.app.sinks import RecorderSink
+        from coach.app.recorded_workout import RecordedWorkout
 
         self.definition = definition
         self.pose = pose_engine
         self.source = source
-        self.recorder = SessionRecorder(sessionmaker, patient, definition.id, definition.content_hash,
-                                        str(definition.version), source, prescription_id=prescription_id)
         self.collector = _Collector()
-        self.workout = Workout(definition, plan, [RecorderSink(self.recorder, definition.movement.measure),
-                                                  self.collector], live=True, side=side, ready_s=ready_s)
+        self.session = RecordedWorkout(definition, plan, history=sessionmaker, patient=patient, source=source,
+                                       prescription_id=prescription_id, sinks=[self.collector], live=True,
+                                       side=side, ready_s=ready_s)
+        self.recorder = self.session.recorder
+        self.workout = self.session.workout
         self.index = 0
         self.last_t: float | None = None
         self.finished = False
@@ -166,11 +165,7 @@ class LiveCoach:
         self.finished = True
         try:
             self.collector.events = []
-            summary = self.workout.finish(reason)
-            summary.session_id = self.recorder.session_id
-            self.recorder.finish(reason)
-            summary.source = self.source
-            self.summary = summary.to_dict()
+            self.summary = self.session.finish(reason)
         finally:
             close = getattr(self.pose, "close", None)
             if close:

@@ -164,10 +164,11 @@ def workout(
       coach workout -e push_up --source class.mp4 --num-poses 2 --person largest\n
       coach workout -e squat --source class.mp4 --everyone --json   (per-person counts)
     """
+    from coach.app.recorded_workout import RecordedWorkout, run_stream
+    from coach.app.sinks import VideoSink, WindowSink, display_available
+    from coach.app.workout import WorkoutPlan, pose_stream
     from coach.exercise.library import get_definition
     from coach.pose.recording import is_recording
-    from coach.app.workout import Workout, WorkoutPlan, pose_stream
-    from coach.app.sinks import RecorderSink, VideoSink, WindowSink, display_available
 
     definition = get_definition(exercise, extra_dirs=[exercises_dir] if exercises_dir else ())
     if save_video is not None and save_video.suffix.lower() != ".mp4":
@@ -232,15 +233,11 @@ def workout(
             console.print(f"Place the camera for a [bold]{definition.view}[/] view of your whole body.")
 
     sinks = []
-    recorder = None
+    history = None
     if not no_db:
-        from coach.app.session_recorder import SessionRecorder
         from db.engine import resolve_db_path
 
-        recorder = SessionRecorder(resolve_db_path(db), patient, definition.id, definition.content_hash,
-                                   str(definition.version), info["description"],
-                                   prescription_id=prescription_id)
-        sinks.append(RecorderSink(recorder, definition.movement.measure))
+        history = resolve_db_path(db)
     video = VideoSink(save_video, info["fps"]) if save_video else None
     if video:
         sinks.append(video)
@@ -250,44 +247,25 @@ def workout(
     terminal = TerminalSink(live, info["frame_count"], definition.id)
     sinks.append(terminal)
 
-    session = Workout(definition, plan, sinks, live=live, side=side, ready_s=1.0 if live else 0.0,
-                      choose=choose, everyone=everyone, fps=None if live else info["fps"])
-    reason = "source ended"
+    session = RecordedWorkout(definition, plan, history=history, patient=patient, source=info["description"],
+                              prescription_id=prescription_id, sinks=sinks, live=live, side=side,
+                              ready_s=1.0 if live else 0.0, choose=choose, everyone=everyone,
+                              fps=None if live else info["fps"])
+    reason = "interrupted"
     # SIGTERM ends the session like Ctrl-C does: everything counted is kept.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         with terminal:
-            for frame, pose in stream:
-                session.process(frame, pose)
-                if window and window.last_key:
-                    if window.last_key == "quit":
-                        reason = "quit"
-                        break
-                    if window.last_key == "pause":
-                        session.paused = not session.paused
-                    elif window.last_key == "next":
-                        session.next_set()
-                if session.done:
-                    reason = "completed"
-                    break
-            else:
-                ended = info["ended_reason"]()
-                reason = "camera lost" if ended == "camera lost" else "source ended"
+            reason = run_stream(session, stream, control=(lambda: window.last_key) if window else None,
+                                ended_reason=info["ended_reason"])
     except KeyboardInterrupt:
         reason = "interrupted"
     finally:
-        summary = session.finish(reason)
+        result = session.finish(reason, pain=pain, effort=effort, note=note)
         if video:
             video.close()
         if window:
             window.close()
-        if recorder is not None:
-            summary.session_id = recorder.session_id
-            if pain is not None or effort is not None or note.strip():
-                recorder.add_note(pain, effort, note)
-            recorder.finish(reason)
-    summary.source = info["description"]
-    result = summary.to_dict()
     if as_json:
         print(json.dumps(result, indent=2))
     else:
