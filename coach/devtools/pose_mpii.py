@@ -22,7 +22,7 @@ import numpy as np
 
 from coach.devtools.person_finder import FinderSetting, timed_find_people
 from coach.errors import CoachError
-from coach.pose.engine import PoseEngine
+from coach.pose.engine import PeopleArrays, PoseEngine
 from coach.pose.landmarks import landmark_index
 
 #: MPII's 16 joints in the annotation order.
@@ -119,11 +119,35 @@ class MpiiEvalResult:
                 "setting": self.setting.name}
 
 
+def score_person(person: MpiiPerson, candidates: PeopleArrays) -> list[JointResult]:
+    """PCKh of one annotated person against the people found near them (whole-image pixels).
+
+    The candidate whose landmark box is centred nearest the annotation's `center` is scored; with no
+    candidate every labelled joint is wrong (error inf).
+    """
+    head = float(np.hypot(*(person.joints_px[MPII_JOINTS.index("upper_neck")]
+                            - person.joints_px[MPII_JOINTS.index("head_top")])))
+    chosen = None
+    if len(candidates.xy_px):
+        middle = (candidates.xy_px.min(axis=1) + candidates.xy_px.max(axis=1)) / 2.0
+        chosen = int(np.argmin(np.hypot(middle[:, 0] - person.center_px[0], middle[:, 1] - person.center_px[1])))
+    out = []
+    for name, landmark in MPII_TO_LANDMARK.items():
+        j = MPII_JOINTS.index(name)
+        if not person.labelled[j]:
+            continue
+        if chosen is None:
+            out.append(JointResult(person.image.name, name, float("inf"), head, float("nan")))
+            continue
+        k = landmark_index(landmark)
+        err = float(np.hypot(*(candidates.xy_px[chosen, k] - person.joints_px[j])))
+        out.append(JointResult(person.image.name, name, err, head, float(candidates.visibility[chosen, k])))
+    return out
+
+
 def evaluate_mpii(engine: PoseEngine, people: list[MpiiPerson], setting: FinderSetting,
                   on_image: Callable[[str], None] | None = None) -> MpiiEvalResult:
     """Find each annotated person near its centre with `setting` and score PCKh@0.5 on the mapped joints."""
-    idx = np.array([landmark_index(l) for l in MPII_TO_LANDMARK.values()])
-    mpii_idx = np.array([MPII_JOINTS.index(j) for j in MPII_TO_LANDMARK])
     results, found, times_ms = [], 0, []
     for person in people:
         image = cv2.imread(str(person.image), cv2.IMREAD_COLOR)
@@ -133,25 +157,10 @@ def evaluate_mpii(engine: PoseEngine, people: list[MpiiPerson], setting: FinderS
         half = CROP_FACTOR * person.height_px / 2.0
         x0, y0 = int(max(0, cx - half)), int(max(0, cy - half))
         x1, y1 = int(min(image.shape[1], cx + half)), int(min(image.shape[0], cy + half))
-        crop = np.ascontiguousarray(image[y0:y1, x0:x1])
-        candidates, ms = timed_find_people(engine, crop, setting)
+        candidates, ms = timed_find_people(engine, np.ascontiguousarray(image[y0:y1, x0:x1]), setting)
         times_ms.append(ms)
-        candidates = candidates.shifted(x0, y0)
-        head = float(np.hypot(*(person.joints_px[8] - person.joints_px[9])))
-        detected = None
-        if len(candidates.xy_px):
-            middle = (candidates.xy_px.min(axis=1) + candidates.xy_px.max(axis=1)) / 2.0
-            nearest = int(np.argmin(np.hypot(middle[:, 0] - cx, middle[:, 1] - cy)))
-            detected = (candidates.xy_px[nearest][idx], candidates.visibility[nearest][idx])
-            found += 1
-        for k, (name, j) in enumerate(zip(MPII_TO_LANDMARK, mpii_idx)):
-            if not person.labelled[j]:
-                continue
-            if detected is None:
-                results.append(JointResult(person.image.name, name, float("inf"), head, float("nan")))
-            else:
-                err = float(np.hypot(*(detected[0][k] - person.joints_px[j])))
-                results.append(JointResult(person.image.name, name, err, head, float(detected[1][k])))
+        found += int(len(candidates.xy_px) > 0)
+        results.extend(score_person(person, candidates.shifted(x0, y0)))
         if on_image is not None:
             on_image(person.image.name)
     return MpiiEvalResult(results, found, len(people), float(np.mean(times_ms)) if times_ms else 0.0, setting)
