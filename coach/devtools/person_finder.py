@@ -42,6 +42,8 @@ class FinderSetting:
     drop_cut: bool = False  #: drop tile detections reaching past a tile edge inside the image (a cut body)
     refine: bool = False  #: re-run the landmarker on a crop around each person found and keep the better
     min_score: float = 0.0  #: people scored (mean COCO-17 visibility) below this are dropped, [0, 1]
+    drop_parts: float = 0.0  #: drop a person whose box lies this much (share of its area) inside a box at
+    #: least twice as large: a tile holding only someone's legs makes the landmarker see a small body there
     duplicate_oks: float = 0.5  #: two detections this similar (OKS) are one person; the better is kept
 
     def engine_options(self) -> dict:
@@ -60,8 +62,8 @@ SETTINGS: dict[str, FinderSetting] = {s.name: s for s in (
     FinderSetting("low_threshold", num_poses=8, min_detection=0.2, min_presence=0.2),
     FinderSetting("masked", mask_passes=5),
     FinderSetting("refined", mask_passes=5, refine=True),
-    FinderSetting("tiles", num_poses=2, tiles=2, drop_cut=True),
-    FinderSetting("tiles_masked", mask_passes=5, tiles=2, drop_cut=True),
+    FinderSetting("tiles", num_poses=2, tiles=2, drop_cut=True, drop_parts=0.8),
+    FinderSetting("tiles_masked", mask_passes=5, tiles=2, drop_cut=True, drop_parts=0.8),
 )}
 
 
@@ -133,6 +135,30 @@ def _refined(engine: PoseEngine, image_bgr: np.ndarray, people: PeopleArrays) ->
     return PeopleArrays(xy, vis)
 
 
+def _box_area(box) -> float:
+    return max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])
+
+
+def drop_parts(people: PeopleArrays, inside_share: float) -> PeopleArrays:
+    """Without the people whose COCO-17 box lies at least `inside_share` inside the box of someone at least
+    twice as large (a body made up over part of another one)."""
+    if inside_share <= 0 or len(people.xy_px) < 2:
+        return people
+    boxes = [person_box(xy[COCO17_INDEX], pad=0.0) for xy in people.xy_px]
+    areas = [_box_area(b) for b in boxes]
+    keep = np.ones(len(boxes), bool)
+    for i, small in enumerate(boxes):
+        for j, large in enumerate(boxes):
+            if i == j or areas[j] < 2.0 * areas[i] or areas[i] <= 0:
+                continue
+            overlap = (max(small[0], large[0]), max(small[1], large[1]), min(small[2], large[2]),
+                       min(small[3], large[3]))
+            if _box_area(overlap) >= inside_share * areas[i]:
+                keep[i] = False
+                break
+    return people.take(keep)
+
+
 def _cut_by_tile(people: PeopleArrays, box, width_px: int, height_px: int) -> np.ndarray:
     """(P,) bool: the person's COCO-17 keypoints reach past an edge of the tile that is not the image's
     edge, so the tile held only part of them (the rest is the landmarker's guess)."""
@@ -175,7 +201,7 @@ def find_people(engine: PoseEngine, image_bgr: np.ndarray, setting: FinderSettin
         found = merge_duplicates(PeopleArrays.concat(parts), setting.duplicate_oks)
     if setting.refine and len(found.xy_px):
         found = _refined(engine, image_bgr, found)
-    found = merge_duplicates(found, setting.duplicate_oks)
+    found = drop_parts(merge_duplicates(found, setting.duplicate_oks), setting.drop_parts)
     scores = person_score(found.visibility)
     order = np.argsort(-scores, kind="stable")
     return found.take(order[scores[order] >= setting.min_score])
