@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from coach.devtools.person_finder import (SETTINGS, FinderSetting, find_people, merge_duplicates, painted_out,
-                                          person_score)
+from coach.devtools.person_finder import (SETTINGS, FinderSetting, drop_parts, find_people, merge_duplicates,
+                                          painted_out, person_score)
 from coach.pose.engine import PeopleArrays, PoseEngine, people_arrays, tile_boxes
 from coach.pose.landmarks import N_LANDMARKS, landmark_index
 
@@ -42,6 +42,18 @@ def test_partners_that_overlap_stay_two_people():
     b = _body(160, 100, 200, rng)  # same place on the picture, a different body
     merged = merge_duplicates(PeopleArrays(np.stack([a, b]), np.full((2, N_LANDMARKS), 0.9)), 0.5)
     assert len(merged.xy_px) == 2
+
+
+def test_a_small_body_inside_someone_larger_is_dropped_a_neighbour_is_not():
+    rng = np.random.default_rng(3)
+    big = _body(100, 100, 300, rng)
+    legs = _body(180, 300, 80, rng)  # wholly inside big's box, a sixteenth of its area
+    neighbour = _body(420, 120, 250, rng)  # beside big, overlapping its edge a little
+    people = PeopleArrays(np.stack([legs, big, neighbour]), np.full((3, N_LANDMARKS), 0.9))
+    kept = drop_parts(people, inside_share=0.8)
+    assert len(kept.xy_px) == 2
+    assert np.allclose(kept.xy_px[0], big) and np.allclose(kept.xy_px[1], neighbour)
+    assert len(drop_parts(people, inside_share=0.0).xy_px) == 3  # off
 
 
 @pytest.fixture(scope="module")
