@@ -104,9 +104,12 @@ def _calibration_table(rows, title: str, yardstick: str) -> Table:
 def _eval_pose_coco(ann: Path, images: Path, settings: list, detections_out: Optional[Path], as_json: bool,
                     info) -> None:
     from coach.devtools.pose_coco import evaluate_coco, load_coco_truth
+    from coach.errors import CoachError
     from coach.devtools.visibility_calibration import calibration_table
     from coach.pose.engine import PoseEngine
 
+    if detections_out is not None and len(settings) > 1:
+        raise CoachError("--detections-out writes the detections of one setting: give --setting NAME, not all")
     truth = load_coco_truth(ann, images)
     results = []
     for s in settings:
@@ -117,7 +120,10 @@ def _eval_pose_coco(ann: Path, images: Path, settings: list, detections_out: Opt
         return
     result = results[0]
     if detections_out is not None:
-        detections_out.write_text(json.dumps(result.results))
+        try:
+            detections_out.write_text(json.dumps(result.results))
+        except OSError as exc:
+            raise CoachError(f"could not write the detections to {detections_out}: {exc.strerror}") from None
     m = result.matched
     calibration = calibration_table(np.array([k.visibility for k in m]), np.array([k.error_px for k in m]),
                                     np.array([k.similarity >= 0.5 for k in m]),

@@ -41,7 +41,6 @@ class FinderSetting:
     tile_overlap: float = 0.25  #: share of a tile overlapping its neighbours
     drop_cut: bool = False  #: drop tile detections reaching past a tile edge inside the image (a cut body)
     refine: bool = False  #: re-run the landmarker on a crop around each person found and keep the better
-    min_score: float = 0.0  #: people scored (mean COCO-17 visibility) below this are dropped, [0, 1]
     drop_parts: float = 0.0  #: drop a person whose box lies this much (share of its area) inside a box at
     #: least twice as large: a tile holding only someone's legs makes the landmarker see a small body there
     duplicate_oks: float = 0.5  #: two detections this similar (OKS) are one person; the better is kept
@@ -202,9 +201,7 @@ def find_people(engine: PoseEngine, image_bgr: np.ndarray, setting: FinderSettin
     if setting.refine and len(found.xy_px):
         found = _refined(engine, image_bgr, found)
     found = drop_parts(merge_duplicates(found, setting.duplicate_oks), setting.drop_parts)
-    scores = person_score(found.visibility)
-    order = np.argsort(-scores, kind="stable")
-    return found.take(order[scores[order] >= setting.min_score])
+    return found.take(np.argsort(-person_score(found.visibility), kind="stable"))
 
 
 def timed_find_people(engine: PoseEngine, image_bgr: np.ndarray, setting: FinderSetting) -> tuple[PeopleArrays, float]:
