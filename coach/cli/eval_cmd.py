@@ -18,25 +18,207 @@ eval_app = typer.Typer(help="Measure accuracy against labelled data.", no_args_i
 
 @eval_app.command("pose")
 def eval_pose(
-    truth: Path = typer.Option(..., "--truth", help="CSV of labelled COCO-17 keypoints in pixels "
-                               "(<name>_x, <name>_y columns; optional 'file' column)."),
+    coco: Optional[Path] = typer.Option(None, "--coco", help="COCO keypoint annotation JSON (human labels): "
+                                        "COCO keypoint AP by pycocotools' COCOeval.", show_default=False),
+    mpii: Optional[Path] = typer.Option(None, "--mpii", help="MPII annotation JSON (human labels): PCKh@0.5.",
+                                        show_default=False),
+    truth: Optional[Path] = typer.Option(None, "--truth", help="Smoke check: CSV of COCO-17 keypoints in "
+                                         "pixels (<name>_x, <name>_y columns; optional 'file' column), e.g. "
+                                         "labels made by another model.", show_default=False),
     images: Path = typer.Option(..., "--images", help="Folder with the labelled images."),
-    threshold_px: float = typer.Option(21.0, "--threshold-px", help="A keypoint is correct within this "
-                                       "many pixels (PCK threshold)."),
+    setting: str = typer.Option("tiles", "--setting", help="How people are searched for (--coco/--mpii): "
+                                "single, num_poses, low_threshold, masked, refined, tiles, tiles_masked (see "
+                                "coach/devtools/person_finder.py), or 'all' to compare them."),
+    num_poses: Optional[int] = typer.Option(None, "--num-poses", min=1, max=8, help="People per landmarker "
+                                            "pass, at most (default: the setting's).", show_default=False),
+    min_detection: Optional[float] = typer.Option(None, "--min-detection", min=0.0, max=1.0, help="Person "
+                                                  "detector threshold (default: the setting's).", show_default=False),
+    min_presence: Optional[float] = typer.Option(None, "--min-presence", min=0.0, max=1.0, help="Landmarker "
+                                                 "presence threshold (default: the setting's).", show_default=False),
+    detections_out: Optional[Path] = typer.Option(None, "--detections-out", help="Write the detections that "
+                                                  "COCOeval scored (COCO results JSON) to this file.",
+                                                  show_default=False, dir_okay=False),
+    threshold_px: float = typer.Option(21.0, "--threshold-px", help="--truth: a keypoint is correct within "
+                                       "this many pixels (PCK threshold)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
     model: Optional[Path] = ModelPathOption,
     variant: str = VariantOption,
 ) -> None:
-    """Compare detected keypoints with labelled ones: per-keypoint pixel error and PCK.
+    """Pose accuracy on labelled stills: COCO keypoint AP (--coco), MPII PCKh@0.5 (--mpii), or a pixel-error
+    smoke check against a CSV (--truth).
 
-    Example: coach eval pose --truth ../shared/data/ground_truth/tf_examples_pose_truth/pose_landmark_truth.csv
-    --images ../shared/data/ground_truth/tf_examples_pose_truth
+    Examples (labels in ../shared/data/ground_truth):
+    coach eval pose --coco coco_val_sample/test_coco.json --images coco_val_sample --variant heavy;
+    coach eval pose --mpii mpii_sample/test_mpii.json --images mpii_sample --setting all
     """
+    from coach.errors import CoachError
+
+    given = [name for name, value in (("--coco", coco), ("--mpii", mpii), ("--truth", truth)) if value is not None]
+    if len(given) != 1:
+        raise CoachError("give exactly one of --coco ANN.json, --mpii ANN.json or --truth CSV"
+                         + (f" (got {' and '.join(given)})" if given else ""))
+    info = resolve_model_path(model, variant)
+    if truth is not None:
+        _eval_pose_csv(truth, images, threshold_px, as_json, info)
+        return
+    settings = _chosen_settings(setting, num_poses, min_detection, min_presence)
+    if coco is not None:
+        _eval_pose_coco(coco, images, settings, detections_out, as_json, info)
+    else:
+        if detections_out is not None:
+            raise CoachError("--detections-out writes COCO detections: use it with --coco")
+        _eval_pose_mpii(mpii, images, settings, as_json, info)
+
+
+def _chosen_settings(name: str, num_poses, min_detection, min_presence) -> list:
+    """The finder settings named by --setting (all of them for 'all'), with the threshold options applied."""
+    from dataclasses import replace
+
+    from coach.devtools.person_finder import SETTINGS
+    from coach.errors import CoachError
+
+    if name != "all" and name not in SETTINGS:
+        raise CoachError(f"unknown --setting {name!r}; choose one of {', '.join(SETTINGS)} or all")
+    chosen = list(SETTINGS.values()) if name == "all" else [SETTINGS[name]]
+    changes = {k: v for k, v in (("num_poses", num_poses), ("min_detection", min_detection),
+                                 ("min_presence", min_presence)) if v is not None}
+    return [replace(s, **changes) for s in chosen] if changes else chosen
+
+
+def _model_json(info) -> dict:
+    return {"variant": info.variant, "sha256": info.sha256}
+
+
+def _calibration_table(rows, title: str, yardstick: str) -> Table:
+    table = Table(title=title, caption=f"right: {yardstick}")
+    for col in ("model visibility", "keypoints", "right", "median error px", "labelled hidden"):
+        table.add_column(col, justify="right")
+    for r in rows:
+        d = r.to_dict()
+        fmt = lambda v, f: "" if v is None else format(v, f)  # noqa: E731
+        table.add_row(d["visibility"], str(d["n"]), fmt(d["right_share"], ".0%"), fmt(d["median_error_px"], ".1f"),
+                      fmt(d["labelled_hidden_share"], ".0%"))
+    return table
+
+
+def _eval_pose_coco(ann: Path, images: Path, settings: list, detections_out: Optional[Path], as_json: bool,
+                    info) -> None:
+    from coach.devtools.pose_coco import evaluate_coco, load_coco_truth
+    from coach.errors import CoachError
+    from coach.devtools.visibility_calibration import calibration_table
     from coach.pose.engine import PoseEngine
+
+    if detections_out is not None and len(settings) > 1:
+        raise CoachError("--detections-out writes the detections of one setting: give --setting NAME, not all")
+    truth = load_coco_truth(ann, images)
+    results = []
+    for s in settings:
+        with PoseEngine(info.path, mode="image", **s.engine_options()) as engine:
+            results.append(evaluate_coco(engine, truth, s))
+    if len(results) > 1:
+        _print_comparison([r.summary() for r in results], "coco", as_json, info)
+        return
+    result = results[0]
+    if detections_out is not None:
+        try:
+            detections_out.write_text(json.dumps(result.results))
+        except OSError as exc:
+            raise CoachError(f"could not write the detections to {detections_out}: {exc.strerror}") from None
+    m = result.matched
+    calibration = calibration_table(np.array([k.visibility for k in m]), np.array([k.error_px for k in m]),
+                                    np.array([k.similarity >= 0.5 for k in m]),
+                                    np.array([not k.labelled_visible for k in m]))
+    summary = result.summary()
+    if as_json:
+        print(json.dumps({"summary": summary, "keypoints": result.per_keypoint(),
+                          "visibility_calibration": [r.to_dict() for r in calibration],
+                          "images": result.per_image, "setting": result.setting.to_dict(),
+                          "model": _model_json(info)}, indent=2))
+        return
+    table = Table(title=f"COCO keypoints of the matched people ({info.variant} model, setting {result.setting.name})")
+    for col in ("keypoint", "labelled", "mean error px", "median error px", "right (OKS ≥ 0.5)"):
+        table.add_column(col, justify="left" if col == "keypoint" else "right")
+    for row in result.per_keypoint():
+        if row["n"]:
+            table.add_row(row["keypoint"], str(row["n"]), f"{row['mean_error_px']:.1f}",
+                          f"{row['median_error_px']:.1f}", f"{row['right_share']:.0%}")
+        else:
+            table.add_row(row["keypoint"], "0", "", "", "")
+    console.print(table)
+    console.print(_calibration_table(calibration, "error by the model's visibility (matched people)",
+                                     "COCO keypoint similarity ≥ 0.5; labelled hidden: COCO v=1"))
+    console.print(f"COCO keypoint AP {summary['coco_ap']:.3f}  AP50 {summary['coco_ap50']:.3f}  "
+                  f"AP75 {summary['coco_ap75']:.3f}  AR {summary['coco_ar']:.3f}  (pycocotools COCOeval)")
+    console.print(f"people found {summary['people_found']} of {summary['people_labelled']} labelled; "
+                  f"{summary['false_people']} detection(s) matching no labelled person; "
+                  f"{summary['ms_per_image']:.0f} ms per image (approximate: shared CPU)")
+    console.print(f"detection score: {summary['score']}")
+
+
+def _eval_pose_mpii(ann: Path, images: Path, settings: list, as_json: bool, info) -> None:
+    from coach.devtools.pose_mpii import HEAD_SEGMENT, PCKH_THRESHOLD, evaluate_mpii, load_mpii_truth
+    from coach.devtools.visibility_calibration import calibration_table
+    from coach.pose.engine import PoseEngine
+
+    people = load_mpii_truth(ann, images)
+    results = []
+    for s in settings:
+        with PoseEngine(info.path, mode="image", **s.engine_options()) as engine:
+            results.append(evaluate_mpii(engine, people, s))
+    if len(results) > 1:
+        _print_comparison([r.summary() for r in results], "mpii", as_json, info)
+        return
+    result = results[0]
+    seen = [j for j in result.joints if np.isfinite(j.error_px)]
+    calibration = calibration_table(np.array([j.visibility for j in seen]), np.array([j.error_px for j in seen]),
+                                    np.array([j.right for j in seen]))
+    summary = result.summary()
+    if as_json:
+        print(json.dumps({"summary": summary, "joints": result.per_joint(),
+                          "visibility_calibration": [r.to_dict() for r in calibration],
+                          "setting": result.setting.to_dict(), "model": _model_json(info)}, indent=2))
+        return
+    table = Table(title=f"MPII PCKh@{PCKH_THRESHOLD:g} per joint ({info.variant} model, setting {result.setting.name})")
+    for col in ("joint", "labelled", "PCKh@0.5", "median error px"):
+        table.add_column(col, justify="left" if col == "joint" else "right")
+    for row in result.per_joint():
+        table.add_row(row["joint"], str(row["n"]), "" if row["pckh_0_5"] is None else f"{row['pckh_0_5']:.0%}",
+                      "" if row["median_error_px"] is None else f"{row['median_error_px']:.1f}")
+    console.print(table)
+    console.print(_calibration_table(calibration, "error by the model's visibility",
+                                     f"within {PCKH_THRESHOLD:g} head segment"))
+    console.print(f"PCKh@{PCKH_THRESHOLD:g} {summary['pckh_0_5']:.3f} over {summary['joints']} joints "
+                  f"(head segment: {HEAD_SEGMENT}; pelvis, thorax, upper neck and head top have no MediaPipe "
+                  f"landmark and are not scored)")
+    console.print(f"people found {summary['people_found']} of {summary['people_labelled']} (searched near each "
+                  f"annotation's center/scale); {summary['ms_per_image']:.0f} ms per image (approximate: shared CPU)")
+
+
+def _print_comparison(summaries: list[dict], sample: str, as_json: bool, info) -> None:
+    if as_json:
+        print(json.dumps({"settings": summaries, "model": _model_json(info)}, indent=2))
+        return
+    table = Table(title=f"{'COCO keypoint AP' if sample == 'coco' else 'MPII PCKh@0.5'} per setting "
+                  f"({info.variant} model; ms per image approximate: shared CPU)")
+    if sample == "coco":
+        cols = (("AP", "coco_ap"), ("AP50", "coco_ap50"), ("AR", "coco_ar"), ("found", None), ("false", "false_people"))
+    else:
+        cols = (("PCKh@0.5", "pckh_0_5"), ("found", None))
+    table.add_column("setting")
+    for title, _ in cols + (("ms/image", ""),):
+        table.add_column(title, justify="right")
+    for s in summaries:
+        cells = [f"{s['people_found']}/{s['people_labelled']}" if key is None
+                 else f"{s[key]:.3f}" if isinstance(s[key], float) else str(s[key]) for _, key in cols]
+        table.add_row(s["setting"], *cells, f"{s['ms_per_image']:.0f}")
+    console.print(table)
+
+
+def _eval_pose_csv(truth: Path, images: Path, threshold_px: float, as_json: bool, info) -> None:
     from coach.devtools.pose_eval import evaluate_pose, read_truth
+    from coach.pose.engine import PoseEngine
 
     pairs = read_truth(truth, images)
-    info = resolve_model_path(model, variant)
     with PoseEngine(info.path, mode="image") as engine:
         result = evaluate_pose(engine, pairs, threshold_px)
     summary = result.summary()
@@ -45,7 +227,7 @@ def eval_pose(
                           "keypoints": [e.__dict__ for e in result.errors],
                           "model": {"variant": info.variant, "sha256": info.sha256}}, indent=2))
         return
-    table = Table(title=f"pose error per keypoint ({info.variant} model)")
+    table = Table(title=f"pose error per keypoint ({info.variant} model; smoke check: labels made by a model)")
     table.add_column("keypoint")
     for image in dict.fromkeys(e.image for e in result.errors):
         table.add_column(f"{image} px", justify="right")

@@ -1,4 +1,7 @@
-"""Pose model evaluation: detected keypoints against hand-labelled COCO-17 keypoints on still images.
+"""Pose smoke check: detected keypoints against COCO-17 keypoints in a CSV, on still images.
+
+A quick check on a few stills (e.g. `tf_examples_pose_truth`, whose labels were made by another model, not
+by people). Accuracy on human labels is measured by `pose_coco` (COCO keypoint AP) and `pose_mpii` (PCKh).
 
 Truth file format (CSV): one row per image, columns `<coco_name>_x`, `<coco_name>_y` in pixels for the
 COCO-17 keypoints (e.g. `left_knee_x`). An optional `file` (or `image`) column names the image; without it,
@@ -14,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from coach.errors import CoachError
+from coach.pose.engine import people_arrays
 from coach.pose.landmarks import COCO17_TO_LANDMARK, landmark_index
 from coach.app.sources import IMAGE_SUFFIXES
 
@@ -109,16 +113,15 @@ def evaluate_pose(engine, pairs, threshold_px: float = 21.0) -> PoseEvalResult:
     for image_path, truth in pairs:
         with ImageSource(image_path) as src:
             frame = next(iter(src))
-        pose = engine.detect(frame.image_bgr)
+        people = people_arrays(engine.detect(frame.image_bgr))
         names = list(truth)
         t = np.array([truth[n] for n in names], float)
         idx = [landmark_index(COCO17_TO_LANDMARK[n]) for n in names]
         best = None
-        for p in range(pose.n_people):
-            xy = pose.xy_px[p, idx].astype(float)
-            d = np.linalg.norm(xy - t, axis=1)
+        for xy, vis in zip(people.xy_px, people.visibility):
+            d = np.linalg.norm(xy[idx] - t, axis=1)
             if best is None or np.nanmean(d) < np.nanmean(best[1]):
-                best = (xy, d, pose.visibility[p, idx].astype(float))
+                best = (xy[idx], d, vis[idx])
         for j, n in enumerate(names):
             det = tuple(best[0][j]) if best else (float("nan"), float("nan"))
             err = float(best[1][j]) if best else float("nan")

@@ -10,11 +10,13 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import cv2
 import numpy as np
 
 from coach.errors import ModelError
+from coach.pose.landmarks import N_LANDMARKS
 from coach.pose.series import PoseFrame
 from coach.pose.native_output import (acquire_native_log_filter, native_stderr_silenced,
                                  release_native_log_filter)
@@ -22,6 +24,42 @@ from coach.pose.native_output import (acquire_native_log_filter, native_stderr_s
 # MediaPipe's native logging (glog, TFLite) is noise for a user; keep warnings and errors only.
 os.environ.setdefault("GLOG_minloglevel", "2")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+class PeopleArrays(NamedTuple):
+    """Everyone found in one still image, as arrays over people (P may be 0).
+
+    The shape the pose series is moving to; image-mode helpers (crops, tiles) and the accuracy
+    evaluation work on these arrays, so they never depend on how a frame stores its people.
+    """
+
+    xy_px: np.ndarray  #: (P, 33, 2) float64, pixels of the whole image, origin top-left
+    visibility: np.ndarray  #: (P, 33) float64 in [0, 1], the model's own visibility per landmark
+
+    @staticmethod
+    def empty() -> "PeopleArrays":
+        """Nobody: arrays with P = 0."""
+        return PeopleArrays(np.zeros((0, N_LANDMARKS, 2)), np.zeros((0, N_LANDMARKS)))
+
+    @staticmethod
+    def concat(parts: "list[PeopleArrays]") -> "PeopleArrays":
+        """The people of several `PeopleArrays`, in order."""
+        if not parts:
+            return PeopleArrays.empty()
+        return PeopleArrays(np.concatenate([p.xy_px for p in parts]), np.concatenate([p.visibility for p in parts]))
+
+    def shifted(self, dx_px: float, dy_px: float, scale: float = 1.0) -> "PeopleArrays":
+        """Coordinates mapped from a crop back to the image: xy * scale + (dx, dy)."""
+        return PeopleArrays(self.xy_px * scale + np.array([dx_px, dy_px]), self.visibility)
+
+    def take(self, index) -> "PeopleArrays":
+        """The people at `index` (an int array or boolean mask over P)."""
+        return PeopleArrays(self.xy_px[index], self.visibility[index])
+
+
+def people_arrays(frame: PoseFrame) -> PeopleArrays:
+    """The keypoints of everyone in `frame` as (P, 33) arrays: the one place that reads a `PoseFrame`."""
+    return PeopleArrays(frame.xy_px.astype(float), frame.visibility.astype(float))
 
 
 class PoseEngine:
@@ -92,6 +130,29 @@ class PoseEngine:
         return PoseFrame.from_mediapipe(result, width_px=width, height_px=height, timestamp_s=timestamp_s,
                                         frame_index=frame_index)
 
+    def detect_region(self, image_bgr: np.ndarray, box_xyxy_px, min_side_px: int = 0) -> PeopleArrays:
+        """Image mode: find people inside one region of a still image, in the whole image's pixels.
+
+        box_xyxy_px: (x0, y0, x1, y1) pixels; clipped to the image. The landmarker sees only the crop, so a
+        person small in the whole image fills more of the detector's input. min_side_px: a crop whose
+        shorter side is below this is enlarged (bicubic) to it first; 0 keeps its size.
+        """
+        if self.mode != "image":
+            raise ValueError("detect_region needs an engine in image mode")
+        height, width = image_bgr.shape[:2]
+        x0, y0, x1, y1 = (float(v) for v in box_xyxy_px)
+        x0, y0 = int(max(0.0, np.floor(x0))), int(max(0.0, np.floor(y0)))
+        x1, y1 = int(min(float(width), np.ceil(x1))), int(min(float(height), np.ceil(y1)))
+        if x1 - x0 < 8 or y1 - y0 < 8:
+            return PeopleArrays.empty()
+        crop = np.ascontiguousarray(image_bgr[y0:y1, x0:x1])
+        scale = 1.0
+        short = min(crop.shape[:2])
+        if min_side_px and short < min_side_px:
+            scale = min_side_px / short
+            crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+        return people_arrays(self.detect(crop)).shifted(x0, y0, 1.0 / scale)
+
     def close(self) -> None:
         """Release the native landmarker (required before interpreter shutdown)."""
         if getattr(self, "_landmarker", None) is not None:
@@ -109,3 +170,22 @@ class PoseEngine:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def tile_boxes(width_px: int, height_px: int, grid: int, overlap: float = 0.25) -> list[tuple[float, float, float, float]]:
+    """Overlapping tiles covering an image: `grid` × `grid` boxes (x0, y0, x1, y1) in pixels.
+
+    Each tile is 1/grid of the image plus `overlap` (a fraction of a tile) shared with its neighbours, so a
+    person on a tile border is whole in at least one tile when they are smaller than the overlap.
+    """
+    if grid < 1:
+        raise ValueError("grid must be at least 1")
+    boxes = []
+    tile_w, tile_h = width_px / grid, height_px / grid
+    pad_w, pad_h = tile_w * overlap / 2, tile_h * overlap / 2
+    for row in range(grid):
+        for col in range(grid):
+            boxes.append((max(0.0, col * tile_w - pad_w), max(0.0, row * tile_h - pad_h),
+                          min(float(width_px), (col + 1) * tile_w + pad_w),
+                          min(float(height_px), (row + 1) * tile_h + pad_h)))
+    return boxes
