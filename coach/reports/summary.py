@@ -29,7 +29,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
-from coach.app.prescriptions import describe, in_force, pain_limit
+from coach.app.prescriptions import describe, in_force, last_day, pain_limit
 
 if TYPE_CHECKING:
     from coach.reports.model import ExerciseReport, Report, SessionPoint
@@ -280,7 +280,10 @@ def _exercise_line(report: Report, ex_id: str, ex: ExerciseReport | None) -> Exe
 def summarize(report: Report) -> Summary:
     """The summary table of a report (see the module's docstring for every definition)."""
     by_id = {e.exercise_id: e for e in report.exercises}
-    ids = sorted(set(by_id) | {ex for w in report.adherence for ex in w.prescribed_by_exercise})
+    counted_to = report.counted_to or report.period_to
+    in_period = {r.exercise_id for r in report.prescriptions
+                 if r.start_date <= counted_to and (last_day(r) is None or last_day(r) >= report.period_from)}
+    ids = sorted(set(by_id) | in_period)
     lines = [_exercise_line(report, ex_id, by_id.get(ex_id)) for ex_id in ids]
     prescribed = [x.sessions_prescribed for x in lines if x.sessions_prescribed is not None]
     sessions_prescribed = sum(prescribed) if prescribed else None
