@@ -296,6 +296,8 @@ class ExerciseSummaryOut(BaseModel):
     prescription: str | None = Field(..., description="The prescription in force at the end of the period, "
                                                       "in words; null if none.")
     notes: str = Field(..., description="The prescription's note for the patient (\"\" if none).")
+    reps_per_session: int | None = Field(..., description="Reps one session is prescribed today (at the end "
+                                                          "of the period): sets × reps; null if none.")
     sessions_done: int = Field(..., description="Days on which the exercise was done.")
     sessions_prescribed: int | None = Field(..., description="Sessions prescribed: per week, pro-rated to "
                                                              "the days a prescription was in force.")

@@ -29,7 +29,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
-from coach.app.prescriptions import describe, in_force, last_day, pain_limit
+from coach.app.prescriptions import describe, in_force, last_day, pain_limit, prescribed_reps
 
 if TYPE_CHECKING:
     from coach.reports.model import ExerciseReport, Report, SessionPoint
@@ -121,6 +121,7 @@ class ExerciseLine:
     name: str
     prescription: str | None  #: the prescription in force at the end of the period, in words
     notes: str  #: its notes for the patient ("" if none)
+    reps_per_session: int | None  #: what one session of it is prescribed: sets × reps (None: no reps)
     sessions_done: int  #: days on which it was done in the period
     sessions_prescribed: int | None  #: None: no prescription with sessions a week was in force
     sessions_counted: int  #: done that count towards adherence
@@ -223,6 +224,7 @@ def _exercise_line(report: Report, ex_id: str, ex: ExerciseReport | None) -> Exe
     line = ExerciseLine(
         exercise_id=ex_id, name=ex.name if ex is not None else exercise_name(ex_id),
         prescription=describe(rx) if rx is not None else None, notes=(rx.notes or "") if rx is not None else "",
+        reps_per_session=prescribed_reps(in_force(rxs, ex_id, report.counted_to or report.period_to)),
         sessions_done=done, sessions_prescribed=prescribed, sessions_counted=counted,
         adherence_percent=_percent(counted, prescribed),
         reps_done=reps_done, reps_prescribed=reps_prescribed,
