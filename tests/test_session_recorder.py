@@ -435,7 +435,7 @@ def test_friendly_sentences_instead_of_tracebacks(cli, db_path, tmp_path):
 
 def test_a_note_on_pain_and_effort_is_added_and_shown(cli, db_path):
     sid, _ = _record_workout(db_path)
-    result = cli("sessions", "note", str(sid), "--pain", "3", "--effort", "7", "--text", "knee stiff",
+    result = cli("sessions", "note", str(sid), "--pain", "3", "--effort", "7", "--note", "knee stiff",
                  "--db", str(db_path))
     assert result.exit_code == 0, result.output
     result = cli("sessions", "show", str(sid), "--db", str(db_path))
