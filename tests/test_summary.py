@@ -133,7 +133,7 @@ def test_pain_max_flag_over_the_prescriptions_limit_and_one_rounding(tmp_path, f
     assert squat.pain_flag and sm.pain_over_limit == 1 and sm.pain_mean == 2.3
     assert any("pain over the limit of 4/10 in 1 session (highest 6/10)" in a for a in sm.alerts)
     terminal = _ok("report", "ana", "--db", db)
-    assert "Pain mean 2.3, max 6" in terminal and "⚠" in terminal
+    assert "Pain mean 2.3, max 6" in terminal and "✱" in terminal
     data = json.loads(_ok("report", "ana", "--db", db, "-f", "json", "-o", tmp_path / "r.json") and
                       (tmp_path / "r.json").read_text())
     assert data["summary"]["pain_mean"] == 2.3 and data["summary"]["pain_max"] == 6

@@ -64,7 +64,7 @@ def trend(first: float | None, second: float | None) -> str:
 # Every format (terminal, HTML, PDF, Markdown) writes the summary's numbers with these, so they read the
 # same everywhere; the numbers themselves were rounded once, in coach.reports.summary.
 
-FLAG = "⚠"
+FLAG = "✱"
 
 
 def of(done, prescribed) -> str:
@@ -214,7 +214,7 @@ def render_html(report: Report, charts: dict[str, bytes] | None = None, *, pdf: 
 
 def _pdf_fonts() -> dict[str, str]:
     """DejaVu Sans from matplotlib's own files (regular, bold) for the PDF: ReportLab's built-in Helvetica
-    has no arrows (↑ ↓ →) nor ⚑, and the package index is all a fresh machine has."""
+    has no arrows (↑ ↓ →) nor ✱, and the package index is all a fresh machine has."""
     from pathlib import Path
 
     import matplotlib

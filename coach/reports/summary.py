@@ -260,7 +260,15 @@ def _exercise_line(report: Report, ex_id: str, ex: ExerciseReport | None) -> Exe
         line.rom_reached.append(SideReached(r.side, rounded(_mean([p.mean for p in r.points[-k:]]))))
     if line.rom_reached and line.rom_target is not None:
         line.rom_met = all(x.reached >= line.rom_target for x in line.rom_reached)
-    line.rom_trend = _trend([s.mean_rom for s in sessions], t.trend_rom_deg, up_is_good=True)
+    # the trend within each side (one arm's sessions against the same arm's), averaged over the sides
+    per_side = [_trend([p.mean for p in r.points], t.trend_rom_deg, up_is_good=True) for r in series]
+    per_side = [x for x in per_side if x is not None]
+    if len(per_side) == 1:
+        line.rom_trend = per_side[0]
+    elif per_side:
+        first = sum(x.first for x in per_side) / len(per_side)
+        last = sum(x.last for x in per_side) / len(per_side)
+        line.rom_trend = _trend([first, last], t.trend_rom_deg, up_is_good=True)
     sides = {x.side: x.reached for x in line.rom_reached}
     if "left" in sides and "right" in sides and max(sides["left"], sides["right"]) > 0:
         lo, hi = sorted((sides["left"], sides["right"]))

@@ -371,7 +371,7 @@ function periodQuery(forReport) {
 }
 
 // The summary's cells, written exactly as coach/reports/render.py writes them (the numbers come rounded).
-const FLAG = "⚠";
+const FLAG = "✱";
 const ofText = (d, p) => `${d} / ${p === null || p === undefined ? "—" : p}`;
 const arrow = (t) => (t ? t.arrow : "");
 const cells = {
