@@ -1,5 +1,5 @@
 """What progress reports and exports read: rep rows, a patient's per-exercise summary, sessions per week,
-and per-session fault, hold, not-measurable and target aggregates (nothing recomputes from video).
+and per-session fault, hold, not-measurable and set-time aggregates (nothing recomputes from video).
 
 All functions take an open ORM ``Session``. Periods are ``since <= started_at < until`` on the session's
 wall-clock start, with timezone-aware datetimes (naive ones are taken as UTC). An unknown patient raises
@@ -254,16 +254,17 @@ def holds_per_session(
     }
 
 
-def session_targets(
+def set_seconds_per_session(
     db: Session, patient: str, *, since: datetime | None = None, until: datetime | None = None
-) -> dict[int, tuple[int | None, float | None, int | None]]:
-    """{session id: (target reps per set, target hold s, prescription id)} as recorded with the session."""
+) -> dict[int, float]:
+    """{session id: source seconds its sets ran (sum of ``ended_s - started_s``)}: what the time not
+    measurable is a share of. Sets without both times count 0."""
     q = (
-        select(WorkoutSession.id, func.max(WorkoutSet.target_reps), func.max(WorkoutSet.target_hold_s),
-               WorkoutSession.prescription_id)
+        select(WorkoutSession.id, func.sum(WorkoutSet.ended_s - WorkoutSet.started_s))
         .join(WorkoutSet, WorkoutSet.session_id == WorkoutSession.id)
         .join(Patient, Patient.id == WorkoutSession.patient_id)
+        .where(WorkoutSet.started_s.is_not(None), WorkoutSet.ended_s.is_not(None))
         .group_by(WorkoutSession.id)
     )
-    return {sid: (reps, hold, rx) for sid, reps, hold, rx in
+    return {sid: max(0.0, float(total or 0.0)) for sid, total in
             db.execute(session_filter(q, patient, None, since, until))}

@@ -212,8 +212,11 @@ def test_report_summary(api):
     r = client.get("/api/patients/ana/summary", headers=H(tokens["drsmith"]))
     assert r.status_code == 200
     rep = r.json()
-    assert rep["patient"] == "ana" and rep["exercises"][0]["exercise_id"] == "squat"
-    assert rep["exercises"][0]["reps"] >= 2
+    squat = next(e for e in rep["exercises"] if e["exercise_id"] == "squat")
+    assert rep["patient"] == "ana" and squat["sessions_done"] >= 1
+    assert squat["reps_done"] + squat["reps_outside_plan"] >= 2
+    assert client.get("/api/patients/ana/summary?from=2026-03-02&to=2026-03-01",
+                      headers=H(tokens["drsmith"])).status_code == 422
     assert client.get("/api/patients/bob/summary", headers=H(tokens["drsmith"])).status_code == 404
 
 

@@ -126,6 +126,7 @@ def test_the_page_counts_the_reps_of_a_clip_from_a_fake_camera(tmp_path, shared_
             page.get_by_label("Effort (0–10)").fill("6")
             page.get_by_role("button", name="Save note").click()
             page.wait_for_function("document.getElementById('note-msg').textContent.includes('Saved')")
+            status_after = page.locator("#status").text_content()  # no "Rest: 59 s" left behind
             count = page.locator("#count").text_content()
             summary = page.locator("#summary").text_content()
             stats = page.locator("#stats").text_content()
@@ -135,7 +136,7 @@ def test_the_page_counts_the_reps_of_a_clip_from_a_fake_camera(tmp_path, shared_
             page.get_by_label("Access token").fill(therapist)
             page.get_by_role("button", name="Sign in").click()
             page.wait_for_function("document.getElementById('who').textContent.includes('drsmith')")
-            page.get_by_label("Patient", exact=True).select_option("ana")
+            page.locator("#rep-patient").select_option("ana")
             page.get_by_role("button", name="Show report").click()
             page.wait_for_selector("#sessions-out table")
             page.get_by_role("button", name="Reps of session 1").click()
@@ -143,7 +144,7 @@ def test_the_page_counts_the_reps_of_a_clip_from_a_fake_camera(tmp_path, shared_
             report_text = page.locator("#report-out").text_content()
             rep_rows = page.locator("#session-out tbody tr").count()
             page.get_by_role("button", name="Full report (HTML)").click()
-            frame = page.wait_for_selector("#report-out iframe").content_frame()
+            frame = page.wait_for_selector("#report-full iframe").content_frame()
             frame.wait_for_selector("h1")
             full_report = frame.locator("body").text_content()
             page.locator("#report").screenshot(path=str(shots / "report.png"))
@@ -152,6 +153,7 @@ def test_the_page_counts_the_reps_of_a_clip_from_a_fake_camera(tmp_path, shared_
     print(f"\nscreenshots: {shots}  ({summary}; {stats})")
     assert int(count) == EXPECTED_REPS, (count, summary, stats)
     assert f"{EXPECTED_REPS} reps" in summary
-    assert "ana: 1 session, mean pain 2.0/10, mean effort 6.0/10" in report_text and "squat" in report_text
+    assert status_after == ""
+    assert "Pain mean 2.0, max 2 · effort mean 6.0" in report_text and "Bodyweight squat" in report_text
     assert rep_rows == EXPECTED_REPS
     assert "ana" in full_report

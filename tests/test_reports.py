@@ -139,7 +139,9 @@ def test_first_against_latest_and_pain(report, history):
     assert comp.first.session_id == squats[0].session_id and comp.latest.session_id == squats[-1].session_id
     rows = {w: (a, b) for w, a, b, _ in comp.rows()}
     assert rows["pain 0–10"] == (squats[0].pain_0_10, squats[-1].pain_0_10)
-    assert report.mean_pain == pytest.approx(sum(s.pain_0_10 for s in h.sessions) / len(h.sessions))
+    mean = sum(s.pain_0_10 for s in h.sessions) / len(h.sessions)
+    assert report.summary.pain_mean == pytest.approx(mean, abs=0.05)
+    assert report.summary.pain_max == max(s.pain_0_10 for s in h.sessions)
     # one arm per session: each side is compared with itself
     elbow = _ex(report, "elbow_flexion")
     assert [side for side, _ in elbow.comparisons] == ["left", "right"]
@@ -181,7 +183,8 @@ def test_every_format_renders(history, tmp_path):
         close_database(sm)
     html = outputs["html"][0].read_text()
     assert html.count("data:image/png;base64,") >= 8  # adherence, pain, and rom/reps/tempo per exercise, faults
-    assert "Range of motion per joint and side" in html and "(target 75°)" in html
+    assert "Range of motion per joint and side" in html and "/ 75°" in html
+    assert html.index('id="summary"') < html.index("Range of motion per joint and side")  # the table first
     pdf = outputs["pdf"][0].read_bytes()
     assert pdf.startswith(b"%PDF")
     from pypdf import PdfReader
@@ -190,7 +193,7 @@ def test_every_format_renders(history, tmp_path):
     assert len(reader.pages) >= 3
     assert "Progress report" in reader.pages[0].extract_text()
     md = outputs["md"][0].read_text()
-    assert md.startswith(f"# Progress report — {PATIENT}") and "| shallow |" in md
+    assert md.startswith(f"# Progress report — {PATIENT}") and "| not deep enough |" in md and "shallow" not in md
     data = json.loads(outputs["json"][0].read_text())
     assert data["sessions"] == len(h.sessions) and {e["exercise_id"] for e in data["exercises"]} == {
         "squat", "elbow_flexion"}
@@ -356,38 +359,29 @@ def _short_report(tmp_path, name: str, **history):
         close_database(sm)
 
 
-def test_a_single_session_is_shown_in_the_week_around_it(tmp_path, monkeypatch):
-    report, h = _short_report(tmp_path, "one", days=1, today=date(2026, 3, 2))  # a Monday: one squat session
-    (session,) = h.sessions
+def test_one_days_sessions_get_a_slot_each_and_no_weekly_charts(tmp_path, monkeypatch):
+    """One day's sessions are not stacked on one vertical line of a week-long axis (issue 13, item 5): each
+    session has its own slot, labelled with its time, and the per-week charts (one bar) are left out."""
+    report, h = _short_report(tmp_path, "one", days=1, today=date(2026, 3, 3))  # a Tuesday: squat, both elbows
+    assert len(h.sessions) == 3
     axes = _axes_of_charts(report, monkeypatch)
-    assert {"adherence", "pain", "squat.rom", "squat.reps", "squat.tempo", "squat.faults"} <= set(axes)
+    assert {"pain", "squat.rom", "squat.reps", "squat.tempo", "elbow_flexion.rom", "elbow_flexion.reps"} <= set(axes)
+    assert "adherence" not in axes and not any(k.endswith(".faults") for k in axes)
+    times = sorted({s.started_at.strftime("%H:%M") for s in h.sessions})
     for key, ax in axes.items():
-        lo, hi = _xlim(ax)
-        span = _days(lo, hi)
-        if key.endswith(WEEKLY):
-            # the session's week among several: its bar is not the whole plot
-            assert 28 <= span <= 60, (key, lo, hi)
-            week = date(2026, 3, 2)
-            assert lo.date() <= week - timedelta(weeks=1) and hi.date() >= week + timedelta(weeks=2)
-            bars = [b for b in _bars(ax) if b[1] > b[0]]
-            assert bars and all(right - left <= 0.25 * span for left, right in bars), key
-        else:
-            # about a week, with days before and after the session: not ±2 years, not a few hours
-            assert 6.9 <= span <= 10, (key, lo, hi)
-            assert _days(lo, session.started_at) >= 2 and _days(session.started_at, hi) >= 2, key
-            for left, right in _bars(ax):
-                assert right - left <= 0.15 * span, key
-        labels = _tick_labels(ax)
-        assert 4 <= len(labels) <= 10 and all(labels) and len(set(labels)) == len(labels), (key, labels)
-    # one tick per day on the session charts
-    lo, hi = axes["squat.rom"].get_xlim()
-    locs = [t for t in axes["squat.rom"].xaxis.get_major_locator()() if lo <= t <= hi]
-    assert all(b - a == pytest.approx(1.0) for a, b in pairwise(locs))
-    # the target of the lone session is drawn (across its bar), not a line of no length
+        lo, hi = ax.get_xlim()
+        assert hi - lo == pytest.approx(len(times) + 0.4), key  # slots, not days
+        assert [t.get_text() for t in ax.get_xticklabels()] == times, key
+        assert "03 Mar 2026" in ax.get_xlabel(), key
+        for left, right in _bars(ax):
+            assert right - left <= 0.25 * (hi - lo), key
+    # the two elbow sessions of that day: two bars in their own slots, neither hiding the other
+    bars = _bars(axes["elbow_flexion.reps"])
+    assert len(bars) == 2 and bars[0][1] < bars[1][0]
+    # the target of the lone squat session is drawn across its bar
     (target,) = [ln for ln in axes["squat.reps"].get_lines() if ln.get_label() == "target"]
-    xs = mdates.date2num(target.get_xdata())
     (bar,) = _bars(axes["squat.reps"])
-    assert max(xs) - min(xs) == pytest.approx(bar[1] - bar[0])
+    assert max(target.get_xdata()) - min(target.get_xdata()) == pytest.approx(bar[1] - bar[0])
     assert set(target.get_ydata()) == {SQUAT_RX[0] * SQUAT_RX[1]}
 
 
@@ -418,9 +412,8 @@ def test_sessions_on_one_day_and_a_few_days_share_one_sensible_axis(tmp_path, mo
     squat_bars = _bars(per_session["squat.reps"])
     assert len(squat_bars) == 3 and all(r - l <= 0.7 for l, r in squat_bars)
     assert all(r1 <= l2 for (_, r1), (l2, _) in pairwise(squat_bars))
-    for key in ("adherence", "squat.faults"):
-        lo, hi = _xlim(axes[key])
-        assert _days(lo, hi) >= 28 and all(r - l <= 0.25 * _days(lo, hi) for l, r in _bars(axes[key]))
+    # three days: no per-week charts (their one bar says nothing the summary table does not)
+    assert "adherence" not in axes and "squat.faults" not in axes
 
 
 def test_a_long_history_keeps_its_own_axis_and_same_day_bars_apart(report, monkeypatch):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -16,7 +15,6 @@ from coach.api.deps import current_user, get_db, therapist_only, visible_patient
 from coach.api.users import Principal
 from coach.errors import USER_ERRORS
 from db.models import Patient, Prescription, SessionNote, WorkoutSession, utc_now
-from db.report_queries import patient_summary
 from db.sessions import list_sessions, session_detail
 
 router = APIRouter(prefix="/api", tags=["patients"])
@@ -262,10 +260,110 @@ def report(name: str, format: ReportFormat = Query("json", description=(
     return rep.render(db, p.name, format, period_from=period_from, period_to=period_to)
 
 
-@router.get("/patients/{name}/summary", tags=["reports"], summary="Per-exercise totals over a period (compact)")
-def summary(name: str, since: datetime | None = None, until: datetime | None = None,
-            user: Principal = Depends(current_user), db: Session = Depends(get_db)) -> dict:
-    """Sessions, sets, reps against target, first and latest mean range of motion, faults by code, held and
-    not-measurable seconds per exercise (``db.report_queries.patient_summary``); ``since <= started_at < until``."""
+class TrendOut(BaseModel):
+    """The first third of the period's sessions against the last third."""
+
+    model_config = ConfigDict(from_attributes=True)
+    first: float = Field(..., description="Mean over the first third of the sessions.")
+    last: float = Field(..., description="Mean over the last third of the sessions.")
+    direction: Literal["up", "down", "steady"] = Field(..., description="`steady`: a change under the "
+                                                     "threshold of coach/reports/review.yaml.")
+    good: bool | None = Field(..., description="Whether the direction is good news; null when steady.")
+    arrow: str = Field(..., description="↑, ↓ or →.")
+
+
+class SideReachedOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    side: str = Field(..., description="left, right or both.")
+    reached: float = Field(..., description="Mean range of motion of the latest third of this side's "
+                                            "sessions, in the measure's unit (degrees for angles).")
+
+
+class FaultLineOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    code: str = Field(..., description="The fault code of the exercise definition.")
+    words: str = Field(..., description="The fault in a physiotherapist's words.")
+    count: int = Field(..., description="Times it was flagged in the period.")
+    trend: TrendOut | None = Field(..., description="Faults per rep, first third against last third.")
+
+
+class ExerciseSummaryOut(BaseModel):
+    """One row of the summary table (``coach.reports.summary.ExerciseLine``)."""
+
+    model_config = ConfigDict(from_attributes=True)
+    exercise_id: str = Field(..., description="Exercise id.")
+    name: str = Field(..., description="Exercise name.")
+    prescription: str | None = Field(..., description="The prescription in force at the end of the period, "
+                                                      "in words; null if none.")
+    notes: str = Field(..., description="The prescription's note for the patient (\"\" if none).")
+    reps_per_session: int | None = Field(..., description="Reps one session is prescribed today (at the end "
+                                                          "of the period): sets × reps; null if none.")
+    sessions_done: int = Field(..., description="Days on which the exercise was done.")
+    sessions_prescribed: int | None = Field(..., description="Sessions prescribed: per week, pro-rated to "
+                                                             "the days a prescription was in force.")
+    sessions_counted: int = Field(..., description="Sessions done that count towards adherence.")
+    adherence_percent: int | None = Field(..., description="sessions_counted / sessions_prescribed, %.")
+    reps_done: int = Field(..., description="Reps of the sessions that had a prescription in force.")
+    reps_prescribed: int | None = Field(..., description="Their sets × reps; null if none had one.")
+    reps_outside_plan: int = Field(..., description="Reps of sessions on days without a prescription.")
+    reps_percent: int | None = Field(..., description="reps_done / reps_prescribed, %.")
+    unit: str = Field(..., description="Unit label of the range of motion: ° or e.g. ' torso lengths'.")
+    rom_target: float | None = Field(..., description="Target range of motion.")
+    rom_reached: list[SideReachedOut] = Field(..., description="Range of motion reached, per side.")
+    rom_met: bool | None = Field(..., description="Every side reached the target; null without a target.")
+    rom_trend: TrendOut | None = Field(..., description="Mean range of motion per session.")
+    asymmetry_lsi_percent: int | None = Field(..., description="Smaller side over larger side, %.")
+    asymmetry_flag: bool = Field(..., description="The symmetry is under the review threshold.")
+    pain_max: int | None = Field(..., description="Highest pain reported (0–10).")
+    pain_mean: float | None = Field(..., description="Mean pain (0–10), rounded half up to 0.1.")
+    pain_trend: TrendOut | None = Field(..., description="Pain per session.")
+    pain_limit: float | None = Field(..., description="The pain not to exceed (0–10).")
+    pain_limit_source: str = Field(..., description="`prescription` (its notes) or `default` (review.yaml).")
+    pain_over_limit: int = Field(..., description="Sessions whose pain was over the limit of their day.")
+    pain_flag: bool = Field(..., description="Some session was over the pain limit.")
+    faults: list[FaultLineOut] = Field(..., description="Form faults, most frequent first.")
+    not_measurable_percent: int | None = Field(..., description="Share of the set time not measurable, %.")
+    not_measurable_flag: bool = Field(..., description="That share is over the review threshold.")
+
+
+class PatientSummaryOut(BaseModel):
+    """What a physiotherapist reads first (``coach.reports.summary.Summary``): the same figures as the
+    report's summary table in every format."""
+
+    model_config = ConfigDict(from_attributes=True)
+    patient: str = Field(..., description="Patient name.")
+    period_from: date = Field(..., description="First day (UTC).")
+    period_to: date = Field(..., description="Last day, inclusive (UTC).")
+    counted_to: date = Field(..., description="Prescribed sessions are counted up to this day.")
+    sessions_done: int = Field(..., description="Sessions done (days per exercise), all exercises.")
+    sessions_prescribed: int | None = Field(..., description="Sessions prescribed, all exercises.")
+    sessions_counted: int = Field(..., description="Sessions that count towards adherence.")
+    adherence_percent: int | None = Field(..., description="sessions_counted / sessions_prescribed, %.")
+    pain_mean: float | None = Field(..., description="Mean pain over the sessions (0–10, to 0.1).")
+    pain_max: int | None = Field(..., description="Highest pain (0–10).")
+    pain_over_limit: int = Field(..., description="Sessions over their pain limit.")
+    effort_mean: float | None = Field(..., description="Mean effort (RPE 0–10, to 0.1).")
+    exercises: list[ExerciseSummaryOut] = Field(..., description="One line per exercise done or prescribed.")
+    alerts: list[str] = Field(..., description="What needs attention, one sentence each.")
+
+
+@router.get("/patients/{name}/summary", tags=["reports"], response_model=PatientSummaryOut,
+            summary="What a physiotherapist reads first: on track or not, per exercise")
+def summary(name: str,
+            period_from: date | None = Query(None, alias="from", description="First day (default: the first "
+                                             "session or prescription)."),
+            period_to: date | None = Query(None, alias="to", description="Last day, inclusive (default: today)."),
+            user: Principal = Depends(current_user), db: Session = Depends(get_db)) -> PatientSummaryOut:
+    """The summary table of the progress report (``coach.reports.summary``): sessions and reps done against
+    prescribed, adherence, range of motion reached against the target, left/right symmetry, pain (max,
+    mean, trend, over the limit), form faults in words, the share not measurable, and the alerts. With
+    ``from`` = ``to`` = today: today's plan and what is done so far."""
+    from coach.reports.model import build_report
+
     p = visible_patient(db, user, name)
-    return _jsonable(asdict(patient_summary(db, p.name, since=since, until=until)))
+    if period_from is not None and period_to is not None and period_to < period_from:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="'to' is before 'from'")
+    if (period_from and period_from.year < 1900) or (period_to and period_to.year > 9000):
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="dates from 1900 to 9000, please")
+    report = build_report(db, p.name, period_from=period_from, period_to=period_to)
+    return PatientSummaryOut.model_validate(report.summary)

@@ -7,9 +7,12 @@ definition's own, so a prescription always says what the patient was asked to do
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass
-from datetime import date
-from typing import Iterable
+from datetime import date, timedelta
+from fractions import Fraction
+from typing import Iterable, Protocol, Sequence
 
 from sqlalchemy.orm import Session
 
@@ -27,15 +30,15 @@ def describe(rx, *, with_start: bool = False) -> str:
     """
     parts = []
     if rx.sets:
-        parts.append(f"{rx.sets} sets")
+        parts.append(f"{rx.sets} set{'s' if rx.sets != 1 else ''}")
     if rx.reps:
-        parts.append(f"{rx.reps} reps")
+        parts.append(f"{rx.reps} rep{'s' if rx.reps != 1 else ''}")
     if rx.hold_s:
         parts.append(f"hold {rx.hold_s:g} s")
     if rx.rom_deg:
         parts.append(f"range of motion {rx.rom_deg:g}°")
     if rx.per_week:
-        parts.append(f"{rx.per_week} sessions a week")
+        parts.append(f"{rx.per_week} session{'s' if rx.per_week != 1 else ''} a week")
     if with_start and rx.start_date:
         parts.append(f"from {rx.start_date.isoformat()}")
     if rx.until_date:
@@ -45,12 +48,104 @@ def describe(rx, *, with_start: bool = False) -> str:
 
 @dataclass(frozen=True)
 class Targets:
-    """What one workout of a prescription aims at (None: not set)."""
+    """What one workout of a prescription aims at (None: not set), and the therapist's note for the patient."""
 
     sets: int | None
     reps: int | None
     hold_s: float | None
     rom_deg: float | None
+    notes: str = ""
+
+
+# ------------------------------------------------------------------------------- what "prescribed" means
+#
+# The one definition, used by `sessions list`, the report, the API and the page:
+#
+# - On a day, an exercise's prescription *in force* is the one that started on or before that day and was
+#   not over (its `until_date`, or the day it was ended or replaced) before it; of several, the latest start
+#   (then the latest assigned) wins, so a prescription replaced during a day rules that day.
+# - A session is prescribed ``sets × reps`` reps by the prescription in force on its (UTC) day, whatever
+#   the workout was run with; a session on a day with none in force has no target.
+# - Sessions a week: a session is a day on which the exercise was done. A week (Monday to Sunday) of which
+#   the prescription covers only D days (it starts or ends in it, or the period starts, ends or reaches
+#   today in it) is prescribed ``ceil(per_week × D / 7)`` sessions, at most D: day one of a 3-a-week plan
+#   asks for one session, not three.
+
+
+class PrescriptionLike(Protocol):
+    """What these functions read of a prescription (a `db.models.Prescription` or the report's copy)."""
+
+    id: int
+    exercise_id: str
+    sets: int | None
+    reps: int | None
+    per_week: int | None
+    start_date: date
+    until_date: date | None
+    ended_at: object  #: a datetime or None
+    notes: str
+
+
+def last_day(rx: PrescriptionLike) -> date | None:
+    """The last (UTC) day a prescription is in force: its until date or the day it was ended; None: open."""
+    days = [d for d in (rx.until_date, rx.ended_at.date() if rx.ended_at is not None else None) if d is not None]
+    return min(days) if days else None
+
+
+def in_force(rxs: Sequence[PrescriptionLike], exercise_id: str, day: date) -> PrescriptionLike | None:
+    """The prescription of ``exercise_id`` in force on ``day`` among ``rxs`` (see above), or None."""
+    best = None
+    for rx in rxs:
+        if rx.exercise_id != exercise_id or rx.start_date > day:
+            continue
+        end = last_day(rx)
+        if end is not None and end < day:
+            continue
+        if best is None or (rx.start_date, rx.id) > (best.start_date, best.id):
+            best = rx
+    return best
+
+
+def prescribed_reps(rx: PrescriptionLike | None) -> int | None:
+    """Reps one session of ``rx`` is prescribed: sets × reps (one set if sets is not given); None without reps."""
+    if rx is None or not rx.reps:
+        return None
+    return rx.reps * (rx.sets or 1)
+
+
+def prescribed_sessions(rxs: Sequence[PrescriptionLike], exercise_id: str, days: Iterable[date]) -> int:
+    """Sessions of ``exercise_id`` prescribed over ``days`` (the days of ONE week that are counted): the
+    per-week numbers of the prescriptions in force, pro-rated by their days, rounded up, at most the days."""
+    share = Fraction(0)
+    n_days = 0
+    for day in days:
+        rx = in_force(rxs, exercise_id, day)
+        if rx is not None and rx.per_week:
+            share += Fraction(rx.per_week, 7)
+            n_days += 1
+    return min(n_days, math.ceil(share))
+
+
+#: "pain > 4", "pain above 4", "pain over 4", "pain more than 4" in a prescription's notes
+_PAIN_LIMIT = re.compile(r"\bpain\b[^0-9.;]{0,20}?(?:>|above|over|more than|exceeds?)\s*(\d+(?:\.\d+)?)",
+                         re.IGNORECASE)
+
+
+def pain_limit(rx: PrescriptionLike | None) -> float | None:
+    """The pain (0–10) a prescription says not to exceed, as the therapist wrote it in its notes ("stop if
+    knee pain > 4"), or None. (The history has no column for it; see the reports' review thresholds.)"""
+    if rx is None or not rx.notes:
+        return None
+    m = _PAIN_LIMIT.search(rx.notes)
+    if m is None:
+        return None
+    value = float(m.group(1))
+    return value if 0 <= value <= 10 else None
+
+
+def week_days(monday: date, first: date, last: date) -> list[date]:
+    """The days of the week starting ``monday`` that fall within ``first`` … ``last`` (inclusive)."""
+    return [d for d in (monday + timedelta(days=i) for i in range(7)) if first <= d <= last]
 
 
 def assign(
@@ -137,7 +232,7 @@ def targets_for_workout(db: Session, patient: str, exercise_id: str, on: date | 
     rx = prescription_for(db, patient, exercise_id, on or utc_now().date())
     if rx is None:
         return None, None
-    return rx, Targets(sets=rx.sets, reps=rx.reps, hold_s=rx.hold_s, rom_deg=rx.rom_deg)
+    return rx, Targets(sets=rx.sets, reps=rx.reps, hold_s=rx.hold_s, rom_deg=rx.rom_deg, notes=rx.notes or "")
 
 
 def workout_targets(db_path, patient: str, exercise_id: str) -> tuple[int | None, Targets | None]:

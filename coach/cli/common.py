@@ -27,7 +27,11 @@ DbOption = typer.Option(
 ModelPathOption = typer.Option(
     None, "--model", help="Pose model .task file (default: $COACH_MODEL, then the user cache, then an "
     "offline build; see `coach models --help`).", show_default=False)
-VariantOption = typer.Option("full", "--variant", help="Pose model variant: lite, full or heavy.")
+VariantOption = typer.Option("full", "--variant", metavar="lite|full|heavy",
+                             help="Pose model variant (full is the one the exercise library is tuned with).")
+#: --side of workout and exercises try: a value of these three, shown as such in the help
+SideOption = typer.Option(None, "--side", metavar="left|right|both",
+                          help="Side to count (default: the definition's).", show_default=False)
 NumPosesOption = typer.Option(1, "--num-poses", min=1, max=8, help="Most people to detect per frame.")
 
 

@@ -12,7 +12,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from coach.cli.common import (ModelPathOption, NumPosesOption, Perturbation, PerturbOption, VariantOption,
+from coach.cli.common import (ModelPathOption, NumPosesOption, Perturbation, PerturbOption, SideOption,
+                              VariantOption,
                               console, err_console, perturbed)
 from coach.errors import CoachError, DefinitionError
 
@@ -124,8 +125,9 @@ def show(exercise_id: str = typer.Argument(..., help="Exercise id, e.g. squat, o
         parts = ", ".join(getattr(m, m.kind))
         _print(f"  {name}: {m.kind} [{parts}] {m.space} side={m.side}")
     mv = d.movement
-    console.print(f"[bold]movement[/] on {mv.measure}" + escape(f", range {mv.range.model_dump()}" if mv.range
-                                                                 else ""), highlight=False)
+    console.print(f"[bold]movement[/] on {mv.measure}", highlight=False)
+    if mv.range:
+        _print(f"  range: {_fields(mv.range.model_dump())}")
     for name, ph in mv.phases.items():
         _print(f"  {name}: when {ph.when!r} until {ph.until or 'not (when)'!r}")
     if mv.rep:
@@ -137,8 +139,31 @@ def show(exercise_id: str = typer.Argument(..., help="Exercise id, e.g. squat, o
         for r in d.form:
             _print(f"  {r.code} ({r.check}): fails if {r.fail_if!r} → \"{r.cue}\"")
     if d.targets_dict:
-        _print(f"targets {d.targets_dict}")
+        console.print("[bold]targets[/]")
+        _print(f"  {_fields(d.targets_dict)}")
     _print(f"hash {d.content_hash[:12]}")
+
+
+def _fields(values: dict, *, nested: bool = False) -> str:
+    """A definition's settings in words, "rest high, min span 40, window 10 s", not a Python dict: names
+    without underscores, units from the name's suffix (``_s`` seconds, ``_deg`` degrees), unset ones left out."""
+    parts = []
+    for key, value in values.items():
+        if value is None or value == {}:
+            continue
+        name, unit = key, ""
+        if key.endswith("_s"):
+            name, unit = key[:-2], " s"
+        elif key.endswith("_deg"):
+            name, unit = key[:-4], "°"
+        name = {"rom": "range of motion"}.get(name, name)
+        if isinstance(value, dict):
+            parts.append(f"{name.replace('_', ' ')} ({_fields(value, nested=True)})")
+            continue
+        if isinstance(value, float):
+            value = f"{value:g}"
+        parts.append(f"{name.replace('_', ' ')} {value}{unit}")
+    return ", ".join(parts)
 
 
 # ---------------------------------------------------------------------------------------- new / schema
@@ -391,7 +416,7 @@ def try_cmd(
     source: str = typer.Option(..., "--source", "-s", help="Video file, or keypoint recording (.npz)."),
     plot: Optional[Path] = typer.Option(None, "--plot", help="Draw the trace (measure, thresholds, phases, "
                                         "reps, faults) into this PNG."),
-    side: Optional[str] = typer.Option(None, "--side", help="left, right or both (default: the definition's)."),
+    side: Optional[str] = SideOption,
     offline: bool = typer.Option(False, "--offline", help="Analyse the whole clip at once (zero-phase "
                                  "smoothing, centred range) instead of frame by frame as `workout` does."),
     save_recording_to: Optional[Path] = typer.Option(None, "--save-recording", help="Save the video's "

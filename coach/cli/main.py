@@ -7,10 +7,58 @@ import sys
 
 import typer
 from rich.console import Console
+from typer.core import TyperArgument, TyperGroup, TyperOption
 
 from coach.errors import USER_ERRORS
 
+
+class _Argument(TyperArgument):
+    """An argument in the usage line as NAME (required) or [NAME] (optional), not {name}."""
+
+    def _usage_display_name(self) -> str:
+        name = self.display_name_raw + ("..." if self.nargs != 1 else "")
+        return name if self.required else f"[{name}]"
+
+
+class _Flag(TyperOption):
+    """An on/off flag takes no value, so its help shows none (not ``<bool>``: ``--json true`` fails)."""
+
+    def display_type_rich(self, ctx) -> str | None:
+        return None
+
+
+def _plain_help(command) -> None:
+    """Give every command's parameters the help display above (arguments named in capitals), recursively."""
+    for param in getattr(command, "params", ()):
+        if type(param) is TyperArgument:
+            param.__class__ = _Argument
+            if param.metavar is None:
+                param.metavar = param.name.upper()
+        elif type(param) is TyperOption and param.is_flag:
+            param.__class__ = _Flag
+    original = command.get_help_option  # --help is made per call, not kept in params
+
+    def help_option(ctx, _original=original):
+        option = _original(ctx)
+        if option is not None and type(option) is TyperOption:
+            option.__class__ = _Flag
+        return option
+
+    command.get_help_option = help_option
+    for sub in getattr(command, "commands", {}).values():
+        _plain_help(sub)
+
+
+class CoachGroup(TyperGroup):
+    """The root command: typer builds the whole tree before it, so it can fix the help of every command."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        _plain_help(self)
+
+
 app = typer.Typer(
+    cls=CoachGroup,
     name="coach",
     help="Exercise coaching for fitness and rehabilitation: count reps, time holds, measure range of "
     "motion and flag bad form from a camera, a video or a keypoint recording.",

@@ -10,6 +10,7 @@ from typing import Optional
 import typer
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from coach.cli.common import DbOption, parse_date
@@ -34,7 +35,8 @@ def assign_cmd(
     rom_deg: Optional[float] = typer.Option(None, "--rom-deg", min=1, help="Target range of motion, degrees."),
     per_week: Optional[int] = typer.Option(None, "--per-week", min=1, max=21, help="Sessions a week."),
     until: Optional[str] = typer.Option(None, "--until", help="Last day of the prescription (YYYY-MM-DD)."),
-    notes: str = typer.Option("", "--notes", help="Anything the patient should know."),
+    notes: str = typer.Option("", "--note", help="What the patient should know, shown to them before each set "
+                              "and in the report (e.g. \"stop if knee pain > 4\": the report flags pain over 4)."),
     exercises_dir: Optional[Path] = typer.Option(None, "--exercises", help="Extra folder of exercise "
                                                  "definitions."),
     db_path: Optional[Path] = DbOption,
@@ -60,10 +62,13 @@ def assign_cmd(
             )
             what = prescriptions.describe(rx)
             name = rx.patient.name
+            rx_notes = rx.notes
     finally:
         close_database(sm)
     console = Console(soft_wrap=True)
     console.print(f"Prescribed [bold]{exercise}[/] for {name}: {what}.", highlight=False)
+    if rx_notes:
+        console.print(f"Note for the patient: {rx_notes}", highlight=False)
     if old is not None:
         console.print(f"(It replaces the earlier prescription of {exercise}: {prescriptions.describe(old)}.)", highlight=False)
 
@@ -91,14 +96,16 @@ def show_cmd(
             name = get_patient(db, patient).name
             rows = patient_prescriptions(db, name, include_ended=all_)
             table = Table(title=f"Prescriptions of {name}", title_justify="left", box=box.SIMPLE_HEAD)
-            for col in ("exercise", "sets", "reps", "hold s", "ROM °", "per week", "from", "until", "status"):
-                table.add_column(col, justify="left" if col in ("exercise", "status") else "right",
-                                 no_wrap=True)
+            for col in ("exercise", "sets", "reps", "hold s", "ROM °", "per week", "from", "until", "status",
+                        "note for the patient"):
+                table.add_column(col, justify="left" if col in ("exercise", "status", "note for the patient")
+                                 else "right", no_wrap=col != "note for the patient")
             for rx in rows:
                 status = "active" if rx.active else f"ended {_day(rx.ended_at)}"
                 table.add_row(rx.exercise_id, _num(rx.sets), _num(rx.reps), _num(rx.hold_s, "g"),
                               _num(rx.rom_deg, "g"), _num(rx.per_week), rx.start_date.isoformat(),
-                              rx.until_date.isoformat() if rx.until_date else "—", status)
+                              rx.until_date.isoformat() if rx.until_date else "—", status,
+                              escape(rx.notes) if rx.notes else "—")
     finally:
         close_database(sm)
     console = Console(width=None if sys.stdout.isatty() else 160)

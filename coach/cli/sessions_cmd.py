@@ -77,8 +77,10 @@ def list_cmd(
 
     Example: coach sessions list --patient ana
     """
+    from coach.app.prescriptions import in_force, prescribed_reps
     from db.engine import close_database
     from db.patients import get_patient
+    from db.prescriptions import patient_prescriptions
     from db.sessions import list_sessions
 
     path, sm = _open(db_path)
@@ -87,6 +89,10 @@ def list_cmd(
             if patient is not None:
                 get_patient(db, patient)  # unknown name -> one sentence listing the known ones
             rows = list_sessions(db, patient, exercise_id=exercise, limit=limit)
+            rxs = {name: patient_prescriptions(db, name) for name in {r.patient for r in rows}}
+            # what each session was prescribed: the one definition the report and the API use
+            prescribed = {r.id: prescribed_reps(in_force(rxs[r.patient], r.exercise_id, r.started_at.date()))
+                          for r in rows}
     finally:
         close_database(sm)
     if not rows:
@@ -94,7 +100,7 @@ def list_cmd(
         what = f" of {exercise}" if exercise else ""
         raise CoachError(f"No sessions{what}{who} are recorded in {path} yet.")
     if as_json:
-        print(json.dumps([r.to_dict() for r in rows], indent=2))
+        print(json.dumps([{**r.to_dict(), "target_reps": prescribed[r.id]} for r in rows], indent=2))
         return
     table = _table(f"Sessions in {path}")
     # Hold and not-measurable columns only when some session has them: the table should fit 80 columns.
@@ -103,12 +109,13 @@ def list_cmd(
     _columns(table, ("id", "started", "patient", "exercise", "reps", "ROM", "faults")
              + ("held s",) * with_hold + ("unmeas. s",) * with_nm + ("status",), left=("started",))
     for r in rows:
-        reps = f"{r.n_reps}/{r.target_reps}" if r.target_reps else str(r.n_reps)
+        reps = f"{r.n_reps}/{prescribed[r.id]}" if prescribed[r.id] else str(r.n_reps)
         cells = [str(r.id), _local(r.started_at), r.patient, r.exercise_id, reps,
                  _num(r.mean_range_of_motion), str(r.n_faults)]
         cells += [_num(r.hold_s)] * with_hold + [_num(r.not_measurable_s)] * with_nm
         table.add_row(*cells, _status(r.ended_at, r.end_reason))
-    table.caption = "reps: counted/target over all sets; ROM: mean range of motion of the reps"
+    table.caption = ("reps: counted/prescribed (sets × reps of the prescription in force that day); ROM: mean "
+                     "range of motion of the reps")
     table.caption_justify = "left"
     Console().print(table)
 
@@ -143,12 +150,12 @@ def note_cmd(
     pain: Optional[int] = typer.Option(None, "--pain", min=0, max=10, help="Pain during the session, 0–10."),
     effort: Optional[int] = typer.Option(None, "--effort", min=0, max=10,
                                          help="Perceived effort (RPE), 0–10."),
-    text: str = typer.Option("", "--text", help="Anything else worth telling the therapist."),
+    text: str = typer.Option("", "--note", help="Anything else worth telling the therapist."),
     db_path: Optional[Path] = DbOption,
 ) -> None:
     """Record how a session felt: pain and effort (0–10) and a free-text note, for the therapist's report.
 
-    Example: coach sessions note 12 --pain 3 --effort 7 --text "knee felt stiff"
+    Example: coach sessions note 12 --pain 3 --effort 7 --note "knee felt stiff"
     """
     from db.engine import close_database, write_session
     from db.notes import add_session_note

@@ -11,7 +11,7 @@ import typer
 from rich.live import Live
 from rich.table import Table
 
-from coach.cli.common import DbOption, ModelPathOption, NumPosesOption, VariantOption, console, err_console
+from coach.cli.common import DbOption, ModelPathOption, NumPosesOption, SideOption, VariantOption, console, err_console
 from coach.errors import CoachError
 
 
@@ -84,28 +84,53 @@ class TerminalSink:
         return None
 
 
-def print_summary(summary: dict) -> None:
-    """End-of-session tables: per set, then per rep."""
-    sets = Table(title=f"{summary['exercise']}: {summary['reps']} reps"
-                 + (f", held {summary['hold_s']:.1f} s" if summary["hold_s"] else "")
-                 + (f"  (session {summary['session_id']})" if summary.get("session_id") else ""))
-    for col in ("set", "reps", "L", "R", "held s", "faults", "not measurable s", "ended"):
-        sets.add_column(col, justify="right" if col != "ended" else "left")
-    for s in summary["sets"]:
-        sets.add_row(str(s["index"]), str(s["reps"]), str(s["reps_per_side"]["left"]),
-                     str(s["reps_per_side"]["right"]), f"{s['hold_s']:.1f}", str(len(s["faults"])),
-                     f"{s['not_measurable_s']:.1f}", s["ended_reason"])
-    console.print(sets)
+def print_summary(summary: dict, *, planned: tuple[int, int | None] | None = None, pain: int | None = None,
+                  effort: int | None = None, note: str = "") -> None:
+    """End-of-session tables: per set (with its target), then every rep numbered within its set; then the
+    pain, effort and note that were kept with the session. Left/right columns only for exercises that
+    count each side. ``planned``: (sets, reps per set) of the workout, so a session stopped after set 1 of
+    3 reads "10 reps of 30 planned", not of the started sets' 10."""
+    from rich.markup import escape
+
+    sets_ = summary["sets"]
+    title = f"{summary['exercise']}: {summary['reps']} reps"
+    if planned is not None and planned[1]:
+        title += f" of {planned[0] * planned[1]} planned ({planned[0]} × {planned[1]})"
+    if summary["hold_s"]:
+        title += f", held {summary['hold_s']:.1f} s"
+    if summary.get("session_id"):
+        title += f"  (session {summary['session_id']})"
+    sided = any(s["reps_per_side"]["left"] or s["reps_per_side"]["right"] for s in sets_)
+    held = any(s["hold_s"] for s in sets_)
+    table = Table(title=title)
+    cols = ["set", "reps", "target"] + ["L", "R"] * sided + ["held s"] * held + ["faults", "not measurable s",
+                                                                               "ended"]
+    for col in cols:
+        table.add_column(col, justify="right" if col != "ended" else "left")
+    for s in sets_:
+        row = [str(s["index"]), str(s["reps"]), str(s["target_reps"]) if s.get("target_reps") else "–"]
+        if sided:
+            row += [str(s["reps_per_side"]["left"]), str(s["reps_per_side"]["right"])]
+        if held:
+            row.append(f"{s['hold_s']:.1f}")
+        row += [str(len(s["faults"])), f"{s['not_measurable_s']:.1f}", s["ended_reason"]]
+        table.add_row(*row)
+    console.print(table)
     if summary["reps_records"]:
         reps = Table(title="repetitions")
-        for col in ("#", "side", "start s", "duration s", "down s", "up s", "min", "max", "ROM", "faults"):
+        for col in ("set", "rep", "side", "start s", "duration s", "down s", "up s", "min", "max", "ROM", "faults"):
             reps.add_column(col, justify="right")
-        for r in summary["reps_records"]:
-            reps.add_row(str(r["index"]), r["side"], f"{r['start_s']:.2f}", f"{r['duration_s']:.2f}",
-                         f"{r['eccentric_s']:.2f}", f"{r['concentric_s']:.2f}", f"{r['min_value']:.0f}",
-                         f"{r['max_value']:.0f}", f"{r['range_of_motion']:.0f}",
-                         ", ".join(f["code"] for f in r["faults"]) or "–")
+        for s in sets_:
+            for r in s.get("reps_records", []):
+                reps.add_row(str(s["index"]), str(r["index"]), r["side"], f"{r['start_s']:.2f}",
+                             f"{r['duration_s']:.2f}", f"{r['eccentric_s']:.2f}", f"{r['concentric_s']:.2f}",
+                             f"{r['min_value']:.0f}", f"{r['max_value']:.0f}", f"{r['range_of_motion']:.0f}",
+                             ", ".join(f["code"] for f in r["faults"]) or "–")
         console.print(reps)
+    felt = [f"pain {pain}/10" if pain is not None else "", f"effort {effort}/10" if effort is not None else "",
+            f"note: {escape(note.strip())}" if note.strip() else ""]
+    if any(felt):
+        console.print("kept with the session: " + ", ".join(x for x in felt if x), highlight=False)
     if summary.get("people") is not None:
         people = Table(title="everyone in view (group mode)")
         for col in ("person", "seen s", "reps", "L", "R", "held s", "faults"):
@@ -129,7 +154,7 @@ def workout(
     reps: Optional[int] = typer.Option(None, "--reps", min=1, help="Reps per set (default: the definition's "
                                        "target for the camera; count to the end for files)."),
     rest_s: float = typer.Option(60.0, "--rest", help="Seconds of rest between sets (camera)."),
-    side: Optional[str] = typer.Option(None, "--side", help="left, right or both (default: the definition's)."),
+    side: Optional[str] = SideOption,
     show: bool = typer.Option(True, "--show/--no-show", help="Open a window with the overlay (needs a display)."),
     save_video: Optional[Path] = typer.Option(None, "--save-video", help="Write the annotated video (.mp4)."),
     db: Optional[Path] = DbOption,
@@ -207,13 +232,20 @@ def workout(
     live = bool(info["is_live"])
     targets = definition.targets
     prescription_id = None
-    if not no_db and sets is None and reps is None:  # the patient's prescription, if any, sets the targets
+    rx_notes = ""
+    if not no_db:  # the patient's prescription: its note always, its targets unless --sets/--reps are given
         from coach.app.prescriptions import workout_targets
         from db.engine import resolve_db_path
 
-        prescription_id, rx = workout_targets(resolve_db_path(db), patient, definition.id)
-        if rx is not None:
-            targets, sets, reps = rx, rx.sets, rx.reps
+        rx_id, rx = workout_targets(resolve_db_path(db), patient, definition.id)
+        rx_notes = rx.notes if rx is not None else ""
+        if rx is not None and sets is None and reps is None:
+            prescription_id, targets, sets, reps = rx_id, rx, rx.sets, rx.reps
+    if rx_notes.strip():  # a safety instruction must reach the patient before the set
+        from rich.markup import escape
+
+        (err_console if as_json else console).print(
+            f"[bold yellow]Note from your therapist:[/] {escape(rx_notes.strip())}", highlight=False)
     plan = WorkoutPlan(
         sets=sets or ((targets.sets or 1) if live else 1),
         reps=reps or ((targets.reps or None) if live else None),
@@ -269,7 +301,7 @@ def workout(
     if as_json:
         print(json.dumps(result, indent=2))
     else:
-        print_summary(result)
+        print_summary(result, planned=(plan.sets, plan.reps), pain=pain, effort=effort, note=note)
         if save_video:
             console.print(f"annotated video: [bold]{save_video}[/]")
         if reason == "camera lost":

@@ -20,6 +20,35 @@ WIDTH_IN, HEIGHT_IN, DPI = 7.6, 2.7, 100
 MIN_DAYS_SHOWN = 7
 #: the shortest axis of a per-week chart, in weeks: a first week's bar is one of several, not the whole plot
 MIN_WEEKS_SHOWN = 5
+#: sessions on at most this many days are charted one slot per session (labelled by time), not on a time
+#: axis where a day's sessions would stack on one vertical line
+MAX_DAYS_BY_SESSION = 2
+#: a period of fewer (Monday to Sunday) weeks has no per-week charts: its weeks are in the summary table
+MIN_WEEKS_FOR_WEEKLY = 3
+
+
+class SessionSlots:
+    """The x axis of a short history's per-session charts: one slot per session time, in order, labelled
+    with the time of day (and the day, when there are two). Shared by the charts of all exercises."""
+
+    def __init__(self, times: list[datetime]) -> None:
+        self.times = sorted(set(_utc(t) for t in times))
+        self.index = {t: i for i, t in enumerate(self.times)}
+        self.two_days = len({t.date() for t in self.times}) > 1
+
+    def x(self, t: datetime) -> int:
+        return self.index[_utc(t)]
+
+    def apply(self, ax) -> None:
+        from matplotlib.ticker import FixedLocator
+
+        n = len(self.times)
+        ax.set_xlim(-0.7, n - 0.3)
+        ax.xaxis.set_major_locator(FixedLocator(range(n)))
+        fmt = "%d %b %H:%M" if self.two_days else "%H:%M"
+        ax.set_xticks(range(n), [t.strftime(fmt) for t in self.times], fontsize=8)
+        if not self.two_days and self.times:
+            ax.set_xlabel(self.times[0].strftime("%d %b %Y") + " (UTC)", fontsize=8)
 
 
 def _figure(height_in: float = HEIGHT_IN):
@@ -137,8 +166,9 @@ def _side_by_side(times: list[datetime], width: float) -> tuple[list[datetime], 
 
 
 def adherence_chart(report: Report) -> bytes | None:
-    """Sessions done per week (bars) against sessions prescribed (line)."""
-    if not report.adherence:
+    """Sessions done per week (bars) against sessions prescribed (line); none for a period of under
+    :data:`MIN_WEEKS_FOR_WEEKLY` weeks."""
+    if len(report.adherence) < MIN_WEEKS_FOR_WEEKLY:
         return None
     fig, ax = _figure(2.3)
     weeks = [w.week_start for w in report.adherence]
@@ -156,11 +186,27 @@ def adherence_chart(report: Report) -> bytes | None:
     return _png(fig)
 
 
-def report_window(report: Report) -> tuple[datetime, datetime] | None:
-    """One x range for every per-session chart of a short history (see :func:`_day_window`), so that the
-    charts of all exercises line up; None for a longer one (each chart is autoscaled)."""
+def report_window(report: Report) -> "tuple[datetime, datetime] | SessionSlots | None":
+    """One x axis for every per-session chart of a short history, so that the charts of all exercises line
+    up: :class:`SessionSlots` for sessions on at most :data:`MAX_DAYS_BY_SESSION` days, else the window of
+    :func:`_day_window` (None for a longer history: each chart is autoscaled)."""
     times = [s.started_at for ex in report.exercises for s in ex.sessions] + [n.started_at for n in report.notes]
-    return _day_window(times) if times else None
+    if not times:
+        return None
+    if len({_utc(t).date() for t in times}) <= MAX_DAYS_BY_SESSION:
+        return SessionSlots(times)
+    return _day_window(times)
+
+
+def _finish_axis(ax, window, times: list[datetime]) -> None:
+    if isinstance(window, SessionSlots):
+        window.apply(ax)
+    else:
+        _dates(ax, window or _day_window(times))
+
+
+def _xs(window, times: list[datetime]) -> list:
+    return [window.x(t) for t in times] if isinstance(window, SessionSlots) else list(times)
 
 
 def rom_chart(ex: ExerciseReport, window: tuple[datetime, datetime] | None = None) -> bytes | None:
@@ -173,8 +219,9 @@ def rom_chart(ex: ExerciseReport, window: tuple[datetime, datetime] | None = Non
     for i, s in enumerate(series):
         colour = SIDE_COLOURS.get(s.side, COLOURS[i % len(COLOURS)]) if s.measure == ex.measure else COLOURS[
             (i + 3) % len(COLOURS)]
-        xs = [p.started_at for p in s.points]
-        all_xs += xs
+        times = [p.started_at for p in s.points]
+        all_xs += times
+        xs = _xs(window, times)
         ax.plot(xs, [p.mean for p in s.points], marker="o", markersize=_marker(len(xs)), linewidth=1.4,
                 color=colour, label=f"{s.label}, {s.side} (mean)")
         if len(xs) > 1:
@@ -188,7 +235,7 @@ def rom_chart(ex: ExerciseReport, window: tuple[datetime, datetime] | None = Non
     unit = "degrees" if ex.unit == "deg" else ex.unit
     ax.set_ylabel(f"range of motion ({unit})")
     _legend(ax)
-    _dates(ax, window or _day_window(all_xs))
+    _finish_axis(ax, window, all_xs)
     return _png(fig)
 
 
@@ -198,32 +245,42 @@ def reps_chart(ex: ExerciseReport, window: tuple[datetime, datetime] | None = No
         return None
     fig, ax = _figure(2.3)
     times = [s.started_at for s in ex.sessions]
-    xs, widths = _side_by_side(times, 0.6 if len(times) < 120 else 0.9)
+    if isinstance(window, SessionSlots):
+        xs, widths = _xs(window, times), [0.6] * len(times)
+    else:
+        xs, widths = _side_by_side(times, 0.6 if len(times) < 120 else 0.9)
     ax.bar(xs, [s.reps for s in ex.sessions], width=widths, color=COLOURS[2], label="reps done")
     if any(s.target_reps for s in ex.sessions):
         order = sorted(range(len(xs)), key=lambda i: xs[i])
         tx = [xs[i] for i in order]
         ty = [ex.sessions[i].target_reps for i in order]
         # the steps reach the outer edges of the first and last bars (so one session's target is seen too)
-        tx = [tx[0] - timedelta(days=widths[order[0]] / 2), *tx, tx[-1] + timedelta(days=widths[order[-1]] / 2)]
+        if isinstance(window, SessionSlots):
+            tx = [tx[0] - widths[order[0]] / 2, *tx, tx[-1] + widths[order[-1]] / 2]
+        else:
+            tx = [tx[0] - timedelta(days=widths[order[0]] / 2), *tx,
+                  tx[-1] + timedelta(days=widths[order[-1]] / 2)]
         ty = [ty[0], *ty, ty[-1]]
         ax.plot(tx, ty, color=TARGET_COLOUR, linestyle="--", drawstyle="steps-mid", linewidth=1.5, label="target")
     ax.set_ylabel("reps / session")
     _legend(ax)
-    _dates(ax, window or _day_window(times))
+    _finish_axis(ax, window, times)
     return _png(fig)
 
 
 def faults_chart(ex: ExerciseReport) -> bytes | None:
-    """Form faults per week, stacked by type."""
-    if not ex.faults_total:
-        return None
-    fig, ax = _figure(2.3)
+    """Form faults per week, stacked by type (none for a period of under :data:`MIN_WEEKS_FOR_WEEKLY` weeks)."""
     weeks = sorted(ex.faults_per_week)
+    if not ex.faults_total or len(weeks) < MIN_WEEKS_FOR_WEEKLY:
+        return None
+    from coach.reports.summary import fault_words
+
+    fig, ax = _figure(2.3)
     bottom = [0] * len(weeks)
     for i, code in enumerate(sorted(ex.faults_total, key=lambda c: -ex.faults_total[c])):
         ys = [ex.faults_per_week[w].get(code, 0) for w in weeks]
-        ax.bar(weeks, ys, bottom=bottom, width=5, align="edge", color=COLOURS[(i + 1) % len(COLOURS)], label=code)
+        ax.bar(weeks, ys, bottom=bottom, width=5, align="edge", color=COLOURS[(i + 1) % len(COLOURS)],
+               label=fault_words(code))
         bottom = [b + y for b, y in zip(bottom, ys)]
     ax.set_ylabel("faults / week")
     _legend(ax)
@@ -237,7 +294,8 @@ def tempo_chart(ex: ExerciseReport, window: tuple[datetime, datetime] | None = N
     if not pts:
         return None
     fig, ax = _figure(2.1)
-    xs = [s.started_at for s in pts]
+    times = [s.started_at for s in pts]
+    xs = _xs(window, times)
     small = _marker(len(xs))
     ax.plot(xs, [s.mean_eccentric_s for s in pts], marker="o", markersize=small, color=COLOURS[0],
             label="eccentric (lowering) s")
@@ -247,7 +305,7 @@ def tempo_chart(ex: ExerciseReport, window: tuple[datetime, datetime] | None = N
     top = max(v for s in pts for v in (s.mean_eccentric_s, s.mean_concentric_s) if v is not None)
     ax.set_ylim(0, top * 1.15 if top > 0 else None)  # room above the highest marker
     _legend(ax)
-    _dates(ax, window or _day_window(xs))
+    _finish_axis(ax, window, times)
     return _png(fig)
 
 
@@ -258,8 +316,11 @@ def pain_chart(report: Report, window: tuple[datetime, datetime] | None = None) 
         return None
     fig, ax = _figure(2.1)
     small = _marker(len(notes))
-    pain = [(n.started_at, n.pain_0_10) for n in notes if n.pain_0_10 is not None]
-    effort = [(n.started_at, n.effort_rpe_0_10) for n in notes if n.effort_rpe_0_10 is not None]
+    def x(t):
+        return window.x(t) if isinstance(window, SessionSlots) else t
+
+    pain = [(x(n.started_at), n.pain_0_10) for n in notes if n.pain_0_10 is not None]
+    effort = [(x(n.started_at), n.effort_rpe_0_10) for n in notes if n.effort_rpe_0_10 is not None]
     if pain:
         ax.plot(*zip(*pain), marker="o", markersize=small, color=TARGET_COLOUR, label="pain")
     if effort:
@@ -267,7 +328,7 @@ def pain_chart(report: Report, window: tuple[datetime, datetime] | None = None) 
     ax.set_ylim(-0.3, 10.3)
     ax.set_ylabel("0–10")
     _legend(ax)
-    _dates(ax, window or _day_window([n.started_at for n in notes]))
+    _finish_axis(ax, window, [n.started_at for n in notes])
     return _png(fig)
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from coach.app.prescriptions import in_force, prescribed_reps, prescribed_sessions, week_days
 from coach.reports.joints import exercise_name, measure_info
 from db.models import utc_now
 from db.notes import NoteRow, session_notes
@@ -28,22 +29,26 @@ from db.report_queries import (
     holds_per_session,
     not_measurable_per_session,
     rep_rows,
-    session_targets,
+    set_seconds_per_session,
 )
 from db.sessions import list_sessions
 
 
 @dataclass
 class WeekAdherence:
-    """One week: a session is a day on which the exercise was done (both arms the same day count once)."""
+    """One week of the period: a session is a day on which the exercise was done (both arms the same day
+    count once). Prescribed: `coach.app.prescriptions.prescribed_sessions` over the week's days that are in
+    the period and not after the day the report was made."""
 
     week_start: date  #: Monday
-    done: int  #: sessions done (all exercises)
-    prescribed: int | None  #: sessions prescribed that week (sum of per-week targets), None if none set
+    done: int  #: sessions done (all exercises, days in the period)
+    prescribed: int | None  #: sessions prescribed that week (all exercises), None if none was in force
     by_exercise: dict[str, int] = field(default_factory=dict)  #: sessions done per exercise
     prescribed_by_exercise: dict[str, int] = field(default_factory=dict)
-    #: sessions done that count towards the prescription (at most the prescribed number per exercise)
+    #: sessions done that count towards the prescription (on days one was in force, at most the prescribed
+    #: number per exercise)
     done_prescribed: int = 0
+    done_prescribed_by_exercise: dict[str, int] = field(default_factory=dict)
 
     @property
     def percent(self) -> float | None:
@@ -62,7 +67,8 @@ class SessionPoint:
     end_reason: str | None
     sets: int
     reps: int
-    target_reps: int | None  #: over all sets (recorded with the session, else from the prescription)
+    #: prescribed for the session: sets × reps of the prescription in force on its day (None: none was)
+    target_reps: int | None
     mean_rom: float | None  #: mean range of motion of the reps, the primary measure's unit
     max_rom: float | None
     mean_eccentric_s: float | None
@@ -77,6 +83,9 @@ class SessionPoint:
     effort_rpe_0_10: int | None = None
     note: str = ""
     side: str = ""  #: the side(s) of its reps: "left", "right", "both", "left+right"; "" without reps
+    prescription_id: int | None = None  #: the prescription in force on its day
+    #: source seconds the sets ran (what "not measurable" is a share of)
+    active_s: float = 0.0
 
     @property
     def n_faults(self) -> int:
@@ -161,16 +170,7 @@ class PrescriptionInfo:
     until_date: date | None
     active: bool
     ended_at: datetime | None
-
-    def covers_week(self, monday: date) -> bool:
-        sunday = monday + timedelta(days=6)
-        if self.start_date > sunday:
-            return False
-        if self.until_date is not None and self.until_date < monday:
-            return False
-        if not self.active and self.ended_at is not None and self.ended_at.date() < monday:
-            return False
-        return True
+    notes: str = ""  #: what the therapist wrote for the patient
 
 
 @dataclass
@@ -280,36 +280,22 @@ class Report:
     notes: list[NoteRow]  #: every note in the period, as recorded
     prescriptions: list[PrescriptionInfo]
     message: str | None = None  #: why the report is empty, in one sentence
+    #: the day the figures run to: the period's last day, or the day the report was made if that is earlier
+    counted_to: date | None = None
 
     @property
-    def mean_pain(self) -> float | None:
-        return _mean([n.pain_0_10 for n in self.notes])
+    def summary(self):
+        """The at-a-glance table (`coach.reports.summary.Summary`): what every format shows first."""
+        if getattr(self, "_summary", None) is None:
+            from coach.reports.summary import summarize
 
-    @property
-    def mean_effort(self) -> float | None:
-        return _mean([n.effort_rpe_0_10 for n in self.notes])
-
-    @property
-    def sessions_prescribed(self) -> int | None:
-        values = [w.prescribed for w in self.adherence if w.prescribed]
-        return sum(values) if values else None
-
-    @property
-    def adherence_percent(self) -> float | None:
-        p = self.sessions_prescribed
-        if not p:
-            return None
-        return 100.0 * sum(w.done_prescribed for w in self.adherence) / p
+            self._summary = summarize(self)
+        return self._summary
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready data, including the derived figures the other formats show."""
-        d = _jsonable(asdict(self))
-        d["summary"] = {
-            "sessions_prescribed": self.sessions_prescribed,
-            "adherence_percent": _r(self.adherence_percent, 1),
-            "mean_pain_0_10": _r(self.mean_pain, 2),
-            "mean_effort_rpe_0_10": _r(self.mean_effort, 2),
-        }
+        """JSON-ready data, including the derived figures the other formats show (``summary`` first)."""
+        d = {"summary": _jsonable(asdict(self.summary))}
+        d.update(_jsonable(asdict(self)))
         for ex, out in zip(self.exercises, d["exercises"]):
             out["totals"] = {
                 "reps": ex.reps,
@@ -389,7 +375,7 @@ def build_report(
                          f"({period_from.isoformat()}); swap --from and --to.")
     rxs = [
         PrescriptionInfo(r.id, r.exercise_id, r.sets, r.reps, r.hold_s, r.rom_deg, r.per_week, r.start_date,
-                         r.until_date, r.active, r.ended_at)
+                         r.until_date, r.active, r.ended_at, r.notes or "")
         for r in patient_prescriptions(db, name)
     ]
     if period_from is None:
@@ -406,7 +392,7 @@ def build_report(
     faults = fault_counts_per_session(db, name, since=since, until=until)
     nms = not_measurable_per_session(db, name, since=since, until=until)
     holds = holds_per_session(db, name, since=since, until=until)
-    targets = session_targets(db, name, since=since, until=until)
+    active_s = set_seconds_per_session(db, name, since=since, until=until)
     notes_rows = session_notes(db, name, since=since, until=until)
 
     weeks = []
@@ -415,21 +401,27 @@ def build_report(
         weeks.append(w)
         w += timedelta(days=7)
 
-    # adherence
+    # adherence: days done against days prescribed, up to the day the report was made
+    counted_to = min(period_to, now.date())
     days: dict[date, dict[str, set]] = {wk: defaultdict(set) for wk in weeks}
     for s in sessions:
         day = s.started_at.date()
         days[monday(day)][s.exercise_id].add(day)
+    ex_ids = sorted({r.exercise_id for r in rxs} | {s.exercise_id for s in sessions})
     adherence = []
     for wk in weeks:
+        counted = week_days(wk, period_from, counted_to)
         done_ex = {ex: len(d) for ex, d in days[wk].items()}
         per_ex: dict[str, int] = {}
-        for r in rxs:
-            if r.per_week and r.covers_week(wk):
-                per_ex[r.exercise_id] = r.per_week  # the latest prescription of the exercise wins
-        counted = sum(min(done_ex.get(ex, 0), n) for ex, n in per_ex.items())
+        done_rx: dict[str, int] = {}
+        for ex in ex_ids:
+            n = prescribed_sessions(rxs, ex, counted)
+            if n:
+                per_ex[ex] = n
+                on_days = sum(1 for d in days[wk].get(ex, ()) if in_force(rxs, ex, d) is not None)
+                done_rx[ex] = min(on_days, n)
         adherence.append(WeekAdherence(wk, sum(done_ex.values()), sum(per_ex.values()) if per_ex else None,
-                                       done_ex, per_ex, counted))
+                                       done_ex, per_ex, sum(done_rx.values()), done_rx))
 
     # per-rep aggregates per session
     by_session: dict[int, list] = defaultdict(list)
@@ -448,7 +440,6 @@ def build_report(
                 n.effort_rpe_0_10 if n.effort_rpe_0_10 is not None else prev.effort_rpe_0_10,
                 "; ".join(t for t in (prev.text, n.text) if t))
 
-    rx_by_id = {r.id: r for r in rxs}
     exercises: dict[str, list] = defaultdict(list)
     for s in sessions:
         exercises[s.exercise_id].append(s)
@@ -456,7 +447,9 @@ def build_report(
     out_ex: list[ExerciseReport] = []
     for ex_id, ex_sessions in sorted(exercises.items()):
         ex_rxs = [r for r in rxs if r.exercise_id == ex_id and r.start_date <= period_to]
-        rx = max(ex_rxs, key=lambda r: (r.start_date, r.id)) if ex_rxs else None
+        # the one in force at the end of the period, else the latest one that started in it
+        rx = in_force(rxs, ex_id, counted_to) or (max(ex_rxs, key=lambda r: (r.start_date, r.id))
+                                                   if ex_rxs else None)
         points: list[SessionPoint] = []
         rom: dict[tuple[str, str], RomSeries] = {}
         measures_seen: dict[str, int] = defaultdict(int)
@@ -466,13 +459,8 @@ def build_report(
         for s in ex_sessions:
             rows = by_session.get(s.id, [])
             roms = [r.range_of_motion for r in rows if r.range_of_motion is not None]
-            t_reps, _t_hold, s_rx = targets.get(s.id, (None, None, None))
-            target = s.target_reps
-            if not target:
-                linked = rx_by_id.get(s_rx) if s_rx else None
-                src = linked or rx
-                if src is not None and src.reps:
-                    target = src.reps * (src.sets or 1)
+            day_rx = in_force(rxs, ex_id, s.started_at.date())
+            target = prescribed_reps(day_rx)
             n_holds, _held, longest = holds.get(s.id, (0, 0.0, 0.0))
             note = notes_by_session.get(s.id)
             f = faults.get(s.id, {})
@@ -488,6 +476,8 @@ def build_report(
                 effort_rpe_0_10=note.effort_rpe_0_10 if note else None,
                 note=note.text if note else "",
                 side="+".join(sorted({r.side for r in rows})),
+                prescription_id=day_rx.id if day_rx is not None else None,
+                active_s=active_s.get(s.id, 0.0),
             )
             points.append(pt)
             wk = monday(s.started_at.date())
@@ -536,6 +526,7 @@ def build_report(
     return Report(
         patient=name, period_from=period_from, period_to=period_to, generated_at=now, sessions=len(sessions),
         adherence=adherence, exercises=out_ex, notes=notes, prescriptions=rxs, message=message,
+        counted_to=counted_to,
     )
 
 

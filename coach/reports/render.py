@@ -15,6 +15,7 @@ from functools import lru_cache
 
 from coach.app.prescriptions import describe
 from coach.reports.model import ExerciseReport, PrescriptionInfo, Report
+from coach.reports.summary import ExerciseLine, Summary, Trend, fault_words, review_thresholds
 
 #: the sessions table of each exercise shows at most this many (the latest); CSV has them all
 MAX_SESSIONS_SHOWN = 20
@@ -58,6 +59,105 @@ def trend(first: float | None, second: float | None) -> str:
     return "about the same"
 
 
+# ----------------------------------------------------------------------- the summary table's cells
+#
+# Every format (terminal, HTML, PDF, Markdown) writes the summary's numbers with these, so they read the
+# same everywhere; the numbers themselves were rounded once, in coach.reports.summary.
+
+FLAG = "✱"
+
+
+def of(done, prescribed) -> str:
+    """"done / prescribed", e.g. "4 / 6"; "4 / —" when nothing was prescribed."""
+    return f"{done} / {'—' if prescribed is None else prescribed}"
+
+
+def arrow(t: Trend | None) -> str:
+    return "" if t is None else t.arrow
+
+
+def sessions_cell(x: ExerciseLine) -> str:
+    return of(x.sessions_done, x.sessions_prescribed)
+
+
+def reps_cell(x: ExerciseLine) -> str:
+    out = of(x.reps_done, x.reps_prescribed)
+    if x.reps_outside_plan:
+        out += f" (+{x.reps_outside_plan} unprescribed)"
+    return out
+
+
+def rom_cell(x: ExerciseLine) -> str:
+    """Reached (per side when both are measured) / target, met or not, and the trend arrow."""
+    if not x.rom_reached:
+        return "—"
+    if len(x.rom_reached) == 1:
+        reached = f"{x.rom_reached[0].reached}{x.unit}"
+    else:
+        reached = " ".join(f"{s.side[:1].upper()} {s.reached}{x.unit}" for s in x.rom_reached)
+    out = reached
+    if x.rom_target is not None:
+        out += f" / {x.rom_target}{x.unit} " + ("met" if x.rom_met else "not met")
+    return (out + " " + arrow(x.rom_trend)).strip()
+
+
+def asymmetry_cell(x: ExerciseLine) -> str:
+    if x.asymmetry_lsi_percent is None:
+        return "—"
+    return f"{x.asymmetry_lsi_percent}%" + (f" {FLAG}" if x.asymmetry_flag else "")
+
+
+def pain_cell(x: ExerciseLine) -> str:
+    if x.pain_max is None:
+        return "—"
+    out = f"max {x.pain_max} {arrow(x.pain_trend)}".strip() + f" (limit {x.pain_limit})"
+    if x.pain_over_limit:
+        out += f" {FLAG} {x.pain_over_limit} over"
+    return out
+
+
+def faults_cell(x: ExerciseLine) -> str:
+    if not x.faults:
+        return "none"
+    return "; ".join(f"{f.words} ×{f.count} {arrow(f.trend)}".strip() for f in x.faults)
+
+
+def not_measurable_cell(x: ExerciseLine) -> str:
+    if x.not_measurable_percent is None:
+        return "—"
+    return f"{x.not_measurable_percent}%" + (f" {FLAG}" if x.not_measurable_flag else "")
+
+
+def adherence_line(sm: Summary) -> str:
+    """"Adherence 80% (4 of 5 prescribed sessions)"."""
+    if sm.sessions_prescribed is None:
+        return f"Adherence — ({sm.sessions_done} sessions, none prescribed)"
+    return f"Adherence {pct(sm.adherence_percent)} ({sm.sessions_counted} of {sm.sessions_prescribed} prescribed sessions)"
+
+
+def pain_line(sm: Summary) -> str:
+    """"Pain mean 2.3, max 6 (2 sessions over the limit) · effort mean 6.0"."""
+    if sm.pain_mean is None:
+        out = "Pain not reported"
+    else:
+        out = f"Pain mean {sm.pain_mean:.1f}, max {sm.pain_max}"
+        if sm.pain_over_limit:
+            out += f" ({FLAG} {sm.pain_over_limit} session{'s' if sm.pain_over_limit != 1 else ''} over the limit)"
+    if sm.effort_mean is not None:
+        out += f" · effort mean {sm.effort_mean:.1f}"
+    return out
+
+
+SUMMARY_COLUMNS = ("exercise", "sessions done / prescribed", "reps done / prescribed",
+                   "range of motion reached / target", "left / right", "pain", "form faults", "not measurable")
+
+
+def summary_rows(sm: Summary) -> list[list[str]]:
+    """The summary table as text cells, in the order of :data:`SUMMARY_COLUMNS`."""
+    return [[x.name, sessions_cell(x), reps_cell(x), rom_cell(x), asymmetry_cell(x), pain_cell(x),
+             faults_cell(x), not_measurable_cell(x)] for x in sm.exercises]
+
+
 def unit(ex: ExerciseReport) -> str:
     return "°" if ex.unit == "deg" else f" {ex.unit}"
 
@@ -77,7 +177,11 @@ def _environment():
         trim_blocks=False,
     )
     env.globals.update(num=num, pct=pct, signed=signed, dash=dash, trend=trend, unit=unit,
-                       describe_rx=describe_rx)
+                       describe_rx=describe_rx, of=of, arrow=arrow, sessions_cell=sessions_cell,
+                       reps_cell=reps_cell, rom_cell=rom_cell, asymmetry_cell=asymmetry_cell,
+                       pain_cell=pain_cell, faults_cell=faults_cell, not_measurable_cell=not_measurable_cell,
+                       adherence_line=adherence_line, pain_line=pain_line, fault_words=fault_words,
+                       FLAG=FLAG)
     return env
 
 
@@ -91,8 +195,9 @@ class _Charts(dict):
         return self.get(key)
 
 
-def render_html(report: Report, charts: dict[str, bytes] | None = None) -> str:
-    """The report as one self-contained HTML page (charts as base64 PNG)."""
+def render_html(report: Report, charts: dict[str, bytes] | None = None, *, pdf: bool = False) -> str:
+    """The report as one self-contained HTML page (charts as base64 PNG): the summary table first, then
+    the details. ``pdf``: the variant laid out for xhtml2pdf (its fonts and page breaks)."""
     if charts is None:
         from coach.reports.charts import all_charts
 
@@ -100,10 +205,22 @@ def render_html(report: Report, charts: dict[str, bytes] | None = None) -> str:
     encoded = _Charts({k: base64.b64encode(v).decode("ascii") for k, v in charts.items()})
     template = _environment().get_template("report.html.j2")
     return template.render(
-        r=report, charts=encoded, max_sessions=MAX_SESSIONS_SHOWN,
+        r=report, sm=report.summary, charts=encoded, max_sessions=MAX_SESSIONS_SHOWN, pdf=pdf,
+        review=review_thresholds(),
+        fonts=_pdf_fonts() if pdf else {},
         exercise_ids=sorted({e.exercise_id for e in report.exercises} | {p.exercise_id for p in report.prescriptions}),
-        done_prescribed=sum(w.done_prescribed for w in report.adherence),
     )
+
+
+def _pdf_fonts() -> dict[str, str]:
+    """DejaVu Sans from matplotlib's own files (regular, bold) for the PDF: ReportLab's built-in Helvetica
+    has no arrows (↑ ↓ →) nor ✱, and the package index is all a fresh machine has."""
+    from pathlib import Path
+
+    import matplotlib
+
+    ttf = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+    return {"regular": (ttf / "DejaVuSans.ttf").as_uri(), "bold": (ttf / "DejaVuSans-Bold.ttf").as_uri()}
 
 
 def render_pdf(report: Report, charts: dict[str, bytes] | None = None) -> bytes:
@@ -112,7 +229,7 @@ def render_pdf(report: Report, charts: dict[str, bytes] | None = None) -> bytes:
 
     from coach.errors import CoachError
 
-    html = render_html(report, charts)
+    html = render_html(report, charts, pdf=True)
     out = io.BytesIO()
     # xhtml2pdf warns about CSS it does not implement (the page still lays out): keep the terminal quiet
     loggers = [logging.getLogger(n) for n in ("xhtml2pdf", "xhtml2pdf.context", "xhtml2pdf.parser")]
@@ -144,17 +261,20 @@ def _md_table(header: list[str], rows: list[list]) -> list[str]:
 
 def render_markdown(report: Report) -> str:
     r = report
+    sm = r.summary
     out = [f"# Progress report — {r.patient}", "",
            f"Reporting period {r.period_from.isoformat()} to {r.period_to.isoformat()} (UTC days); "
            f"{r.sessions} sessions; generated {r.generated_at.strftime('%Y-%m-%d %H:%M')} UTC.", ""]
     if r.message:
         out += [f"> {r.message}", ""]
-    out += ["## Summary", "",
-            f"- Adherence: {pct(r.adherence_percent)} "
-            f"({sum(w.done_prescribed for w in r.adherence)} of {num(r.sessions_prescribed)} prescribed sessions)",
-            f"- Mean pain {num(r.mean_pain, 1)} / 10, mean effort {num(r.mean_effort, 1)} / 10", ""]
+    out += ["## Summary", "", f"**{adherence_line(sm)}** · {pain_line(sm)}", ""]
+    out += [f"- {FLAG} {a}" for a in sm.alerts] + ([""] if sm.alerts else [])
+    if sm.exercises:
+        out += _md_table(list(SUMMARY_COLUMNS), summary_rows(sm))
+    notes = [(x.name, x.notes) for x in sm.exercises if x.notes]
+    out += [f"- Note for the patient ({name}): {text}" for name, text in notes] + ([""] if notes else [])
     if r.adherence:
-        out += ["## Adherence", ""]
+        out += ["## Adherence per week", ""]
         out += _md_table(["week of", "done", "prescribed", "adherence"],
                          [[w.week_start.isoformat(), w.done, num(w.prescribed), pct(w.percent)] for w in r.adherence])
     for ex in r.exercises:
@@ -176,7 +296,8 @@ def render_markdown(report: Report) -> str:
         if ex.faults_total:
             out += ["### Form faults", ""]
             out += _md_table(["fault", "total", "per rep, first half", "per rep, second half", "trend"],
-                             [[c, n, num(a, 2), num(b, 2), trend(a, b)] for c, n, a, b in ex.fault_trend()])
+                             [[fault_words(c), n, num(a, 2), num(b, 2), trend(a, b)]
+                              for c, n, a, b in ex.fault_trend()])
         if ex.not_measurable_reasons:
             out += ["### Time not measurable", ""]
             out += _md_table(["why", "seconds"], [[k, num(v, 1)] for k, v in sorted(
@@ -194,32 +315,30 @@ def render_markdown(report: Report) -> str:
 
 
 def print_summary(report: Report, console=None) -> None:
-    """A short rich summary for the terminal."""
+    """The summary table in the terminal (the same cells as the HTML and PDF)."""
     from rich import box
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     console = console or Console()
     r = report
-    console.print(f"[bold]Progress report — {r.patient}[/]  {r.period_from.isoformat()} to "
+    sm = r.summary
+    console.print(f"[bold]Progress report — {escape(r.patient)}[/]  {r.period_from.isoformat()} to "
                   f"{r.period_to.isoformat()}: {r.sessions} sessions", highlight=False)
     if r.message:
-        console.print(f"[yellow]{r.message}[/]", highlight=False)
+        console.print(f"[yellow]{escape(r.message)}[/]", highlight=False)
+    console.print(f"{adherence_line(sm)} · {pain_line(sm)}", highlight=False)
+    for a in sm.alerts:
+        console.print(f"[bold red]{FLAG} {escape(a)}[/]", highlight=False)
+    if not sm.exercises:
         return
-    console.print(f"adherence {pct(r.adherence_percent)} "
-                  f"({sum(w.done_prescribed for w in r.adherence)} of {num(r.sessions_prescribed)} prescribed "
-                  f"sessions); pain {num(r.mean_pain, 1)}/10, effort {num(r.mean_effort, 1)}/10 on average",
-                  highlight=False)
     table = Table(box=box.SIMPLE_HEAD, title_justify="left")
-    for col in ("exercise", "sessions", "reps/target", "ROM first→latest", "target", "ecc/con s", "faults",
-                "unmeas. s"):
-        table.add_column(col, justify="left" if col in ("exercise", "ROM first→latest") else "right",
-                         no_wrap=True)
-    for ex in r.exercises:
-        roms = [f"{s.side} {num(s.first.mean)}→{num(s.latest.mean)}" for s in ex.rom if s.measure == ex.measure]
-        faults = ", ".join(f"{c} {n}" for c, n in sorted(ex.faults_total.items(), key=lambda kv: -kv[1])) or "—"
-        table.add_row(ex.exercise_id, str(len(ex.sessions)),
-                      f"{ex.reps}/{num(ex.target_reps)} ({pct(ex.reps_percent)})", "; ".join(roms) or "—",
-                      num(ex.target_rom), f"{num(ex.mean_eccentric_s, 2)}/{num(ex.mean_concentric_s, 2)}", faults,
-                      num(ex.not_measurable_s, 1))
+    for col in SUMMARY_COLUMNS:
+        table.add_column(col, justify="left", overflow="fold")
+    for row in summary_rows(sm):
+        table.add_row(*[escape(c) for c in row])
     console.print(table)
+    for x in sm.exercises:
+        if x.notes:
+            console.print(f"note for the patient ({escape(x.name)}): {escape(x.notes)}", highlight=False)

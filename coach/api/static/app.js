@@ -37,24 +37,46 @@ function option(sel, value, text) {
   const o = document.createElement("option"); o.value = value; o.textContent = text; sel.appendChild(o);
 }
 
+function todayUTC() { return new Date().toISOString().slice(0, 10); }
+
+function showSignedIn(on) {
+  $("signin-card").hidden = on; $("app").hidden = !on; $("nav").hidden = !on; $("account").hidden = !on;
+}
+
 async function signIn() {
   try {
     me = await (await api("/api/me")).json();
   } catch (e) {
     me = null;
-    $("who").textContent = token ? "Sign-in failed: " + e.message : "";
+    showSignedIn(false);
+    setText("signin-msg", token ? "Sign-in failed: " + e.message : "");
     return;
   }
-  $("who").textContent = `Signed in as ${me.name} (${me.role}).`;
+  setText("signin-msg", "");
+  $("who").textContent = `Signed in as ${me.name} (${me.role})`;
+  showSignedIn(true);
   const ex = await (await api("/api/exercises")).json();
-  const sel = $("exercise"); sel.textContent = "";
-  for (const d of ex) option(sel, d.id, `${d.name} (${d.id})`);
+  exercises = ex;
   const patients = await (await api("/api/patients")).json();
-  for (const id of ["live-patient", "rep-patient"]) {
+  for (const id of ["today-patient", "rep-patient"]) {
     const s = $(id); s.textContent = "";
     for (const p of patients) option(s, p.name, p.name);
   }
-  $("patient-field").hidden = me.role !== "therapist";
+  $("today-patient-field").hidden = me.role !== "therapist";
+  $("report-h").textContent = me.role === "therapist" ? "Patient report" : "My progress";
+  await showToday();
+}
+
+function signOut() {
+  if (!live.stopped) stopLive();
+  token = ""; me = null; plan = [];
+  sessionStorage.removeItem("coach-token");
+  $("token").value = "";
+  for (const id of ["report-out", "report-full", "sessions-out", "session-out", "today-list"]) $(id).textContent = "";
+  for (const id of ["summary", "status", "cue", "report-msg", "today-msg"]) setText(id, "");
+  $("downloads").hidden = true; $("note-form").hidden = true;
+  showSignedIn(false);
+  $("token").focus();
 }
 
 $("signin").addEventListener("submit", (ev) => {
@@ -63,6 +85,72 @@ $("signin").addEventListener("submit", (ev) => {
   sessionStorage.setItem("coach-token", token);
   signIn();
 });
+$("signout").addEventListener("click", signOut);
+
+// ------------------------------------------------------------------------------------ today's plan
+
+let exercises = [];
+let plan = [];   // today's summary lines of the exercises prescribed today
+
+function planPatient() { return me && me.role === "therapist" ? $("today-patient").value : (me && me.patient); }
+
+async function showToday() {
+  const name = planPatient();
+  const list = $("today-list"); list.textContent = "";
+  plan = [];
+  if (!name) { setText("today-msg", "No patient to show."); fillExercises(); return; }
+  const day = todayUTC();
+  try {
+    const sm = await (await api(`/api/patients/${encodeURIComponent(name)}/summary?from=${day}&to=${day}`)).json();
+    plan = sm.exercises.filter((x) => x.prescription !== null);
+    setText("today-msg", plan.length ? `${day} (UTC): ${plan.length} exercise${plan.length === 1 ? "" : "s"} prescribed.`
+      : `Nothing is prescribed for ${day}; you may still coach any exercise below.`);
+    for (const x of plan) {
+      const li = document.createElement("li");
+      li.dataset.exercise = x.exercise_id;
+      const h = document.createElement("strong"); h.textContent = x.name; li.appendChild(h);
+      const p = document.createElement("div"); p.textContent = x.prescription; li.appendChild(p);
+      if (x.notes) { const n = document.createElement("div"); n.className = "note"; n.textContent = "Note from your therapist: " + x.notes; li.appendChild(n); }
+      const d = document.createElement("div"); d.className = "done";
+      const reps = x.reps_done + x.reps_outside_plan;
+      d.textContent = `Done today: ${reps} rep${reps === 1 ? "" : "s"}` +
+        (x.reps_per_session ? ` of ${x.reps_per_session} prescribed` : "") +
+        `, ${x.sessions_done} session${x.sessions_done === 1 ? "" : "s"}`;
+      li.appendChild(d);
+      const b = document.createElement("button"); b.type = "button"; b.textContent = "Coach this exercise";
+      b.addEventListener("click", () => { $("exercise").value = x.exercise_id; showLiveNote(); $("live").scrollIntoView(); $("start").focus(); });
+      li.appendChild(b);
+      list.appendChild(li);
+    }
+  } catch (e) { setText("today-msg", "Could not load today's plan: " + e.message); }
+  fillExercises();
+}
+
+function fillExercises() {
+  // today's exercises first (the first one chosen), then the rest of the library
+  const sel = $("exercise"); sel.textContent = "";
+  const planned = new Set(plan.map((x) => x.exercise_id));
+  if (plan.length) {
+    const g = document.createElement("optgroup"); g.label = "Today's plan";
+    for (const x of plan) option(g, x.exercise_id, `${x.name} (${x.exercise_id})`);
+    sel.appendChild(g);
+  }
+  const g = document.createElement("optgroup"); g.label = plan.length ? "Other exercises" : "Exercises";
+  for (const d of exercises) if (!planned.has(d.id)) option(g, d.id, `${d.name} (${d.id})`);
+  sel.appendChild(g);
+  // the first of today's exercises not done yet (else the first of them)
+  if (plan.length) sel.value = (plan.find((x) => x.sessions_done === 0) || plan[0]).exercise_id;
+  showLiveNote();
+}
+
+function showLiveNote() {
+  const x = plan.find((p) => p.exercise_id === $("exercise").value);
+  $("live-note").hidden = !(x && x.notes);
+  $("live-note").textContent = x && x.notes ? "Note from your therapist: " + x.notes : "";
+}
+
+$("exercise").addEventListener("change", showLiveNote);
+$("today-patient").addEventListener("change", showToday);
 
 // ------------------------------------------------------------------------------------------ live
 
@@ -153,7 +241,9 @@ function onMessage(ev) {
     live.sessionId = m.session_id;
     $("note-form").hidden = false;
     setText("note-msg", "");
+    setText("status", ""); setText("cue", "");
     finishLive();
+    showToday();
   } else if (m.type === "error") {
     setText("status", `Error ${m.status}: ${m.detail}`);
     live.inflight = false;
@@ -170,7 +260,7 @@ async function startLive(ev) {
   Object.assign(live, { stopped: false, inflight: false, sent: 0, answered: 0, keypoints: null,
     limit: isFinite(lim) && lim > 0 ? lim : null, firstT: null, lastSend: 0 });
   const start = { type: "start", token, exercise_id: $("exercise").value };
-  if (me.role === "therapist") start.patient = $("live-patient").value;
+  if (me.role === "therapist") start.patient = $("today-patient").value;
   const reps = parseInt($("reps").value, 10);
   if (reps > 0) start.reps = reps;
   const ready = parseFloat($("ready").value);
@@ -206,6 +296,7 @@ async function onReady(m) {
 function stopLive() {
   if (live.stopped) return;
   live.stopped = true;
+  setText("status", "Stopping…");
   if (live.ws && live.ws.readyState === WebSocket.OPEN) live.ws.send(JSON.stringify({ type: "stop" }));
   else finishLive();
 }
@@ -279,25 +370,97 @@ function periodQuery(forReport) {
   return q;
 }
 
+// The summary's cells, written exactly as coach/reports/render.py writes them (the numbers come rounded).
+const FLAG = "✱";
+const ofText = (d, p) => `${d} / ${p === null || p === undefined ? "—" : p}`;
+const arrow = (t) => (t ? t.arrow : "");
+const cells = {
+  sessions: (x) => ofText(x.sessions_done, x.sessions_prescribed),
+  reps: (x) => ofText(x.reps_done, x.reps_prescribed) + (x.reps_outside_plan ? ` (+${x.reps_outside_plan} unprescribed)` : ""),
+  rom: (x) => {
+    if (!x.rom_reached.length) return "—";
+    let o = x.rom_reached.length === 1 ? `${x.rom_reached[0].reached}${x.unit}`
+      : x.rom_reached.map((s) => `${s.side[0].toUpperCase()} ${s.reached}${x.unit}`).join(" ");
+    if (x.rom_target !== null) o += ` / ${x.rom_target}${x.unit} ` + (x.rom_met ? "met" : "not met");
+    return (o + " " + arrow(x.rom_trend)).trim();
+  },
+  asym: (x) => x.asymmetry_lsi_percent === null ? "—" : `${x.asymmetry_lsi_percent}%` + (x.asymmetry_flag ? ` ${FLAG}` : ""),
+  pain: (x) => {
+    if (x.pain_max === null) return "—";
+    let o = `max ${x.pain_max} ${arrow(x.pain_trend)}`.trim() + ` (limit ${x.pain_limit})`;
+    if (x.pain_over_limit) o += ` ${FLAG} ${x.pain_over_limit} over`;
+    return o;
+  },
+  faults: (x) => x.faults.length ? x.faults.map((f) => `${f.words} ×${f.count} ${arrow(f.trend)}`.trim()).join("; ") : "none",
+  nm: (x) => x.not_measurable_percent === null ? "—" : `${x.not_measurable_percent}%` + (x.not_measurable_flag ? ` ${FLAG}` : ""),
+};
+
+function adherenceLine(sm) {
+  if (sm.sessions_prescribed === null) return `Adherence — (${sm.sessions_done} sessions, none prescribed)`;
+  return `Adherence ${sm.adherence_percent}% (${sm.sessions_counted} of ${sm.sessions_prescribed} prescribed sessions)`;
+}
+
+function painLine(sm) {
+  let o = sm.pain_mean === null ? "Pain not reported" : `Pain mean ${sm.pain_mean.toFixed(1)}, max ${sm.pain_max}`;
+  if (sm.pain_mean !== null && sm.pain_over_limit)
+    o += ` (${FLAG} ${sm.pain_over_limit} session${sm.pain_over_limit === 1 ? "" : "s"} over the limit)`;
+  if (sm.effort_mean !== null) o += ` · effort mean ${sm.effort_mean.toFixed(1)}`;
+  return o;
+}
+
+const SUMMARY_COLUMNS = ["exercise", "sessions done / prescribed", "reps done / prescribed",
+  "range of motion reached / target", "left / right", "pain", "form faults", "not measurable"];
+
+function summaryTable(sm) {
+  const t = document.createElement("table"); t.className = "overview"; t.id = "summary-table";
+  const tr = t.createTHead().insertRow();
+  for (const h of SUMMARY_COLUMNS) { const th = document.createElement("th"); th.scope = "col"; th.textContent = h; tr.appendChild(th); }
+  const body = t.createTBody();
+  for (const x of sm.exercises) {
+    const row = body.insertRow();
+    const name = row.insertCell();
+    const b = document.createElement("strong"); b.textContent = x.name; name.appendChild(b);
+    if (x.notes) { const n = document.createElement("div"); n.className = "note"; n.textContent = "Note: " + x.notes; name.appendChild(n); }
+    const values = [[cells.sessions(x), x.sessions_prescribed && x.sessions_counted < x.sessions_prescribed],
+      [cells.reps(x), false], [cells.rom(x), x.rom_met === false], [cells.asym(x), x.asymmetry_flag],
+      [cells.pain(x), x.pain_over_limit > 0], [cells.faults(x), false], [cells.nm(x), x.not_measurable_flag]];
+    values.forEach(([text, bad], i) => {
+      const td = row.insertCell(); td.textContent = text; td.dataset.label = SUMMARY_COLUMNS[i + 1];
+      if (bad) td.className = "bad"; else if (i === 2 && x.rom_met) td.className = "good";
+    });
+  }
+  return t;
+}
+
 async function showReport(ev) {
   ev.preventDefault();
   const name = $("rep-patient").value;
-  const out = $("report-out"); out.textContent = ""; setText("report-msg", "");
-  if (!name) { setText("report-msg", "Choose a patient (sign in first)."); return; }
+  const out = $("report-out"); out.textContent = ""; $("report-full").textContent = ""; setText("report-msg", "");
+  if (!name) { setText("report-msg", "Choose a patient."); return; }
   try {
-    const rep = await (await api(`/api/patients/${encodeURIComponent(name)}/summary?` + periodQuery(false))).json();
-    const h = document.createElement("p");
-    h.textContent = `${rep.patient}: ${rep.sessions} session${rep.sessions === 1 ? "" : "s"}` +
-      (rep.mean_pain_0_10 !== null ? `, mean pain ${fmt(rep.mean_pain_0_10, 1)}/10` : "") +
-      (rep.mean_effort_rpe_0_10 !== null ? `, mean effort ${fmt(rep.mean_effort_rpe_0_10, 1)}/10` : "");
+    const sm = await (await api(`/api/patients/${encodeURIComponent(name)}/summary?` + periodQuery(true))).json();
+    const h = document.createElement("p"); h.className = "muted";
+    h.textContent = `${sm.patient}: ${sm.period_from} to ${sm.period_to} (UTC days)`;
     out.appendChild(h);
-    const rows = (rep.exercises || []).map((e) => [e.exercise_id, e.sessions, e.sets,
-      e.target_reps ? `${e.reps} / ${e.target_reps}` : String(e.reps),
-      fmt(e.first_mean_range_of_motion), fmt(e.last_mean_range_of_motion),
-      Object.entries(e.faults_by_code || {}).map(([k, v]) => `${k} ×${v}`).join(", ") || "–",
-      fmt(e.hold_s, 1), fmt(e.not_measurable_s, 1)]);
-    if (rows.length) out.appendChild(table(["exercise", "sessions", "sets", "reps (of target)", "first ROM",
-      "latest ROM", "form faults", "held s", "not measurable s"], rows, [1, 2, 3, 4, 5, 7, 8]));
+    const k = document.createElement("p"); k.className = "kpi"; k.id = "kpi";
+    const strong = document.createElement("strong"); strong.textContent = adherenceLine(sm);
+    k.appendChild(strong); k.appendChild(document.createTextNode(" · " + painLine(sm)));
+    out.appendChild(k);
+    if (sm.alerts.length) {
+      const a = document.createElement("div"); a.className = "alerts"; a.id = "alerts";
+      for (const text of sm.alerts) { const p = document.createElement("p"); p.textContent = `${FLAG} ${text}`; a.appendChild(p); }
+      out.appendChild(a);
+    }
+    if (sm.exercises.length) { const wrap = document.createElement("div"); wrap.className = "scroll"; wrap.appendChild(summaryTable(sm)); out.appendChild(wrap); }
+    const rxs = await (await api(`/api/patients/${encodeURIComponent(name)}/prescriptions`)).json();
+    if (rxs.length) {
+      const h3 = document.createElement("h3"); h3.textContent = "Prescriptions"; out.appendChild(h3);
+      const wrap = document.createElement("div"); wrap.className = "scroll";
+      wrap.appendChild(table(["exercise", "sets", "reps", "ROM °", "per week", "from", "until", "note for the patient"],
+        rxs.map((r) => [r.exercise_id, fmt(r.sets), fmt(r.reps), fmt(r.rom_deg), fmt(r.per_week), r.start_date,
+          r.until_date || "–", r.notes || "–"]), [1, 2, 3, 4]));
+      out.appendChild(wrap);
+    }
     $("downloads").hidden = false;
     await showSessions(name);
   } catch (e) { setText("report-msg", "Could not load the report: " + e.message); }
@@ -338,7 +501,8 @@ async function download(format) {
       f.title = `Report of ${name}`;
       f.setAttribute("sandbox", "");
       f.srcdoc = await blob.text();
-      $("report-out").appendChild(f);
+      $("report-full").textContent = "";
+      $("report-full").appendChild(f);
       return;
     }
     const a = document.createElement("a");
