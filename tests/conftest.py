@@ -109,13 +109,25 @@ class HistoryDatabase:
         return str(self.location)
 
 
+@pytest.fixture
+def history_db_factory(request, tmp_path):
+    """``make(kind)``: a fresh history database, kind "sqlite" or "postgresql" (skipped without a server)."""
+    made = []
+
+    def make(kind: str) -> HistoryDatabase:
+        if kind == "sqlite":
+            return HistoryDatabase("sqlite", tmp_path / "history" / "coach.sqlite")
+        server = request.getfixturevalue("postgres_server")
+        url = server.create_database()
+        made.append((server, url))
+        return HistoryDatabase("postgresql", url)
+
+    yield make
+    for server, url in made:
+        server.drop_database(url)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
-def history_db(request, tmp_path):
+def history_db(request, history_db_factory):
     """The test's history database, once on SQLite and once on PostgreSQL (skipped without a server)."""
-    if request.param == "sqlite":
-        yield HistoryDatabase("sqlite", tmp_path / "history" / "coach.sqlite")
-        return
-    server = request.getfixturevalue("postgres_server")
-    url = server.create_database()
-    yield HistoryDatabase("postgresql", url)
-    server.drop_database(url)
+    return history_db_factory(request.param)

@@ -145,8 +145,14 @@ class JobQueue:
             except Exception as exc:  # sqlite3.Error, OSError: one sentence
                 raise QueueError(f"Cannot open the job queue {location}: {exc}.") from None
         else:
-            self.huey = RedisHuey(QUEUE_NAME, url=location, results=False, socket_connect_timeout=5,
-                                  socket_timeout=10, health_check_interval=30)
+            from redis import ConnectionPool
+
+            try:
+                pool = ConnectionPool.from_url(location, socket_connect_timeout=5, socket_timeout=10,
+                                               health_check_interval=30)
+            except ValueError as exc:
+                raise QueueError(f"{describe_queue(location)} is not a Redis URL coach can use: {exc}.") from None
+            self.huey = RedisHuey(QUEUE_NAME, connection_pool=pool, results=False)
         self._handler: Callable[[str], None] | None = None
 
         @self.huey.task(name="analyse_upload")
@@ -168,8 +174,8 @@ class JobQueue:
             else:
                 self.huey.storage.conn.ping()
         except Exception as exc:  # redis.ConnectionError, sqlite3.Error ...
-            raise QueueError(f"Cannot reach the job queue {describe_queue(self.location)}: "
-                             f"{str(exc).splitlines()[0].rstrip('.')}.") from None
+            detail = str(exc).splitlines()[0].rstrip(".").replace(". ", ": ") if str(exc) else type(exc).__name__
+            raise QueueError(f"Cannot reach the job queue {describe_queue(self.location)}: {detail}.") from None
 
     def enqueue(self, job_id: str, delay_s: float = 0.0) -> bool:
         """Put a job id in the queue (after ``delay_s``). False, logged, if the queue is unreachable:
@@ -504,19 +510,21 @@ class JobRunner:
     """Runs jobs delivered by a :class:`JobQueue`: claim, analyse with a lease, record the outcome.
 
     ``model_path_fn()`` gives the pose model for videos (called only when one comes); ``exercise_dirs``
-    extra definition folders. :attr:`stopping` set: running analyses stop at their next frame and their
+    extra definition folders; ``lease_s`` how long a claim lasts unrenewed; a failed attempt is retried
+    after ``retry_delay_s`` times its number. :attr:`stopping` set: running analyses stop at their next frame and their
     jobs go back to the queue.
     """
 
     def __init__(self, sm: sessionmaker[Session], queue: JobQueue, uploads: UploadStore,
                  model_path_fn: Callable[[], Path], exercise_dirs: Iterable[Path] = (), *,
-                 lease_s: float = DEFAULT_LEASE_S) -> None:
+                 lease_s: float = DEFAULT_LEASE_S, retry_delay_s: float = RETRY_DELAY_S) -> None:
         self.sm = sm
         self.queue = queue
         self.uploads = uploads
         self.model_path_fn = model_path_fn
         self.exercise_dirs = list(exercise_dirs)
         self.lease_s = float(lease_s)
+        self.retry_delay_s = float(retry_delay_s)
         self.stopping = threading.Event()
         queue.set_handler(self.process)
 
@@ -585,7 +593,7 @@ class JobRunner:
             return None
         if how == "retry" and job.attempts < job.max_attempts:
             if requeue(self.sm, job, worker, f"attempt {job.attempts} failed: {error}; retrying"):
-                self.queue.enqueue(job.id, delay_s=RETRY_DELAY_S * job.attempts)
+                self.queue.enqueue(job.id, delay_s=self.retry_delay_s * job.attempts)
                 return "queued"
             return None
         if how == "retry":
