@@ -8,6 +8,9 @@ PostgreSQL refuses to run as root. Run as root (CI), the server runs as the unpr
 user that Debian's package creates (``runuser -u postgres -- initdb/pg_ctl``); elsewhere as the current
 user. When a server cannot start, :class:`ServerUnavailable` says why in one sentence (tests skip with it).
 
+``PG_BINDIR`` (the folder of initdb and pg_ctl) and ``REDIS_SERVER`` (the redis-server program) choose
+other installations; by default they are looked up on PATH and in Debian's /usr/lib/postgresql/N/bin.
+
 For speed the PostgreSQL cluster runs with ``fsync=off``: the tests kill coach's programs, never the
 database server, so what a client committed is still in the server's memory and WAL buffers.
 """
@@ -57,7 +60,10 @@ def _wait_for_port(port: int, proc: subprocess.Popen | None, what: str, log: Pat
 def _postgres_bindir() -> Path:
     """Where initdb and pg_ctl are: $PG_BINDIR, PATH, or Debian's /usr/lib/postgresql/N/bin (newest)."""
     if os.environ.get("PG_BINDIR"):
-        return Path(os.environ["PG_BINDIR"])
+        bindir = Path(os.environ["PG_BINDIR"])
+        if not (bindir / "initdb").is_file():
+            raise ServerUnavailable(f"PG_BINDIR={bindir} has no initdb")
+        return bindir
     found = shutil.which("initdb")
     if found:
         return Path(found).parent
@@ -164,8 +170,8 @@ class LocalRedis:
     proc: subprocess.Popen | None = None
 
     def start(self) -> "LocalRedis":
-        binary = shutil.which("redis-server")
-        if binary is None:
+        binary = os.environ.get("REDIS_SERVER") or shutil.which("redis-server")
+        if binary is None or not Path(binary).is_file():
             raise ServerUnavailable("Redis is not installed (no redis-server; Debian: apt-get install "
                                     "redis-server)")
         self.root = Path(tempfile.mkdtemp(prefix="coach-redis-"))
