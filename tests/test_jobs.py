@@ -403,4 +403,11 @@ def test_an_unsupported_database_url_is_refused_and_creates_nothing(tmp_path):
     proc = subprocess.run([sys.executable, str(REPO / "coach.py"), "sessions", "list"], cwd=tmp_path,
                           capture_output=True, text=True, env={**os.environ, "COACH_DB": "mysql://coach@db/coach"})
     _one_sentence(proc, "'mysql'")
+    from coach.devtools.local_servers import free_port
+
+    # what used to create a folder "postgresql+psycopg:" with an SQLite file in it
+    url = f"postgresql+psycopg://user@127.0.0.1:{free_port()}/coach"
+    proc = subprocess.run([sys.executable, str(REPO / "coach.py"), "users", "add", "drsmith", "--role", "therapist",
+                           "--db", url], cwd=tmp_path, capture_output=True, text=True)
+    _one_sentence(proc, "Cannot reach the database postgresql+psycopg://user@127.0.0.1:")
     assert list(tmp_path.iterdir()) == []  # no folder named "mysql:" nor "postgresql+psycopg:"

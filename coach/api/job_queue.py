@@ -546,8 +546,9 @@ class JobRunner:
             while not ended.wait(min(HEARTBEAT_S, self.lease_s / 3)):
                 try:
                     if not renew(self.sm, job, worker, self.lease_s):
-                        log.warning("job %s is no longer ours (lease lost); stopping it", job.id)
-                        lost.set()
+                        if not ended.is_set():  # (it ended while we renewed: nothing was lost)
+                            log.warning("job %s is no longer ours (lease lost); stopping it", job.id)
+                            lost.set()
                         return
                 except Exception as exc:  # the database is briefly away: the lease has slack
                     log.warning("could not renew the lease of job %s: %s", job.id, exc)
@@ -580,7 +581,7 @@ class JobRunner:
 
     def _end(self, job: Job, worker: str, how: str, *, ended: threading.Event, error: str | None = None,
              result: dict | None = None) -> str | None:
-        ended.set()
+        ended.set()  # the heartbeat stops renewing (a renewal under way finishes first: same write turn)
         if how == "done":
             if mark_done(self.sm, job, worker, result):
                 self._drop_upload(job)

@@ -211,10 +211,14 @@ async def create_job(request: Request,
     upload_name = mgr.uploads.save(dest, job_id, kind)
     rx = _prescription_id(db, p.name, definition.id)
     name = Path(file.filename or "upload").name[:200]
-    job, created = job_queue.create_job(mgr.sm, job_id=job_id, owner_user_id=user.user_id, patient_id=p.id,
-                                        exercise_id=definition.id, filename=name, kind=kind,
-                                        upload_name=upload_name, prescription_id=rx, keep_upload=keep_video,
-                                        client_key=idempotency_key, max_attempts=mgr.max_attempts)
+    try:
+        job, created = job_queue.create_job(mgr.sm, job_id=job_id, owner_user_id=user.user_id, patient_id=p.id,
+                                            exercise_id=definition.id, filename=name, kind=kind,
+                                            upload_name=upload_name, prescription_id=rx, keep_upload=keep_video,
+                                            client_key=idempotency_key, max_attempts=mgr.max_attempts)
+    except BaseException:  # not recorded: the upload must not linger
+        mgr.uploads.delete(upload_name)
+        raise
     if created:
         mgr.submit(job)
     else:  # the same key posted twice at once: the other request's job stands
