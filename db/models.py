@@ -26,6 +26,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    JSON,
     LargeBinary,
     MetaData,
     String,
@@ -156,6 +157,9 @@ class WorkoutSession(Base):
     started_at: Mapped[datetime] = mapped_column(default=utc_now)
     ended_at: Mapped[datetime | None]
     end_reason: Mapped[str | None] = mapped_column(String(100))  #: "completed", "interrupted", "error"
+    #: The analysis job (:class:`AnalysisJob` id) that recorded this session, NULL for a live workout.
+    #: Unique: a retried job replaces its earlier, partial session instead of adding a second one.
+    job_id: Mapped[str | None] = mapped_column(String(32), unique=True)
 
     patient: Mapped[Patient] = relationship(back_populates="sessions")
     prescription: Mapped[Prescription | None] = relationship()
@@ -373,7 +377,62 @@ class ApiToken(Base):
     user: Mapped[User] = relationship(back_populates="tokens")
 
 
+#: Job states: waiting in the queue, being analysed by a worker, finished with a session, given up.
+JOB_STATUSES = ("queued", "running", "done", "failed")
+
+
+class AnalysisJob(Base):
+    """An uploaded video or keypoint recording to analyse, as the server and every worker see it.
+
+    The job queue (``coach.api.job_queue``) only delivers job ids; this row is the truth about a job. A
+    worker claims it (``queued`` -> ``running``, ``attempts`` + 1) and holds a lease (``lease_until``,
+    wall-clock UTC) that it renews while it works; a job whose lease ran out (its worker was killed) is
+    queued again, or failed after ``max_attempts`` starts. The upload itself is the file ``upload_name``
+    in the upload folder that the server and the workers share; it is deleted after the analysis unless
+    ``keep_upload``. ``result`` is what ``coach workout --json`` prints for the same file.
+    """
+
+    __tablename__ = "analysis_jobs"
+    __table_args__ = (
+        CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name="status_known"),
+        CheckConstraint("kind IN ('video', 'recording')", name="kind_known"),
+        CheckConstraint("attempts >= 0 AND max_attempts > 0", name="attempts_valid"),
+        #: An upload retried by its client (same Idempotency-Key) is the same job.
+        UniqueConstraint("owner_user_id", "client_key"),
+        Index("ix_analysis_jobs_owner_created", "owner_user_id", "created_at"),
+        Index("ix_analysis_jobs_status", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  #: uuid4 hex
+    owner_user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    client_key: Mapped[str | None] = mapped_column(String(100))  #: the client's Idempotency-Key, if any
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    exercise_id: Mapped[str] = mapped_column(String(100))
+    prescription_id: Mapped[int | None] = mapped_column(ForeignKey("prescriptions.id", ondelete="SET NULL"))
+    filename: Mapped[str] = mapped_column(String(200))  #: as the client named it
+    kind: Mapped[str] = mapped_column(String(20))  #: "video" or "recording"
+    upload_name: Mapped[str] = mapped_column(String(100))  #: file name in the upload folder
+    keep_upload: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    attempts: Mapped[int] = mapped_column(default=0)  #: times a worker started it
+    max_attempts: Mapped[int] = mapped_column(default=3)
+    worker: Mapped[str | None] = mapped_column(String(200))  #: "host:pid:thread" of the last claimer
+    lease_until: Mapped[datetime | None]
+    frames_done: Mapped[int] = mapped_column(default=0)
+    frame_count: Mapped[int | None]
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("sessions.id", ondelete="SET NULL"))
+    result: Mapped[dict | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    queued_at: Mapped[datetime] = mapped_column(default=utc_now)  #: last (re)queued
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+    patient: Mapped[Patient] = relationship()
+
+
 __all__ = [
+    "AnalysisJob",
     "ApiToken",
     "AngleSeries",
     "Base",

@@ -1,4 +1,5 @@
-"""The history database: engine settings, migrations, models and the query layer, on temporary files."""
+"""The history database: engine settings, migrations, models and the query layer, on a temporary SQLite
+file and on a fresh database of a real PostgreSQL server (``history_db``; skipped where none starts)."""
 
 from __future__ import annotations
 
@@ -57,8 +58,8 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def sm(db_path: Path):
-    sm = open_database(db_path)
+def sm(history_db):
+    sm = open_database(history_db.location)
     yield sm
     close_database(sm)
 
@@ -79,15 +80,19 @@ def test_default_path_honours_the_environment(monkeypatch, tmp_path):
     assert path.name == "coach.sqlite" and path.parent.name == "coach"
 
 
-def test_open_creates_folders_and_sets_wal_full_and_foreign_keys(sm, db_path):
-    assert db_path.is_file()
-    with sm.kw["bind"].connect() as conn:
-        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
-        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
-    with _raw(db_path) as raw:  # WAL is a property of the file, not only of our connections
-        assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert integrity_check(sm) == "ok"
+def test_open_creates_folders_and_sets_wal_full_and_foreign_keys(db_path):
+    sm = open_database(db_path)
+    try:
+        assert db_path.is_file()
+        with sm.kw["bind"].connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        with _raw(db_path) as raw:  # WAL is a property of the file, not only of our connections
+            assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert integrity_check(sm) == "ok"
+    finally:
+        close_database(sm)
 
 
 def test_synchronous_level_can_be_chosen(db_path):
@@ -125,12 +130,12 @@ def test_database_is_at_head_and_the_migrations_match_the_models(sm):
     assert diff == []
 
 
-def test_opening_twice_keeps_data(db_path):
-    sm = open_database(db_path)
+def test_opening_twice_keeps_data(history_db):
+    sm = open_database(history_db.location)
     with write_session(sm) as s:
         s.add(Patient(name="ana"))
     close_database(sm)
-    sm = open_database(db_path)
+    sm = open_database(history_db.location)
     try:
         with sm() as s:
             assert [p.name for p in s.scalars(select(Patient))] == ["ana"]
@@ -140,25 +145,25 @@ def test_opening_twice_keeps_data(db_path):
         close_database(sm)
 
 
-def test_upgrade_from_0001_keeps_old_data(db_path):
+def test_upgrade_from_0001_keeps_old_data(history_db):
     """A database made at revision 0001, with rows, opened by this program: migrated, nothing lost."""
-    db_path.parent.mkdir(parents=True)
-    engine = make_engine(db_path, foreign_keys=False)
+    if history_db.is_sqlite:
+        history_db.location.parent.mkdir(parents=True)
+    engine = make_engine(history_db.location, foreign_keys=False)
     command.upgrade(alembic_config(engine), "0001")
     engine.dispose()
-    with _raw(db_path) as raw:
-        raw.execute("INSERT INTO patients (id, name, created_at) VALUES (1, 'ana', '2026-01-05 09:00:00')")
-        raw.execute(
-            "INSERT INTO sessions (id, patient_id, exercise_id, definition_hash, definition_version, source,"
-            " started_at) VALUES (7, 1, 'squat', 'abc', '1', 'clip.mp4', '2026-01-05 09:01:00')"
-        )
-        raw.execute("INSERT INTO sets (id, session_id, \"index\", target_reps) VALUES (1, 7, 1, 10)")
-        raw.execute(
-            "INSERT INTO reps (set_id, \"index\", side, start_s, end_s, duration_s, eccentric_s, concentric_s,"
-            " measure, min_value, max_value, range_of_motion) VALUES (1, 1, 'left', 0, 2, 2, 1, 1, 'knee',"
-            " 80, 170, 90)"
-        )
-    sm = open_database(db_path)
+    history_db.run("INSERT INTO patients (id, name, created_at) VALUES (1, 'ana', '2026-01-05 09:00:00')")
+    history_db.run(
+        "INSERT INTO sessions (id, patient_id, exercise_id, definition_hash, definition_version, source,"
+        " started_at) VALUES (7, 1, 'squat', 'abc', '1', 'clip.mp4', '2026-01-05 09:01:00')"
+    )
+    history_db.run("INSERT INTO sets (id, session_id, \"index\", target_reps) VALUES (1, 7, 1, 10)")
+    history_db.run(
+        "INSERT INTO reps (set_id, \"index\", side, start_s, end_s, duration_s, eccentric_s, concentric_s,"
+        " measure, min_value, max_value, range_of_motion) VALUES (1, 1, 'left', 0, 2, 2, 1, 1, 'knee',"
+        " 80, 170, 90)"
+    )
+    sm = open_database(history_db.location)
     try:
         with sm() as s:
             d = session_detail(s, 7)
@@ -171,9 +176,9 @@ def test_upgrade_from_0001_keeps_old_data(db_path):
         close_database(sm)
 
 
-def test_a_later_revision_upgrades_an_existing_database_without_losing_rows(db_path, tmp_path):
+def test_a_later_revision_upgrades_an_existing_database_without_losing_rows(history_db, tmp_path):
     """The upgrade path itself, with a second revision written the way a developer would add one."""
-    sm = open_database(db_path)
+    sm = open_database(history_db.location)
     with write_session(sm) as s:
         s.add(Patient(name="ana"))
     close_database(sm)
@@ -205,19 +210,19 @@ def test_a_later_revision_upgrades_an_existing_database_without_losing_rows(db_p
             with op.batch_alter_table("patients") as batch_op:
                 batch_op.drop_column("birth_year")
     '''))
-    upgrade_to_head(db_path, script_location=scripts)
-    with _raw(db_path) as raw:
-        assert raw.execute("SELECT name, birth_year FROM patients").fetchall() == [("ana", None)]
-        assert raw.execute("SELECT version_num FROM alembic_version").fetchall() == [("9999",)]
-        assert raw.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    upgrade_to_head(history_db.location, script_location=scripts)
+    assert history_db.rows("SELECT name, birth_year FROM patients") == [("ana", None)]
+    assert history_db.rows("SELECT version_num FROM alembic_version") == [("9999",)]
+    if history_db.is_sqlite:
+        assert history_db.rows("PRAGMA integrity_check") == [("ok",)]
 
 
-def test_programs_opening_a_new_database_at_once_take_turns(db_path):
+def test_programs_opening_a_new_database_at_once_take_turns(history_db):
     errors: list[BaseException] = []
 
     def open_it() -> None:
         try:
-            close_database(open_database(db_path))
+            close_database(open_database(history_db.location))
         except BaseException as exc:  # collected and re-raised by the test
             errors.append(exc)
 
@@ -227,8 +232,7 @@ def test_programs_opening_a_new_database_at_once_take_turns(db_path):
     for t in threads:
         t.join()
     assert errors == []
-    with _raw(db_path) as raw:
-        assert raw.execute("SELECT version_num FROM alembic_version").fetchall() == [(head_revision(),)]
+    assert history_db.rows("SELECT version_num FROM alembic_version") == [(head_revision(),)]
 
 
 # ------------------------------------------------------------------------------------------- models
@@ -422,3 +426,163 @@ def test_files_that_are_not_our_database_are_one_sentence(tmp_path):
         raw.execute("UPDATE alembic_version SET version_num = '0099'")
     with pytest.raises(DatabaseError, match="newer than this program knows"):
         open_database(newer)
+
+
+# ------------------------------------------------------------------------------- locations and servers
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("coach.sqlite", Path("coach.sqlite")),
+    ("~/h/coach.sqlite", Path("~/h/coach.sqlite").expanduser()),
+    ("sqlite:////tmp/x/coach.sqlite", Path("/tmp/x/coach.sqlite")),
+    ("postgresql+psycopg://ana:pw@db.clinic:5432/coach", "postgresql+psycopg://ana:***@db.clinic:5432/coach"),
+    ("postgresql://ana@db.clinic/coach", "postgresql+psycopg://ana@db.clinic/coach"),
+    ("postgres://ana@db.clinic/coach", "postgresql+psycopg://ana@db.clinic/coach"),
+])
+def test_a_url_is_a_url_and_a_path_stays_a_file(text, expected):
+    from db.engine import describe, is_url, parse_location
+
+    loc = parse_location(text)
+    if isinstance(expected, Path):
+        assert loc == expected and not is_url(loc)
+    else:
+        assert is_url(loc) and describe(loc) == expected  # the password never shows
+
+
+@pytest.mark.parametrize("text, message", [
+    ("mysql://u@h/coach", "cannot keep its history in 'mysql'"),
+    ("postgresql+psycopg2://u@h/coach", "through psycopg 3, not 'psycopg2'"),
+    ("postgresql://u@h", "names no database"),
+    ("sqlite://", "must name a file"),
+])
+def test_unsupported_database_urls_are_refused_in_one_sentence(text, message, tmp_path, monkeypatch):
+    from db.errors import DatabaseError
+    from db.engine import parse_location
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(DatabaseError, match=message):
+        parse_location(text)
+    monkeypatch.setenv("COACH_DB", text)
+    with pytest.raises(DatabaseError, match=message):
+        default_db_path()
+    assert list(tmp_path.iterdir()) == []  # no folder named "mysql:" or the like
+
+
+def test_the_environment_may_name_a_server_database(monkeypatch):
+    from db.engine import is_url
+
+    monkeypatch.setenv("COACH_DB", "postgresql://coach@db.clinic:5432/coach")
+    assert is_url(default_db_path())
+
+
+def test_an_unreachable_database_server_is_one_sentence(postgres_server):
+    from db.errors import DatabaseError
+    from coach.devtools.local_servers import free_port
+
+    url = f"postgresql+psycopg://coach:secret@127.0.0.1:{free_port()}/coach"
+    with pytest.raises(DatabaseError, match=r"^Cannot reach the database postgresql\+psycopg://coach:\*\*\*@"
+                       r"127\.0\.0\.1:\d+/coach: .*(refused|failed)") as info:
+        open_database(url)
+    assert "secret" not in str(info.value) and "\n" not in str(info.value)
+    with pytest.raises(DatabaseError, match='database "nope" does not exist'):
+        open_database(postgres_server.url("nope"))
+
+
+def test_a_postgres_database_of_another_program_or_a_newer_coach_is_refused(postgres_server):
+    from db.errors import DatabaseError
+
+    other = postgres_server.create_database()
+    import psycopg
+
+    with psycopg.connect(other.replace("postgresql+psycopg", "postgresql")) as conn:
+        conn.execute("CREATE TABLE invoices (id integer PRIMARY KEY)")
+    with pytest.raises(DatabaseError, match="PostgreSQL database but not a coach history"):
+        open_database(other)
+    newer = postgres_server.create_database()
+    close_database(open_database(newer))
+    with psycopg.connect(newer.replace("postgresql+psycopg", "postgresql")) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '0099'")
+    with pytest.raises(DatabaseError, match="newer than this program knows"):
+        open_database(newer)
+
+
+def test_check_schema_refuses_an_unmigrated_database_without_touching_it(history_db):
+    """What `coach worker` does before it takes a job: it must not create or migrate the shared schema."""
+    from db.engine import check_schema
+    from db.errors import DatabaseError
+
+    message = "no history database at" if history_db.is_sqlite else "has no coach tables yet"
+    with pytest.raises(DatabaseError, match=message):
+        check_schema(history_db.location)
+    assert not history_db.exists()
+    close_database(open_database(history_db.location))
+    check_schema(history_db.location)  # at head now: no error
+
+
+def test_writers_take_turns_so_check_then_insert_never_collides(history_db):
+    """Eight threads each add the same new patient at once (as eight workers recording sessions of a new
+    patient would): SQLite's write lock / PostgreSQL's advisory lock make them take turns, so one row,
+    no unique-constraint error."""
+    from db.patients import get_or_create_patient
+
+    sm = open_database(history_db.location)
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(8)
+
+    def add() -> None:
+        try:
+            barrier.wait()
+            with write_session(sm) as s:
+                get_or_create_patient(s, "new patient")
+        except BaseException as exc:  # collected and re-raised by the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=add) for _ in range(8)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        close_database(sm)
+    assert errors == []
+    assert history_db.rows("SELECT count(*) FROM patients WHERE name = 'new patient'") == [(1,)]
+
+
+def test_job_rows_keep_json_results_and_utc_times_alike_on_both(sm):
+    from db.models import AnalysisJob, User
+
+    created = datetime(2026, 3, 1, 8, 30, 15, 123456, tzinfo=timezone(timedelta(hours=-5)))
+    result = {"reps": 3, "reps_records": [{"index": 1, "range_of_motion": 88.5, "faults": []}],
+              "not_measurable": [], "session_id": None, "note": "ünïcode ✓"}
+    with write_session(sm) as s:
+        ana = Patient(name="ana")
+        s.add(ana)
+        s.flush()
+        user = User(name="ana", role="patient", patient_id=ana.id)
+        s.add(user)
+        s.flush()
+        s.add(AnalysisJob(id="a" * 32, owner_user_id=user.id, patient_id=ana.id, exercise_id="squat",
+                          filename="clip.mp4", kind="video", upload_name="a.mp4", created_at=created,
+                          result=result))
+    with sm() as s:
+        job = s.get(AnalysisJob, "a" * 32)
+        assert job.result == result
+        assert job.created_at == created and job.created_at.tzinfo == timezone.utc
+        assert (job.status, job.attempts, job.max_attempts, job.keep_upload) == ("queued", 0, 3, False)
+    with pytest.raises(IntegrityError):  # the states are a closed list on both engines
+        with write_session(sm) as s:
+            s.get(AnalysisJob, "a" * 32).status = "lost"
+
+
+def test_a_job_id_marks_at_most_one_session(sm):
+    with write_session(sm) as s:
+        ana = Patient(name="ana")
+        for _ in range(1):
+            s.add(WorkoutSession(patient=ana, exercise_id="squat", definition_hash="h", definition_version="1",
+                                 source="upload: a.npz", job_id="j" * 32))
+    with pytest.raises(IntegrityError):
+        with write_session(sm) as s:
+            s.add(WorkoutSession(patient_id=s.scalars(select(Patient.id)).one(), exercise_id="squat",
+                                 definition_hash="h", definition_version="1", source="upload: a.npz",
+                                 job_id="j" * 32))

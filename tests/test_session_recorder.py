@@ -1,5 +1,6 @@
 """The session recorder never loses a rep: commits per rep, survives SIGKILL, closes on errors; and the
-`sessions` commands show what it kept."""
+`sessions` commands show what it kept. Each test runs on a temporary SQLite file and on a fresh database
+of a real PostgreSQL server (skipped, with the reason, where none can start)."""
 
 from __future__ import annotations
 
@@ -46,15 +47,26 @@ def make_rep(i: int, *, fault: bool = False, side: str = "left") -> RepRecord:
                      measure="knee", min_value=80.0 + i, max_value=170.0, faults=faults)
 
 
-def raw_rows(path: Path, sql: str) -> list[tuple]:
-    """Query the file through a second, independent connection (not the recorder's)."""
-    with sqlite3.connect(path) as conn:
-        return conn.execute(sql).fetchall()
+def is_sqlite(db) -> bool:
+    return isinstance(db, Path)
+
+
+def raw_rows(db, sql: str) -> list[tuple]:
+    """Query the database through a second, independent connection (sqlite3 or psycopg, not the
+    recorder's)."""
+    if is_sqlite(db):
+        with sqlite3.connect(db) as conn:
+            return conn.execute(sql).fetchall()
+    import psycopg
+
+    with psycopg.connect(db.replace("postgresql+psycopg://", "postgresql://")) as conn:
+        return [tuple(r) for r in conn.execute(sql).fetchall()]
 
 
 @pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "coach.sqlite"
+def db_path(history_db):
+    """The history: a Path (SQLite) or a URL string (PostgreSQL), as --db takes it."""
+    return history_db.location
 
 
 def recorder(db_path, **kw) -> SessionRecorder:
@@ -262,6 +274,27 @@ def test_bad_input_is_refused(db_path):
         rec.on_event(RepCompleted(2.5, make_rep(1)))
 
 
+def test_a_retried_job_replaces_its_partial_session_instead_of_adding_one(db_path):
+    """A worker killed after 2 reps of job J, then the retry records all 3: one session of J, 3 reps."""
+    killed = open_database(db_path)  # the killed worker's connections
+    rec = SessionRecorder(killed, "ana", "squat", "c0ffee" * 8, "2", "upload: a.npz", job_id="j" * 32)
+    rec.start_set(1)
+    for i in (1, 2):
+        rec.on_event(RepCompleted(make_rep(i).end_s, make_rep(i, fault=True)))
+    close_database(killed)  # killed here: never finished; then the retry
+    with recorder(db_path, job_id="j" * 32) as retry:
+        retry.start_set(1)
+        for i in (1, 2, 3):
+            retry.on_event(RepCompleted(make_rep(i).end_s, make_rep(i, fault=True)))
+    with recorder(db_path) as live:  # a live session of the same patient is not touched
+        live.on_event(RepCompleted(2.5, make_rep(1)))
+    assert raw_rows(db_path, "SELECT id, job_id, end_reason FROM sessions ORDER BY id") == [
+        (retry.session_id, "j" * 32, "completed"), (live.session_id, None, "completed")]
+    assert raw_rows(db_path, "SELECT count(*) FROM reps") == [(4,)]
+    assert raw_rows(db_path, "SELECT count(*) FROM form_events") == [(3,)]  # the partial one's went with it
+    assert raw_rows(db_path, "SELECT count(*) FROM sets") == [(2,)]
+
+
 # ----------------------------------------------------------------------------- errors and Ctrl-C
 
 
@@ -303,10 +336,11 @@ CHILD = textwrap.dedent("""
 """)
 
 
-def _check_after_kill(db_path: Path, at_least: int) -> int:
+def _check_after_kill(db_path, at_least: int) -> int:
     """Every committed rep is there, each with its fault, numbered 1..n, and the file is sound."""
-    assert raw_rows(db_path, "PRAGMA integrity_check") == [("ok",)]
-    assert raw_rows(db_path, "PRAGMA foreign_key_check") == []
+    if is_sqlite(db_path):  # PostgreSQL checks its own pages and always enforces foreign keys
+        assert raw_rows(db_path, "PRAGMA integrity_check") == [("ok",)]
+        assert raw_rows(db_path, "PRAGMA foreign_key_check") == []
     reps = raw_rows(db_path, "SELECT \"index\" FROM reps ORDER BY \"index\"")
     n = len(reps)
     assert n >= at_least
@@ -370,7 +404,7 @@ def cli():
     return lambda *args: runner.invoke(app, list(args))
 
 
-def _record_workout(db_path: Path, patient: str = "ana") -> tuple[int, list[RepRecord]]:
+def _record_workout(db_path, patient: str = "ana") -> tuple[int, list[RepRecord]]:
     reps = [make_rep(1, fault=True), make_rep(2), make_rep(3)]
     with recorder(db_path, patient=patient) as rec:
         rec.start_set(1, target_reps=3)
@@ -459,7 +493,7 @@ def test_the_database_location_comes_from_the_environment(cli, db_path, monkeypa
 # ------------------------------------------------------------------------- through the real workout
 
 
-def _workout_args(recording: Path, db_path: Path, exercise: str = "squat") -> list[str]:
+def _workout_args(recording: Path, db_path, exercise: str = "squat") -> list[str]:
     return ["workout", "--exercise", exercise, "--patient", "ana", "--source", str(recording), "--no-show",
             "--json", "--db", str(db_path)]
 
@@ -504,6 +538,7 @@ def test_the_database_holds_exactly_what_the_workout_json_reports(db_path, tmp_p
 
 def test_sigkill_during_a_real_workout_keeps_every_completed_rep(db_path, tmp_path):
     """Issue 4's acceptance: `coach workout` in a subprocess, killed after some reps."""
+    import psycopg
     from coach.pose.recording import save_recording
     from coach.devtools.synthetic import synthesize
 
@@ -513,10 +548,10 @@ def test_sigkill_during_a_real_workout_keeps_every_completed_rep(db_path, tmp_pa
     seen = 0
     try:
         while proc.poll() is None and seen < 5:
-            if db_path.exists():
+            if not is_sqlite(db_path) or db_path.exists():
                 try:
                     seen = raw_rows(db_path, "SELECT count(*) FROM reps")[0][0]
-                except sqlite3.OperationalError:  # tables not created yet
+                except (sqlite3.OperationalError, psycopg.errors.UndefinedTable):  # tables not created yet
                     seen = 0
             if seen < 5:
                 time.sleep(0.005)
@@ -529,7 +564,8 @@ def test_sigkill_during_a_real_workout_keeps_every_completed_rep(db_path, tmp_pa
         stderr = proc.stderr.read().decode()
         proc.stderr.close()
     assert proc.returncode == -signal.SIGKILL, f"the workout ended before it was killed: {stderr[-2000:]}"
-    assert raw_rows(db_path, "PRAGMA integrity_check") == [("ok",)]
+    if is_sqlite(db_path):
+        assert raw_rows(db_path, "PRAGMA integrity_check") == [("ok",)]
     reps = [r[0] for r in raw_rows(db_path, "SELECT \"index\" FROM reps ORDER BY \"index\"")]
     assert len(reps) >= seen and reps == list(range(1, len(reps) + 1))
     assert raw_rows(db_path, "SELECT ended_at FROM sessions") == [(None,)]

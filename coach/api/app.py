@@ -24,11 +24,13 @@ DEFAULT_MAX_UPLOAD_MB = 200.0
 
 @dataclass
 class ApiSettings:
-    db_path: Path
+    db_path: Path  #: or a database URL (``sqlalchemy.engine.URL``)
     #: Pose model file; None: resolved on first use like the CLI does (user cache / offline build).
     model_path: Path | None = None
     max_upload_bytes: int = int(DEFAULT_MAX_UPLOAD_MB * 1e6)
-    job_workers: int = 1
+    job_workers: int = 1  #: analyses run in this process (0: only by separate `coach worker`s)
+    queue: str | Path | None = None  #: the job queue (a Redis URL or an SQLite queue file)
+    uploads: Path | None = None  #: the upload folder every worker reads
     max_live: int = 2
     exercise_dirs: list[Path] = field(default_factory=list)
     #: Makes the per-connection pose engine of live coaching (tests replace it).
@@ -46,19 +48,33 @@ class ApiSettings:
 
 
 def create_app(db_path: str | os.PathLike | None = None, *, model_path: str | os.PathLike | None = None,
-               max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB, job_workers: int = 1, max_live: int = 2,
-               exercise_dirs=(), pose_engine_factory: Callable | None = None, cors_origins=()) -> FastAPI:
-    """The API over the history database ``db_path`` (default: $COACH_DB, else the user data folder).
+               max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB, job_workers: int | None = None, max_live: int = 2,
+               exercise_dirs=(), pose_engine_factory: Callable | None = None, cors_origins=(),
+               queue: str | os.PathLike | None = None, uploads: str | os.PathLike | None = None,
+               job_attempts: int | None = None, job_lease_s: float | None = None) -> FastAPI:
+    """The API over the history database ``db_path`` (a file or a URL; default: $COACH_DB, else the user
+    data folder).
 
     ``cors_origins``: web origins (e.g. ``https://portal.clinic.example``) whose pages may call the API
-    from the browser; none by default (the page served here and native apps need none)."""
+    from the browser; none by default (the page served here and native apps need none).
+    Jobs: ``queue`` (default $COACH_QUEUE, else the embedded SQLite queue beside the history), ``uploads``
+    (default $COACH_UPLOADS, else a folder beside the history), ``job_workers`` analyses in this process
+    (default 1 on the embedded queue, 0 when a queue is given: `coach worker`s do them)."""
     from coach.api import jobs, live, routes_exercises, routes_patients
     from coach.api.limits import BodySizeLimit
+    from coach.api import job_queue as jq
     from db.engine import close_database, open_database, resolve_db_path
 
-    settings = ApiSettings(db_path=resolve_db_path(db_path), model_path=Path(model_path) if model_path else None,
+    location = resolve_db_path(db_path)
+    queue = queue if queue is not None else os.environ.get(jq.QUEUE_ENV) or None
+    queue_location = jq.parse_queue(queue) if queue is not None else jq.default_queue(location)
+    if job_workers is None:
+        job_workers = 1 if queue is None else 0
+    uploads = uploads if uploads is not None else os.environ.get(jq.UPLOADS_ENV) or None
+    settings = ApiSettings(db_path=location, model_path=Path(model_path) if model_path else None,
                            max_upload_bytes=int(max_upload_mb * 1e6), job_workers=job_workers, max_live=max_live,
-                           exercise_dirs=[Path(d) for d in exercise_dirs])
+                           exercise_dirs=[Path(d) for d in exercise_dirs], queue=queue_location,
+                           uploads=Path(uploads).expanduser() if uploads else jq.default_uploads(location))
     if pose_engine_factory is None:
         def pose_engine_factory():
             from coach.pose.engine import PoseEngine
@@ -66,11 +82,19 @@ def create_app(db_path: str | os.PathLike | None = None, *, model_path: str | os
             return PoseEngine(settings.resolve_model(), num_poses=1, mode="video")
     settings.pose_engine_factory = pose_engine_factory
     sm = open_database(settings.db_path)
+    try:
+        job_store = jq.JobQueue(settings.queue)
+        job_store.check()
+        uploads_store = jq.UploadStore(settings.uploads)
+    except BaseException:
+        close_database(sm)
+        raise
 
     from contextlib import asynccontextmanager
 
     @asynccontextmanager
     async def lifespan(_app):
+        _app.state.jobs.start()
         yield
         _app.state.jobs.shutdown()
         close_database(sm)
@@ -89,7 +113,9 @@ def create_app(db_path: str | os.PathLike | None = None, *, model_path: str | os
     )
     app.state.settings = settings
     app.state.sessionmaker = sm
-    app.state.jobs = jobs.JobManager(sm, settings.resolve_model, settings.exercise_dirs, workers=job_workers)
+    app.state.jobs = jobs.JobManager(sm, job_store, uploads_store, settings.resolve_model, settings.exercise_dirs,
+                                     workers=job_workers, max_attempts=job_attempts or jq.DEFAULT_ATTEMPTS,
+                                     lease_s=job_lease_s)
     app.state.live_slots = asyncio.Semaphore(max_live)
     routes_patients._EXTRA_DIRS[:] = settings.exercise_dirs
     if cors_origins:

@@ -1,135 +1,95 @@
-"""Analysis of uploaded videos as background jobs.
+"""Analysis of uploaded videos as background jobs: the HTTP endpoints and the analysis of one upload.
 
 POST a video (or a keypoint recording, ``.npz``) -> 202 with a job id -> GET the job for its progress ->
 when done, ``result`` is what ``coach workout --json`` prints for the same file, and the session is in
 the history (``result.session_id``).
 
-- Uploads stream to a temporary file; bodies over the limit are refused with 413 while they arrive
+- Uploads stream into the upload folder; bodies over the limit are refused with 413 while they arrive
   (see ``coach.api.limits``). The content is sniffed, not the name trusted: OpenCV must open the file
   and read a frame, or it must load as a coach keypoint recording; anything else is 415.
-- Jobs run in a thread pool (default one worker: the pose model already uses the machine's cores) and
-  live in memory only: a restart of the server forgets queued and finished jobs (their sessions stay in
-  the database). Stopping the server stops a running job at its next frame (its session ends
-  "interrupted"); a killed server leaves it with ``ended_at`` NULL, like a killed CLI run.
+- Jobs are durable (``coach.api.job_queue``): the job row is in the history database and its id in the
+  queue, so a queued or running job survives a restart of the server, and workers on other machines
+  (``coach worker``) can take them. A client that may resend an upload (a lost answer, a restarted
+  server) sends an ``Idempotency-Key`` header: the same key gives the same job, never a second one.
+- The upload is deleted when its analysis ends, unless ``keep_video`` was asked for.
 """
 
 from __future__ import annotations
 
 import logging
-import shutil
-import tempfile
 import threading
-import uuid
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile, status
+from fastapi import APIRouter, Depends, File, Form, Header, HTTPException, Request, UploadFile, status
 from sqlalchemy.orm import Session
 
 from coach.api.deps import current_user, get_db, visible_patient
+from coach.api import job_queue
+from coach.api.job_queue import DEFAULT_ATTEMPTS, Job, JobQueue, JobRunner, QueueWorkers, UploadStore, new_job_id
 from coach.api.users import Principal
-from coach.errors import USER_ERRORS, CoachError
-from db.models import utc_now
+from coach.errors import CoachError
 
 log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"])
 
-#: Finished jobs kept for GET (oldest forgotten first).
-KEEP_FINISHED = 200
-
-
-@dataclass
-class Job:
-    id: str
-    owner_user_id: int
-    patient: str
-    exercise_id: str
-    filename: str
-    kind: str  #: "video" or "recording"
-    status: str = "queued"  #: queued, running, done, failed
-    frames_done: int = 0
-    frame_count: int | None = None
-    created_at: Any = field(default_factory=utc_now)
-    started_at: Any = None
-    finished_at: Any = None
-    session_id: int | None = None
-    result: dict | None = None
-    error: str | None = None
-
-    def to_dict(self, with_result: bool = True) -> dict:
-        progress = None
-        if self.status == "done":
-            progress = 1.0
-        elif self.frame_count:
-            progress = min(1.0, self.frames_done / self.frame_count)
-        d = {"id": self.id, "status": self.status, "patient": self.patient, "exercise_id": self.exercise_id,
-             "filename": self.filename, "kind": self.kind, "frames_done": self.frames_done,
-             "frame_count": self.frame_count, "progress": progress, "session_id": self.session_id,
-             "created_at": self.created_at.isoformat(),
-             "started_at": self.started_at.isoformat() if self.started_at else None,
-             "finished_at": self.finished_at.isoformat() if self.finished_at else None, "error": self.error}
-        if with_result:
-            d["result"] = self.result
-        return d
+__all__ = ["Job", "JobManager", "run_analysis", "sniff_upload", "router"]
 
 
 class JobManager:
-    def __init__(self, sessionmaker, model_path_fn, exercise_dirs=(), workers: int = 1) -> None:
-        self.sm = sessionmaker
-        self.model_path_fn = model_path_fn
-        self.exercise_dirs = list(exercise_dirs)
-        self.pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="coach-job")
-        self.jobs: dict[str, Job] = {}
-        self.lock = threading.Lock()
-        self.tmp = Path(tempfile.mkdtemp(prefix="coach-uploads-"))
-        #: set on shutdown: a running job stops at its next frame (its session ends "interrupted")
-        self.stopping = threading.Event()
+    """The server's side of the jobs: stores uploads, records and enqueues jobs, reads them back; and,
+    with ``workers`` > 0, runs that many analyses in this process (the embedded default)."""
 
-    def submit(self, job: Job, path: Path, prescription_id: int | None) -> None:
-        with self.lock:
-            self.jobs[job.id] = job
-            finished = [j for j in self.jobs.values() if j.status in ("done", "failed")]
-            for old in finished[:-KEEP_FINISHED] if len(finished) > KEEP_FINISHED else []:
-                self.jobs.pop(old.id, None)
-        self.pool.submit(self._run, job, path, prescription_id)
+    def __init__(self, sessionmaker, queue: JobQueue, uploads: UploadStore, model_path_fn, exercise_dirs=(),
+                 workers: int = 1, *, max_attempts: int = DEFAULT_ATTEMPTS, lease_s: float | None = None) -> None:
+        self.sm = sessionmaker
+        self.queue = queue
+        self.uploads = uploads
+        self.exercise_dirs = list(exercise_dirs)
+        self.max_attempts = max_attempts
+        self.workers: QueueWorkers | None = None
+        kw = {} if lease_s is None else {"lease_s": lease_s}
+        self.runner = JobRunner(sessionmaker, queue, uploads, model_path_fn, self.exercise_dirs, **kw)
+        self._n_workers = workers
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        """Start the in-process workers (none if ``workers`` is 0: separate `coach worker`s do the jobs)."""
+        with self._lock:
+            self.uploads.sweep()
+            if self._n_workers > 0 and self.workers is None:
+                self.workers = QueueWorkers(self.runner, self._n_workers)
+                self.workers.start()
+            else:
+                self.runner.recover()
+
+    def submit(self, job: Job) -> None:
+        """Enqueue a job already recorded (a queue that is down is retried by the recovery)."""
+        self.queue.enqueue(job.id)
 
     def get(self, job_id: str) -> Job | None:
-        with self.lock:
-            return self.jobs.get(job_id)
+        return job_queue.get_job(self.sm, job_id)
 
     def list_for(self, user_id: int) -> list[Job]:
-        with self.lock:
-            return [j for j in self.jobs.values() if j.owner_user_id == user_id]
+        return job_queue.jobs_of(self.sm, user_id)
 
     def shutdown(self) -> None:
-        self.stopping.set()
-        self.pool.shutdown(wait=True, cancel_futures=True)
-        shutil.rmtree(self.tmp, ignore_errors=True)
-
-    def _run(self, job: Job, path: Path, prescription_id: int | None) -> None:
-        job.status, job.started_at = "running", utc_now()
-        try:
-            job.result = run_analysis(job, path, self.sm, self.model_path_fn, self.exercise_dirs, prescription_id,
-                                      self.stopping)
-            job.status = "done" if job.result.get("ended_reason") != "interrupted" else "failed"
-            if job.status == "failed":
-                job.error = "the server stopped during the analysis; the reps counted so far are in the session"
-        except USER_ERRORS as exc:
-            job.error, job.status = str(exc), "failed"
-        except Exception as exc:  # a job must never take the worker down; the message goes to the client
-            log.exception("job %s failed", job.id)
-            job.error, job.status = f"internal error: {type(exc).__name__}: {exc}", "failed"
-        finally:
-            job.finished_at = utc_now()
-            path.unlink(missing_ok=True)
+        """Stop the in-process workers: running analyses stop at their next frame and go back to the
+        queue, to be finished after a restart (or by another worker)."""
+        with self._lock:
+            if self.workers is not None:
+                self.workers.stop()
+                self.workers = None
+            self.queue.close()
 
 
 def run_analysis(job: Job, path: Path, sm, model_path_fn, exercise_dirs, prescription_id,
                  stopping: threading.Event | None = None) -> dict:
-    """What `coach workout --source FILE --no-show --json` does, recording into ``sm``."""
+    """What `coach workout --source FILE --no-show --json` does, recording into ``sm``.
+
+    ``job`` (a :class:`coach.api.job_queue.Job`) gets ``frame_count``, ``frames_done`` and ``session_id``
+    as the analysis goes; the session carries ``job.id``, so a retry replaces an earlier attempt's.
+    ``stopping.is_set()`` ends it at the next frame ("interrupted")."""
     from coach.app.recorded_workout import RecordedWorkout, run_stream
     from coach.app.workout import WorkoutPlan, pose_stream
     from coach.exercise.library import get_definition
@@ -139,7 +99,8 @@ def run_analysis(job: Job, path: Path, sm, model_path_fn, exercise_dirs, prescri
     stream, info = pose_stream(path, model_path=model_path)
     job.frame_count = info["frame_count"] or None
     session = RecordedWorkout(definition, WorkoutPlan(sets=1, reps=None), history=sm, patient=job.patient,
-                              source=f"upload: {job.filename}", prescription_id=prescription_id, fps=info["fps"])
+                              source=f"upload: {job.filename}", prescription_id=prescription_id, fps=info["fps"],
+                              job_id=job.id)
     job.session_id = session.session_id
 
     def control() -> str | None:
@@ -193,6 +154,11 @@ async def create_job(request: Request,
                      exercise_id: str = Form(..., max_length=100, description="An id from /api/exercises."),
                      patient: str | None = Form(None, max_length=200,
                                                 description="Whose session (therapists; a patient is themself)."),
+                     keep_video: bool = Form(False, description="Keep the uploaded file after the analysis "
+                                             "(by default it is deleted once analysed)."),
+                     idempotency_key: str | None = Header(None, max_length=100,
+                                                          description="Resending an upload with the same key "
+                                                          "returns the job made the first time."),
                      user: Principal = Depends(current_user), db: Session = Depends(get_db)) -> dict:
     """Returns 202 with the job; poll ``GET /api/jobs/{id}`` (``status_url``) until status is done/failed."""
     from coach.exercise.library import get_definition
@@ -211,8 +177,12 @@ async def create_job(request: Request,
         definition = get_definition(exercise_id, mgr.exercise_dirs)
     except CoachError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from None
-    job_id = uuid.uuid4().hex
-    dest = mgr.tmp / f"{job_id}.upload"
+    if idempotency_key is not None:
+        earlier = job_queue.find_by_client_key(mgr.sm, user.user_id, idempotency_key)
+        if earlier is not None:
+            return _answer(earlier)
+    job_id = new_job_id()
+    dest = mgr.uploads.partial(job_id)
     size = 0
     with open(dest, "wb") as out:
         while chunk := await file.read(1 << 20):
@@ -226,15 +196,27 @@ async def create_job(request: Request,
     except HTTPException:
         dest.unlink(missing_ok=True)
         raise
-    if kind == "recording":
-        dest = dest.rename(dest.with_suffix(".npz"))
+    upload_name = mgr.uploads.save(dest, job_id, kind)
     rx = _prescription_id(db, p.name, definition.id)
     name = Path(file.filename or "upload").name[:200]
-    job = Job(id=job_id, owner_user_id=user.user_id, patient=p.name, exercise_id=definition.id, filename=name,
-              kind=kind)
-    mgr.submit(job, dest, rx)
+    try:
+        job, created = job_queue.create_job(mgr.sm, job_id=job_id, owner_user_id=user.user_id, patient_id=p.id,
+                                            exercise_id=definition.id, filename=name, kind=kind,
+                                            upload_name=upload_name, prescription_id=rx, keep_upload=keep_video,
+                                            client_key=idempotency_key, max_attempts=mgr.max_attempts)
+    except BaseException:  # not recorded: the upload must not linger
+        mgr.uploads.delete(upload_name)
+        raise
+    if created:
+        mgr.submit(job)
+    else:  # the same key posted twice at once: the other request's job stands
+        mgr.uploads.delete(upload_name)
+    return _answer(job)
+
+
+def _answer(job: Job) -> dict:
     out = job.to_dict(with_result=False)
-    out["status_url"] = f"/api/jobs/{job_id}"
+    out["status_url"] = f"/api/jobs/{job.id}"
     return out
 
 
@@ -246,7 +228,7 @@ def _prescription_id(db: Session, patient: str, exercise_id: str) -> int | None:
     return rx.id if rx is not None else None
 
 
-@router.get("", summary="The caller's jobs (since the server started)")
+@router.get("", summary="The caller's jobs, newest first (the latest 200)")
 def list_jobs(request: Request, user: Principal = Depends(current_user)) -> list[dict]:
     return [j.to_dict(with_result=False) for j in _manager(request).list_for(user.user_id)]
 
@@ -256,5 +238,5 @@ def get_job(request: Request, job_id: str, user: Principal = Depends(current_use
     job = _manager(request).get(job_id)
     if job is None or job.owner_user_id != user.user_id:
         raise HTTPException(status.HTTP_404_NOT_FOUND,
-                            detail=f"no job {job_id!r} of yours (jobs are forgotten when the server restarts)")
+                            detail=f"no job {job_id!r} of yours")
     return job.to_dict()

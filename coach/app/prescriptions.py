@@ -238,11 +238,9 @@ def targets_for_workout(db: Session, patient: str, exercise_id: str, on: date | 
 def workout_targets(db_path, patient: str, exercise_id: str) -> tuple[int | None, Targets | None]:
     """For ``coach workout``: (prescription id, targets) of the patient's active prescription of the
     exercise in the database file ``db_path``, or (None, None) when there is none (or no database yet)."""
-    from pathlib import Path
+    from db.engine import close_database, history_exists, open_database
 
-    from db.engine import close_database, open_database
-
-    if not patient.strip() or not Path(db_path).is_file():
+    if not patient.strip() or not history_exists(db_path):
         return None, None
     sm = open_database(db_path)
     try:

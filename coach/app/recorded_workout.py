@@ -19,13 +19,14 @@ class RecordedWorkout:
 
     history: a database path/URL or a SQLAlchemy sessionmaker (`coach.app.session_recorder`), or None to keep
     nothing (`--no-db`, group mode). source: how the session's source is described in the history.
+    job_id: the analysis job this session belongs to (a retried job replaces its earlier attempt's session).
     The other arguments are `Workout`'s.
     """
 
     def __init__(self, definition: ExerciseDefinition, plan: WorkoutPlan, *, history, patient: str, source: str,
                  prescription_id: int | None = None, sinks: Iterable[WorkoutSink] = (), live: bool = False,
                  fps: float | None = None, side: str | None = None, choose: str | int = "auto",
-                 everyone: bool = False, ready_s: float = 0.0) -> None:
+                 everyone: bool = False, ready_s: float = 0.0, job_id: str | None = None) -> None:
         self.source = source
         self.recorder = None
         all_sinks: list = []
@@ -33,7 +34,8 @@ class RecordedWorkout:
             from coach.app.session_recorder import SessionRecorder
 
             self.recorder = SessionRecorder(history, patient, definition.id, definition.content_hash,
-                                            str(definition.version), source, prescription_id=prescription_id)
+                                            str(definition.version), source, prescription_id=prescription_id,
+                                            job_id=job_id)
             all_sinks.append(RecorderSink(self.recorder, definition.movement.measure))
         all_sinks += list(sinks)
         self.workout = Workout(definition, plan, all_sinks, live=live, side=side, ready_s=ready_s, choose=choose,

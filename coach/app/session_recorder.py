@@ -10,6 +10,9 @@ Never lose a rep:
   (``ended_at`` NULL) with everything it had committed.
 - used as a context manager, an exception or Ctrl-C still ends the open set and the session, with the
   reason ("interrupted", "error"), and the exception goes on.
+- idempotent by job: a recorder given a ``job_id`` (an upload analysed by a worker) first deletes the
+  session an earlier attempt of that job left, in the transaction that creates its own; with the unique
+  ``sessions.job_id`` a retried job is never counted twice.
 
 Times inside a set are source seconds from the events; ``started_at`` / ``ended_at`` of the session are
 wall-clock UTC (a session is a real-world event; this is the database edge, not the engine).
@@ -101,8 +104,9 @@ class SessionRecorder:
     """Records one workout session (one patient, one exercise, one source) into the history database.
 
     ``db`` is a database path (opened, migrated, and closed again by :meth:`finish`) or a
-    ``sessionmaker`` from :func:`db.engine.open_database` (left open for its owner).
-    The session row is written by the constructor.
+    ``sessionmaker`` from :func:`db.engine.open_database` (left open for its owner); SQLite or
+    PostgreSQL alike. The session row is written by the constructor. ``job_id``: the analysis job this
+    session records (see the module notes: a retry replaces the earlier attempt's session).
     """
 
     def __init__(
@@ -116,6 +120,7 @@ class SessionRecorder:
         *,
         prescription_id: int | None = None,
         started_at: datetime | None = None,
+        job_id: str | None = None,
     ) -> None:
         patient = patient.strip()
         if not patient:
@@ -138,6 +143,9 @@ class SessionRecorder:
         self._reset_set_state()
         try:
             with write_session(self._sm) as s:
+                if job_id is not None:  # an earlier attempt of this job: its partial session goes
+                    s.execute(delete(WorkoutSession).where(WorkoutSession.job_id == job_id)
+                              .execution_options(synchronize_session=False))
                 row = get_or_create_patient(s, patient)
                 session = WorkoutSession(
                     patient_id=row.id,
@@ -147,6 +155,7 @@ class SessionRecorder:
                     definition_version=definition_version,
                     source=source,
                     started_at=started_at or utc_now(),
+                    job_id=job_id,
                 )
                 s.add(session)
                 s.flush()

@@ -20,9 +20,22 @@ from coach.errors import CoachError
 console = Console(width=None if sys.stdout.isatty() else 160)
 err_console = Console(stderr=True)
 
+def parse_db_option(value: str) -> "object":
+    """A --db value: a PostgreSQL URL stays a URL (``sqlalchemy.engine.URL``), anything else is an SQLite
+    file path (``Path``); a URL of a database coach does not support is a usage error in one sentence."""
+    from db.engine import parse_location
+    from db.errors import DatabaseError
+
+    try:
+        return parse_location(value)
+    except DatabaseError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
 DbOption = typer.Option(
-    None, "--db", help="History database file (default: $COACH_DB, else coach.sqlite in the user data "
-    "folder).", show_default=False, dir_okay=False)
+    None, "--db", help="History database: an SQLite file, or a PostgreSQL URL such as "
+    "postgresql+psycopg://user@host:5432/coach (default: $COACH_DB, else coach.sqlite in the user data "
+    "folder).", show_default=False, parser=parse_db_option, metavar="FILE|URL")
 
 ModelPathOption = typer.Option(
     None, "--model", help="Pose model .task file (default: $COACH_MODEL, then the user cache, then an "

@@ -76,6 +76,7 @@ COMMAND_MODULES = (
     "coach.cli.plan_cmd",
     "coach.cli.report_cmd",
     "coach.cli.serve_cmd",
+    "coach.cli.worker_cmd",
     "coach.cli.users_cmd",
     "coach.cli.exercises_cmd",
     "coach.cli.pose_cmd",

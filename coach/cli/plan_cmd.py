@@ -82,12 +82,12 @@ def show_cmd(
 
     Example: coach plan show ana --all
     """
-    from db.engine import close_database, open_database, resolve_db_path
+    from db.engine import close_database, history_exists, open_database, resolve_db_path
     from db.patients import get_patient
     from db.prescriptions import patient_prescriptions
 
     path = resolve_db_path(db_path)
-    if not path.is_file():
+    if not history_exists(path):
         raise CoachError(f"No history at {path} yet: assign an exercise first (coach plan assign), or point "
                          "--db (or $COACH_DB) at the database file.")
     sm = open_database(path)
@@ -130,10 +130,10 @@ def end_cmd(
     Example: coach plan end ana squat
     """
     from coach.app import prescriptions
-    from db.engine import close_database, open_database, resolve_db_path, write_session
+    from db.engine import close_database, history_exists, open_database, resolve_db_path, write_session
 
     path = resolve_db_path(db_path)
-    if not path.is_file():
+    if not history_exists(path):
         raise CoachError(f"No history at {path} yet, so there is nothing to end.")
     sm = open_database(path)
     try:

@@ -42,7 +42,7 @@ def report(
     """
     from coach.reports import FORMATS, write_report
     from coach.reports.render import print_summary
-    from db.engine import close_database, open_database, resolve_db_path
+    from db.engine import close_database, history_exists, open_database, resolve_db_path
 
     fmt = fmt.lower()
     if fmt not in FORMATS:
@@ -56,7 +56,7 @@ def report(
     if start and end and end < start:
         raise CoachError(f"--to {end.isoformat()} is before --from {start.isoformat()}.")
     path = resolve_db_path(db_path)
-    if not path.is_file():
+    if not history_exists(path):
         raise CoachError(f"No session history at {path} yet: record a workout first, or point --db (or "
                          "$COACH_DB) at the database file.")
     sm = open_database(path)
@@ -80,6 +80,8 @@ def _bench(weeks: int, days: Optional[int], db_path: Optional[Path]) -> None:
     console = Console()
     with tempfile.TemporaryDirectory(prefix="coach-report-bench-") as tmp:
         db = db_path or Path(tmp) / "bench.sqlite"
+        if not isinstance(db, Path):
+            raise CoachError("The benchmark writes a new SQLite history: give --db a new file path, not a URL.")
         if db.exists():
             raise CoachError(f"{db} exists; the benchmark writes a new history, give a new --db path.")
         what = f"{days} days of daily sessions" if days else f"{weeks} weeks of sessions"

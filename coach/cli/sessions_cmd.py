@@ -23,10 +23,10 @@ sessions_app = typer.Typer(
 
 def _open(db_path: Optional[Path]):
     """The sessionmaker of an existing history database; a friendly error if there is none."""
-    from db.engine import open_database, resolve_db_path
+    from db.engine import history_exists, open_database, resolve_db_path
 
     path = resolve_db_path(db_path)
-    if not path.is_file():
+    if not history_exists(path):
         raise CoachError(f"No session history at {path} yet: record a workout first, or point --db "
                          "(or $COACH_DB) at the database file.")
     return path, open_database(path)
