@@ -177,6 +177,9 @@ class HoldSpec(_Model):
     phase: str = Field(description="The phase whose time is the hold.")
     min_s: float = Field(1.0, ge=0, description="A stretch shorter than this is not a hold.")
     bridge_gap_s: float = Field(0.0, ge=0, description="Interruptions shorter than this do not end the hold.")
+    tolerance: float | None = Field(
+        None, gt=0, description="Time counts only while the measure stays this close to the level held (its unit; "
+                                "default 8 for degrees): the way into the pose and out of it is not held time.")
 
 
 class CreditSide(_Model):

@@ -54,6 +54,9 @@ the most the model allows: deeper would pass anatomical limits and make traces n
   the time in exactly the hold pose (`hold_spans_s`), to within one frame. With ``pause=(at_s, duration_s)``
   the hold is broken at `at_s` (which must fall inside it): 1.5 s out of the pose, `duration_s` at rest,
   1.5 s back in, then the rest of the hold; `hold_s` is still the time in the pose, in two stretches.
+  ``hold_transition_s`` (default 1.5) is the time getting into and out of the pose (a slow descent into a
+  wall sit); ``hold_drift`` the progress lost over the hold, linearly (0.1: a tiring person ends 10% of the
+  way back towards the start position), which is still time in the pose.
 - ``dropouts``: frames with ``a <= t < b`` have nobody detected (n_people = 0, NaN coordinates); the
   movement goes on underneath, so the truth (reps, turning points, angle traces) is unchanged.
 - ``noise_px``: independent Gaussian noise of that standard deviation on every image coordinate, and the

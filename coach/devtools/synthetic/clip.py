@@ -72,6 +72,8 @@ def synthesize(
     pause: tuple[float, float] | None = None,
     jitter_at_deg: float | None = None,
     hold_s: float | None = None,
+    hold_transition_s: float = 1.5,
+    hold_drift: float = 0.0,
     seed: int = 0,
     size_px: tuple[int, int] = (1280, 720),
     second_person: str | None = None,
@@ -103,6 +105,8 @@ def synthesize(
         check(jitter_at_deg is None, f"{exercise} is a hold; jitter_at_deg applies to repetitions only")
         hold = 10.0 if hold_s is None else float(hold_s)
         check(hold > 0, f"hold_s must be positive, got {hold_s}")
+        check(hold_transition_s > 0, f"hold_transition_s must be positive, got {hold_transition_s}")
+        check(0.0 <= hold_drift < 1.0, f"hold_drift must be in [0, 1), got {hold_drift}")
         reps = 0
     else:
         check(hold_s is None, f"{exercise} is not a hold; hold_s applies to plank and wall_sit")
@@ -114,7 +118,8 @@ def synthesize(
     # ---- timeline ------------------------------------------------------------------------------------
     timeline = build_timeline(spec, mode, side, reps=reps, rep_s=rep_s, depth=depth, fps=fps, lead_in_s=lead_in_s,
                               tail_s=tail_s, pause=pause, jitter_at_deg=jitter_at_deg, hold=hold, primary=primary,
-                              primary_side=primary_side, rng=rng)
+                              primary_side=primary_side, rng=rng, transition_s=float(hold_transition_s),
+                              drift=float(hold_drift) if spec.hold else 0.0)
     t_s, q_l, q_r = timeline.t_s, timeline.q_l, timeline.q_r
     n = len(t_s)
     sides, hold_spans = timeline.rep_sides, timeline.hold_spans_s
@@ -188,7 +193,8 @@ def synthesize(
             "exercise": exercise, "reps": reps, "rep_s": rep_s, "depth": depth, "view": view, "side": side,
             "limbs": mode, "noise_px": noise_px, "dropouts": [list(map(float, d)) for d in dropouts],
             "pause": list(map(float, pause)) if pause else None, "jitter_at_deg": jitter_at_deg,
-            "hold_s": hold if spec.hold else None, "seed": seed, "second_person": second_person,
+            "hold_s": hold if spec.hold else None, "hold_transition_s": float(hold_transition_s),
+            "hold_drift": float(hold_drift), "seed": seed, "second_person": second_person,
         },
     )
     del pres_out  # the generator draws presence like the model reports it; the pose container keeps none

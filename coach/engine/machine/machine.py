@@ -50,7 +50,7 @@ class Machine:
         self.phases = PhaseTracker(table.when_bits, table.until_bits, table.min_phase_s)
         self.cycle = RepCycle(table)
         self.faults = FaultWatcher(tally, table.rules, side)
-        self.hold = HoldTimer(tally, side, table.hold_min_s, table.bridge_gap_s)
+        self.hold = HoldTimer(tally, side, table.hold_min_s, table.bridge_gap_s, table.hold_tolerance)
         self.hold_break_bits = 0
         for r in table.rules:
             if r.breaks_hold:
@@ -158,7 +158,7 @@ class Machine:
             cycle.faults.extend(raised)
         if table.hold_phase is not None:
             if phases.phase == table.hold_phase and not (mask & self.hold_break_bits):
-                self.hold.holding(t, phases.entry_t if phases.just_entered else t, out)
+                self.hold.holding(t, phases.entry_t if phases.just_entered else t, v, out)
             else:
                 self.hold.interrupted(t, t, out)
         if table.rest_s is not None and not self.resting and phases.last_change_t is not None \
