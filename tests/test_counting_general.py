@@ -55,3 +55,49 @@ def test_the_live_hold_clock_never_runs_ahead_of_the_recorded_hold():
     final = counter.result().hold_s
     assert max(shown) <= final + 0.5
     assert final == pytest.approx(clip.hold_s, abs=1.0)
+
+
+# --------------------------------------------------------------------------------------------------- E. edges
+# Three squats from t = 1.5 s, 2 s each: the third one's turning point is at 6.35 s and it is back up at 7.2 s;
+# at 6.95 s it is three quarters of the way back.
+
+
+def _live(definition, series):
+    from coach.engine.counter import Counter
+
+    counter = Counter(definition, fps=series.fps)
+    for frame in series.frames():
+        counter.update(frame)
+    counter.finish(float(series.timestamps_s[-1]))
+    return counter.result()
+
+
+@pytest.mark.parametrize("how", ["end", "lost", "fade"])
+def test_a_rep_on_its_way_back_when_observation_ends_counts_flagged(how):
+    d = get_definition("squat")
+    if how == "end":  # the source ends
+        clip = synthesize("squat", reps=3, view="side", tail_s=0.0)
+        series = clip.series[: int(6.95 * clip.series.fps)]
+    elif how == "lost":  # the person leaves the picture for good (longer than max_gap_s)
+        series = synthesize("squat", reps=3, view="side", tail_s=6.0, dropouts=[(6.95, 99.0)]).series
+    else:  # the picture fades to black, then a title card
+        series = synthesize("squat", reps=3, view="side", tail_s=6.0, fade_out=(6.6, 7.2)).series
+    for r in (count(d, series), count(d, series, offline=True), _live(d, series)):
+        assert r.reps == 3
+        assert [x.ended_early for x in r.rep_records] == [False, False, True]
+
+
+def test_a_rep_still_at_its_turning_point_when_observation_ends_is_not_counted():
+    d = get_definition("squat")
+    series = synthesize("squat", reps=3, view="side", tail_s=6.0, dropouts=[(6.4, 99.0)]).series
+    assert count(d, series).reps == count(d, series, offline=True).reps == _live(d, series).reps == 2
+
+
+def test_a_person_lost_on_the_way_back_and_found_again_keeps_that_rep():
+    """Out of view for 5 s (longer than max_gap_s) three quarters of the way up from the third squat, then two
+    more squats: 5 reps, the third flagged."""
+    d = get_definition("squat")
+    clip = synthesize("squat", reps=5, view="side", pause=(7.3, 5.0), dropouts=[(6.95, 11.95)])
+    r = count(d, clip.series)
+    assert r.reps == 5
+    assert [x.ended_early for x in r.rep_records] == [False, False, True, False, False]

@@ -59,6 +59,9 @@ the most the model allows: deeper would pass anatomical limits and make traces n
   way back towards the start position), which is still time in the pose.
 - ``dropouts``: frames with ``a <= t < b`` have nobody detected (n_people = 0, NaN coordinates); the
   movement goes on underneath, so the truth (reps, turning points, angle traces) is unchanged.
+- ``fade_out=(start_s, end_s)``: a fade to black: from `start_s` the exerciser's landmarks lose visibility
+  linearly (0 at `end_s`) while their positions wander more and more (up to 0.1 m), and from `end_s` to the
+  end of the clip nobody is detected. The truth is unchanged (reps are counted from the movement).
 - ``noise_px``: independent Gaussian noise of that standard deviation on every image coordinate, and the
   same in metres (noise_px / pixels-per-metre) on every world coordinate. Angle traces are noise-free.
 - ``second_person``: "still" (a bystander standing beside the exerciser, slightly further away),

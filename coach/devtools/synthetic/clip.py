@@ -69,6 +69,7 @@ def synthesize(
     tail_s: float = 1.5,
     noise_px: float = 0.0,
     dropouts: Sequence[tuple[float, float]] = (),
+    fade_out: tuple[float, float] | None = None,
     pause: tuple[float, float] | None = None,
     jitter_at_deg: float | None = None,
     hold_s: float | None = None,
@@ -159,6 +160,15 @@ def synthesize(
         people = [(xy + rng.normal(0, noise_px, xy.shape), v, pr,
                    wd + rng.normal(0, noise_px / px_per_m, wd.shape)) for xy, v, pr, wd in people]
 
+    # a fade to black: the exerciser's keypoints grow less visible and wander, then nobody is found
+    if fade_out is not None:
+        a, b = float(fade_out[0]), float(fade_out[1])
+        check(0.0 <= a < b, f"fade_out must be (start_s, end_s) with 0 <= start_s < end_s, got {fade_out}")
+        k = np.clip((t_s - a) / (b - a), 0.0, 1.0)
+        xy, v, pr, wd = people[0]
+        wander = rng.normal(0.0, 1.0, wd.shape) * (0.1 * k)[:, None, None]  # metres
+        people[0] = (xy + px_per_m * wander[..., :2], v * (1.0 - k)[:, None], pr, wd + wander)
+
     # out-of-frame landmarks are barely visible, as MediaPipe reports them
     people = [(xy, np.where((xy[..., 0] < 0) | (xy[..., 0] >= w_px) | (xy[..., 1] < 0) | (xy[..., 1] >= h_px),
                             np.minimum(v, 0.05), v), pr, wd) for xy, v, pr, wd in people]
@@ -167,6 +177,8 @@ def synthesize(
     detected = np.ones(n, bool)
     for a, b in dropouts:
         detected &= ~((t_s >= a - 1e-9) & (t_s < b - 1e-9))
+    if fade_out is not None:
+        detected &= t_s < float(fade_out[1]) - 1e-9
     n_slots = len(people)
     xy_out = np.full((n, n_slots, N_LANDMARKS, 2), np.nan, np.float32)
     world_out = np.full((n, n_slots, N_LANDMARKS, 3), np.nan, np.float32)

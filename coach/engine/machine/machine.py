@@ -77,7 +77,7 @@ class Machine:
 
     # ------------------------------------------------------------------ recording a rep
 
-    def _complete(self, draft: RepDraft | None, out: list) -> None:
+    def _complete(self, draft: RepDraft | None, out: list, ended_early: bool = False) -> None:
         table, tally = self.table, self.tally
         if draft is None:
             return
@@ -101,7 +101,7 @@ class Machine:
                                  end_s=end)
         rec = RepRecord(index=index, side=side, start_s=start, end_s=end, eccentric_s=t_turn - start,
                         concentric_s=end - t_turn, measure=table.measure, min_value=draft.min_value,
-                        max_value=draft.max_value, faults=tuple(during + [f for f, _ in new]))
+                        max_value=draft.max_value, faults=tuple(during + [f for f, _ in new]), ended_early=ended_early)
         tally.reps = index
         if side == "left":
             tally.reps_left += 1
@@ -137,10 +137,10 @@ class Machine:
                     gaps.measurable = True
                     out.append(MeasurabilityChanged(t, True, ""))
             if gap > table.max_gap_s:
-                pending = cycle.pending
+                pending, back = cycle.pending, self.on_the_way_back
                 draft = cycle.close(gap_start)
-                if pending:
-                    self._complete(draft, out)
+                if pending or back:
+                    self._complete(draft, out, ended_early=back)
                 phases.forget()
         left = phases.leaving(mask)
         if left is not None:
@@ -169,17 +169,24 @@ class Machine:
         phases.just_entered = False
         return out
 
+    @property
+    def on_the_way_back(self) -> bool:
+        """A rep has passed its turning phase and left it (its `until` held: most of the way back), and has not
+        reached the start phase yet."""
+        return self.cycle.returning and self.phases.phase is None
+
     def finish(self, t: float | None = None) -> list[Event]:
-        """End of the set at `t` (default: the last frame): a rep past its turn whose return is cut by the
-        end counts; the open hold and not-measurable interval are closed."""
+        """End of the set at `t` (default: the last frame), which is also where observation ends: a rep on
+        its way back (`on_the_way_back`) when the person was last measured counts, flagged `ended_early`,
+        however long ago that was (the end of the source, a fade, the person lost for good); an open cycle
+        waiting to leave its last phase counts; the open hold and not-measurable interval are closed."""
         out: list[Event] = []
         end = t if t is not None else (self.prev_t if self.prev_t is not None else 0.0)
         last_ok = self.gaps.last_ok_t
         if self.cycle.pending and last_ok is not None:
             self._complete(self.cycle.close(last_ok), out)
-        if (self.cycle.returning and self.phases.phase is None and last_ok is not None
-                and end - last_ok <= self.table.max_gap_s):
-            self._complete(self.cycle.close(last_ok), out)
+        if self.on_the_way_back and last_ok is not None:
+            self._complete(self.cycle.close(last_ok), out, ended_early=True)
         gs = self.gaps.gap_start
         if gs is not None:
             if end - gs >= MIN_REPORTED_GAP_S:

@@ -111,10 +111,10 @@ class TransitionTable:
         out.append(Row("any step", "enter the start phase again", "", "cycle restarts (a half rep is not counted)"))
         out.append(Row("any step", "enter a phase of the cycle out of order", "", "rep abandoned"))
         out.append(Row("any step", f"not measurable for more than {self.max_gap_s:g} s", "",
-                       "rep abandoned; the next phase is entered without dwell"))
+                       "rep abandoned (counted if on its way back); the next phase is entered without dwell"))
         if len(cyc) >= 3 and not self.open_cycle:
-            out.append(Row(f"step {len(cyc) - 2}", "the source ends on the way back", "",
-                           "rep counted (its return is cut by the end)"))
+            out.append(Row(f"step {len(cyc) - 2}", "observation ends on the way back", "",
+                           "rep counted, flagged ended early (its return is cut by the end, a fade or a loss)"))
         if self.min_rep_s > 0 or self.max_rep_s is not None:
             span = f"{self.min_rep_s:g} s" + (f" to {self.max_rep_s:g} s" if self.max_rep_s is not None else " or more")
             out.append(Row("counting", "a rep lasting outside " + span, "", "not counted"))
