@@ -101,3 +101,38 @@ def test_a_person_lost_on_the_way_back_and_found_again_keeps_that_rep():
     r = count(d, clip.series)
     assert r.reps == 5
     assert [x.ended_early for x in r.rep_records] == [False, False, True, False, False]
+
+
+# --------------------------------------------------------------------------------------------------- A. sides
+
+
+@pytest.mark.parametrize("view", ["side", "oblique", "front"])
+@pytest.mark.parametrize("exercise", ["bicep_curl", "front_raise", "shoulder_press"])
+def test_alternating_arms_count_one_rep_each(exercise, view):
+    """Left, right, left...: six reps, three per arm, also from the side where the far arm is seen at a
+    visibility of 0.3-0.5 while it clearly moves."""
+    clip = synthesize(exercise, reps=6, view=view, limbs="alternate")
+    r = count(get_definition(exercise), clip.series)
+    assert (r.reps, r.reps_left, r.reps_right) == (6, clip.reps_left, clip.reps_right) == (6, 3, 3)
+    assert [x.side for x in r.rep_records] == clip.rep_sides
+
+
+@pytest.mark.parametrize("exercise", ["bicep_curl", "elbow_flexion", "shoulder_press", "lateral_raise"])
+@pytest.mark.parametrize("view", ["front", "oblique"])
+def test_both_arms_together_count_once(exercise, view):
+    """Both arms at once is one rep, done by each arm (per-side counts), never two."""
+    clip = synthesize(exercise, reps=5, view=view, limbs="both")
+    for offline in (False, True):
+        r = count(get_definition(exercise), clip.series, offline=offline)
+        assert r.reps == 5, offline
+        assert all(x.side in ("both", "none") for x in r.rep_records)
+
+
+@pytest.mark.parametrize("exercise,limb", [("bicep_curl", "left"), ("elbow_flexion", "left"),
+                                           ("heel_slide", "left"), ("front_raise", "left")])
+def test_a_hidden_limb_copying_the_visible_one_is_not_a_second_rep(exercise, limb):
+    """One-arm (or one-leg) reps seen from the side, the hidden limb's estimate copying the visible one: the
+    count is the visible limb's, credited to it."""
+    clip = synthesize(exercise, reps=5, view="side", side="left", limbs=limb, cross_talk=True)
+    r = count(get_definition(exercise), clip.series)
+    assert r.reps == 5

@@ -109,6 +109,14 @@ class AdaptiveRange:
     def settling(self) -> bool:
         return self.gate.settling
 
+    def restart(self) -> None:
+        """Forget everything learned (a camera cut: the values before it belong to another shot)."""
+        self.fence = RollingQuantiles(self.window, (0.25, 0.75))
+        self.env = self._new_env()
+        self.gate.nan_run = 0
+        self.gate.settle_left = None
+        self.gate.started = False
+
     def _floor(self, lo: float, hi: float) -> tuple[float, float]:
         rg = self.rg
         if not hi - lo >= rg.min_span:
@@ -152,23 +160,30 @@ def _borrow_nearest_movement(lo: np.ndarray, hi: np.ndarray, min_span: float):
     return lo[src], hi[src]
 
 
-def offline_range(rg: RangeSpec, x: np.ndarray, times: np.ndarray):
+def offline_range(rg: RangeSpec, x: np.ndarray, times: np.ndarray, cuts: np.ndarray | None = None):
     """(cleaned values, range low, range high) over a whole trace, windows centred on each frame; idle
-    stretches borrow the range of the nearest full movement."""
+    stretches borrow the range of the nearest full movement. cuts: (T,) bool, True where a camera cut
+    begins a new shot (each shot gets a range of its own)."""
     fs = sample_rate_hz(times)
     window = max(3, int(round(rg.window_s * fs)))
     x = np.asarray(x, dtype=np.float64)
+    shots = [0] + ([] if cuts is None else [int(i) for i in np.flatnonzero(cuts) if i > 0]) + [len(x)]
     if rg.outlier_span is not None:
-        q1, q3 = centred_envelope(x, window, quantile=0.25)
-        spread = np.fmax((q3 - q1) * OUTLIER_IQR, rg.outlier_span)
-        with np.errstate(invalid="ignore"):
-            x = np.where((x < q1 - spread) | (x > q3 + spread), np.nan, x)
+        for a, b in zip(shots, shots[1:]):
+            q1, q3 = centred_envelope(x[a:b], window, quantile=0.25)
+            spread = np.fmax((q3 - q1) * OUTLIER_IQR, rg.outlier_span)
+            with np.errstate(invalid="ignore"):
+                x[a:b] = np.where((x[a:b] < q1 - spread) | (x[a:b] > q3 + spread), np.nan, x[a:b])
     gate = GapSettle(gap_frames(rg.reset_after_gap_s, fs), int(round(rg.settle_s * fs)) if rg.settle_s > 0 else 0)
     settled = np.empty(len(x))
     starts = [0]
+    cut_at = set(shots[1:-1])
     for i, v in enumerate(x.tolist()):
+        if i in cut_at:
+            gate = GapSettle(gate.gap, gate.settle)
+            starts.append(i)
         settled[i], new = gate.update(v)
-        if new:
+        if new and starts[-1] != i:
             starts.append(i)
     lo = np.full(len(x), np.nan)
     hi = np.full(len(x), np.nan)

@@ -114,10 +114,13 @@ def compile_definition(d: ExerciseDefinition, *, has_world: bool = True) -> Comp
     channels: list[Channel] = []
     channel_of: dict = {}
     sided: dict = {}
+    each_side = bool(mv.rep) and mv.credit_side is None and mv.sides == "each"
     for name, m in d.measures.items():
         space = "3d" if m.space == "3d" or (m.space == "auto" and has_world) else "2d"
         g = MeasureGeometry(kind=m.kind, parts=m.parts, space=space, reference=m.from_, axis=m.axis, per=m.per)
         mvis = m.min_visibility if m.min_visibility is not None else d.min_visibility
+        if name == mv.measure and each_side and g.sided:  # each side counted: a far limb still counts
+            mvis = min(mvis, mv.count_visibility)
         sided[name] = g.sided
         for side in (SIDES if g.sided else ("left",)):
             channel_of[(name, side)] = len(channels)

@@ -83,3 +83,21 @@ def merge_intervals(items: list[NotMeasurable]) -> list[NotMeasurable]:
         else:
             out.append(it)
     return out
+
+
+def not_measurable_by_all(per_machine: list[list[NotMeasurable]]) -> list[NotMeasurable]:
+    """Where none of a set's machines could measure: the intersection of their (merged) intervals; a part
+    keeps the reason of the first machine's interval it lies in. One machine: its intervals."""
+    parts = [merge_intervals(x) for x in per_machine]
+    if not parts:
+        return []
+    out = parts[0]
+    for other in parts[1:]:
+        both = []
+        for a in out:
+            for b in other:
+                start, end = max(a.start_s, b.start_s), min(a.end_s, b.end_s)
+                if end > start:
+                    both.append(NotMeasurable(start, end, a.reason))
+        out = both
+    return out

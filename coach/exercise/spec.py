@@ -208,7 +208,15 @@ class MovementSpec(_Model):
     )
     hold: HoldSpec | None = Field(None, description="Time spent in a phase is the hold: {phase, min_s, bridge_gap_s}.")
     sides: Literal["together", "each"] = Field(
-        "together", description="together (default) or each: follow left and right separately, reps counted per side."
+        "together", description="together (default): both sides move at once (squat, push-up); the primary measure's "
+                                "side is followed. each: the limbs may also move one at a time (curls, raises): each "
+                                "side's reps are counted, and reps of the two sides that overlap in time are one rep.",
+    )
+    count_visibility: float = Field(
+        0.2, ge=0.0, le=1.0,
+        description="sides: each: the primary measure counts a side's reps from landmarks seen at least this much (a "
+                    "far limb is often seen at 0.2-0.45 while it clearly moves); min_visibility still applies to the "
+                    "other measures.",
     )
     credit_side: CreditSide | None = Field(
         None, description="For sides: together, credit each rep to the side whose measure is smaller/larger."

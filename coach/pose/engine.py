@@ -7,6 +7,7 @@ timestamp into a `PoseFrame` of named keypoints (pixels, metres, visibility); no
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from pathlib import Path
@@ -16,6 +17,7 @@ import cv2
 import numpy as np
 
 from coach.errors import ModelError
+from coach.pose.camera_cuts import CutDetector
 from coach.pose.landmarks import N_LANDMARKS
 from coach.pose.series import PoseFrame
 from coach.pose.native_output import (acquire_native_log_filter, native_stderr_silenced,
@@ -107,6 +109,7 @@ class PoseEngine:
         self._mp_image = mp.Image
         self._srgb = mp.ImageFormat.SRGB
         self._last_ms = -1
+        self._cuts = CutDetector()
         #: seconds spent inside the model since creation (for the benchmark's "bare inference" figure)
         self.inference_s = 0.0
 
@@ -127,8 +130,11 @@ class PoseEngine:
         else:
             result = self._landmarker.detect(image)
         self.inference_s += time.perf_counter() - t0
-        return PoseFrame.from_mediapipe(result, width_px=width, height_px=height, timestamp_s=timestamp_s,
-                                        frame_index=frame_index)
+        frame = PoseFrame.from_mediapipe(result, width_px=width, height_px=height, timestamp_s=timestamp_s,
+                                         frame_index=frame_index)
+        if self.mode == "video":  # a stream: say where the picture cuts (counting restarts its range there)
+            frame = dataclasses.replace(frame, cut=self._cuts.update(image_bgr))
+        return frame
 
     def detect_region(self, image_bgr: np.ndarray, box_xyxy_px, min_side_px: int = 0) -> PeopleArrays:
         """Image mode: find people inside one region of a still image, in the whole image's pixels.

@@ -26,6 +26,11 @@ from coach.devtools.synthetic.exercise_poses import EXERCISES, SPECS, place_on_g
 from coach.devtools.synthetic.skeleton import STATURE_M, angle_traces, skeleton_from_pose
 from coach.devtools.synthetic.timeline import build_timeline
 
+_ARM_PARTS = ("elbow", "wrist", "pinky", "index", "thumb")
+_LIMB_PARTS = _ARM_PARTS + ("knee", "ankle", "heel", "foot_index")
+#: Seconds the pose model takes after a camera cut to let go of its last fit (`camera_cuts`).
+REFIT_S = 0.4
+
 
 @dataclass
 class SyntheticClip:
@@ -70,6 +75,8 @@ def synthesize(
     noise_px: float = 0.0,
     dropouts: Sequence[tuple[float, float]] = (),
     fade_out: tuple[float, float] | None = None,
+    camera_cuts: Sequence[tuple[float, float]] = (),
+    cross_talk: bool = False,
     pause: tuple[float, float] | None = None,
     jitter_at_deg: float | None = None,
     hold_s: float | None = None,
@@ -144,6 +151,15 @@ def synthesize(
     world = (body - mid_hip[:, None, :]) @ cam.T
     vis, pres = visibility_and_presence(view, side, n, rng)
 
+    if cross_talk:  # the hidden limbs copy the visible ones, as a pose model guesses what it cannot see
+        check(view != "front", "cross_talk needs a side or oblique view (a far side to hide)")
+        far = "right" if side == "left" else "left"
+        for part in _LIMB_PARTS:
+            near_i, far_i = _i(f"{side}_{part}"), _i(f"{far}_{part}")
+            root = "shoulder" if part in _ARM_PARTS else "hip"
+            for pts in (img, world):
+                pts[:, far_i] = pts[:, near_i] + (pts[:, _i(f"{far}_{root}")] - pts[:, _i(f"{side}_{root}")])
+
     people = [(img, vis, pres, world)]
     present = [np.ones(n, bool)]
     if second_person is not None:
@@ -154,6 +170,31 @@ def synthesize(
             people[0] = (img, vis, pres, world)
         people.append(other)
         present.append(other_present)
+
+    # ---- camera cuts: the picture zooms in one frame, and the model refits over the next REFIT_S ----------
+    cut_flags = np.zeros(n, bool)
+    for cut in sorted(camera_cuts):
+        t_cut, zoom, lag_s = (tuple(cut) + (0.0,))[:3]
+        check(t_s[0] < float(t_cut) <= t_s[-1] and float(zoom) > 0 and float(lag_s) >= 0,
+              f"camera_cuts takes (time_s, zoom[, refit_from_s]) inside the clip with zoom > 0, got {cut}")
+        k = int(np.searchsorted(t_s, float(t_cut) - 1e-9))
+        cut_flags[k] = True
+        xy0, v0, pr0, wd0 = people[0]
+        centre = np.nanmean(xy0[k, [_i("left_hip"), _i("right_hip"), _i("left_shoulder"), _i("right_shoulder")]],
+                            axis=0)
+        people = [(np.concatenate([xy[:k], centre + float(zoom) * (xy[k:] - centre)]), v, pr, wd)
+                  for xy, v, pr, wd in people]
+        xy0 = people[0][0]
+        # the model's last fit before the cut (showing the body as it was `lag_s` earlier: an edit that cut out
+        # that much of the movement)...
+        j = max(0, k - 1 - int(round(float(lag_s) * fps)))
+        frozen_xy, frozen_wd = xy0[j].copy(), wd0[j].copy()
+        refit = (t_s >= t_s[k]) & (t_s < t_s[k] + REFIT_S)
+        w = (1.0 - (t_s[refit] - t_s[k]) / REFIT_S)[:, None, None]  # ...which it lets go of over REFIT_S
+        xy0, wd0 = xy0.copy(), wd0.copy()
+        xy0[refit] = w * frozen_xy + (1.0 - w) * xy0[refit]
+        wd0[refit] = w * frozen_wd + (1.0 - w) * wd0[refit]
+        people[0] = (xy0, v0, pr0, wd0)
 
     # ---- noise -------------------------------------------------------------------------------------------
     if noise_px > 0:
@@ -211,7 +252,7 @@ def synthesize(
     )
     del pres_out  # the generator draws presence like the model reports it; the pose container keeps none
     series = PoseSeries(t_s.astype(np.float64), np.arange(n, dtype=np.int64), xy_out, vis_out, world_out, n_people,
-                        float(fps), w_px, h_px, meta)
+                        float(fps), w_px, h_px, meta, cut_flags if len(camera_cuts) else None)
     per_side = mode != "both"
     return SyntheticClip(
         series=series, exercise=exercise, reps=reps,

@@ -6,12 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from coach.engine.events import (Event, FormFault, MeasurabilityChanged, NotMeasurable, PhaseChanged,
-                                 RepCompleted, RepRecord)
+from coach.engine.events import Event, FormFault, MeasurabilityChanged, NotMeasurable, PhaseChanged, RepRecord
 from coach.engine.machine.faults import FaultWatcher
 from coach.engine.machine.gaps import MIN_REPORTED_GAP_S, GapTracker
 from coach.engine.machine.holds import HoldTimer
 from coach.engine.machine.phases import PhaseTracker
+from coach.engine.machine.rep_ledger import RepCandidate, RepLedger
 from coach.engine.machine.rep_cycle import RepCycle, RepDraft
 from coach.engine.machine.table import TransitionTable
 
@@ -27,7 +27,6 @@ class Tally:
     faults: list[FormFault] = field(default_factory=list)
     holds: list = field(default_factory=list)
     held_s: float = 0.0
-    not_measurable: list[NotMeasurable] = field(default_factory=list)
     last_cue: str = ""
     last_cue_s: float | None = None
     cue_times: dict = field(default_factory=dict)  #: fault code -> time its cue was last shown
@@ -37,15 +36,17 @@ class Machine:
     """Runs a `TransitionTable` frame by frame: `step` per frame, `finish` at the end of the set.
 
     credit(frame index) -> side: who is credited with a rep, looked up at its turning point (definitions
-    with ``credit_side``); otherwise the machine's own side.
+    with ``credit_side``); otherwise the machine's own side. ledger: where completed reps are counted
+    (shared by the machines of a set, which merges the two sides' reps; a ledger of its own by default).
     """
 
     def __init__(self, table: TransitionTable, tally: Tally, side: str = "both",
-                 credit: Callable[[int], str] | None = None) -> None:
+                 credit: Callable[[int], str] | None = None, ledger: RepLedger | None = None) -> None:
         self.table = table
         self.tally = tally
         self.side = side
         self.credit = credit
+        self.ledger = ledger if ledger is not None else RepLedger(tally)
         self.gaps = GapTracker()
         self.phases = PhaseTracker(table.when_bits, table.until_bits, table.min_phase_s)
         self.cycle = RepCycle(table)
@@ -56,6 +57,8 @@ class Machine:
             if r.breaks_hold:
                 self.hold_break_bits |= r.bit
         self.resting = False
+        #: stretches this machine could not measure (a set's are where none of its machines could)
+        self.not_measurable: list[NotMeasurable] = []
         self.prev_t: float | None = None
         self.value = float("nan")
 
@@ -71,6 +74,11 @@ class Machine:
         return self.gaps.measurable
 
     @property
+    def rep_started_s(self) -> float | None:
+        """When the rep in progress began (its start phase was left), None when none is in progress."""
+        return self.cycle.start_s
+
+    @property
     def open_hold_s(self) -> float:
         """Seconds of the hold still open (not yet in the tally)."""
         return self.hold.open_s(self.prev_t)
@@ -78,7 +86,8 @@ class Machine:
     # ------------------------------------------------------------------ recording a rep
 
     def _complete(self, draft: RepDraft | None, out: list, ended_early: bool = False) -> None:
-        table, tally = self.table, self.tally
+        """Offer a rep that reached the end of its cycle to the ledger (unless too short or too long)."""
+        table = self.table
         if draft is None:
             return
         start, end = draft.start_s, draft.end_s
@@ -95,29 +104,22 @@ class Machine:
             (draft.t_max, draft.i_max, draft.mask_max)
         t_turn = min(max(t_turn, start), end)
         side = self.credit(i_turn) if self.credit is not None else self.side
-        index = tally.reps + 1
-        during = [FormFault(f.code, f.cue, f.time_s, f.severity, index, side, f.value) for f in draft.faults]
-        new = self.faults.at_rep(index=index, side=side, t_turn=t_turn, mask_turn=m_turn, mask_or=draft.mask_or,
+        new = self.faults.at_rep(index=0, side=side, t_turn=t_turn, mask_turn=m_turn, mask_or=draft.mask_or,
                                  end_s=end)
-        rec = RepRecord(index=index, side=side, start_s=start, end_s=end, eccentric_s=t_turn - start,
-                        concentric_s=end - t_turn, measure=table.measure, min_value=draft.min_value,
-                        max_value=draft.max_value, faults=tuple(during + [f for f, _ in new]), ended_early=ended_early)
-        tally.reps = index
-        if side == "left":
-            tally.reps_left += 1
-        elif side == "right":
-            tally.reps_right += 1
-        tally.records.append(rec)
-        out.append(RepCompleted(end, rec))
-        for f, r in new:
-            tally.faults.append(f)
-            self.faults.cue(end, f, r.cooldown_s, out)
+        self.ledger.offer(RepCandidate(
+            lane=self.side, side=side, start_s=start, end_s=end, turn_s=t_turn, measure=table.measure,
+            min_value=draft.min_value, max_value=draft.max_value,
+            faults=tuple(draft.faults) + tuple(f for f, _ in new), rules=tuple((f, r.cooldown_s) for f, r in new),
+            ended_early=ended_early, quality=draft.quality,
+            sides_done=(side,) if side in ("left", "right") else ()), out)
 
     # ------------------------------------------------------------------ per frame
 
-    def step(self, t: float, v: float, ok: bool, mask: int, i: int, reason: str = "") -> list[Event]:
+    def step(self, t: float, v: float, ok: bool, mask: int, i: int, reason: str = "",
+             quality: float = 1.0) -> list[Event]:
         """Advance by one frame: time `t` (s), primary value `v`, measurable `ok`, condition bits `mask`,
-        frame index `i`; `reason` says why a frame is not measurable."""
+        frame index `i`; `reason` says why a frame is not measurable; `quality` how well the measure's
+        landmarks are seen (0-1, the merged rep of two sides keeps the better-seen one's measures)."""
         out: list[Event] = []
         table, gaps, phases, cycle = self.table, self.gaps, self.phases, self.cycle
         if not ok:
@@ -132,7 +134,7 @@ class Machine:
         gap_start, gap = gaps.seen(t)
         if gap_start is not None:
             if gap >= MIN_REPORTED_GAP_S:
-                self.tally.not_measurable.append(NotMeasurable(gap_start, t, gaps.reason))
+                self.not_measurable.append(NotMeasurable(gap_start, t, gaps.reason))
                 if not gaps.measurable:
                     gaps.measurable = True
                     out.append(MeasurabilityChanged(t, True, ""))
@@ -151,9 +153,10 @@ class Machine:
             self.resting = False
             out.append(PhaseChanged(t, table.phases[k], self.side))
             self._complete(cycle.enter(k, t_entry), out)
-        cycle.track(t, v, i, mask)
+        cycle.track(t, v, i, mask, quality)
         in_rep = cycle.in_rep
-        raised = self.faults.frame(t, mask, phases.phase, self.tally.reps + 1 if in_rep else None, out)
+        raised = self.faults.frame(t, mask, phases.phase,
+                                   self.tally.reps + len(self.ledger.pending) + 1 if in_rep else None, out)
         if raised and in_rep:
             cycle.faults.extend(raised)
         if table.hold_phase is not None:
@@ -168,6 +171,14 @@ class Machine:
         self.prev_t = t
         phases.just_entered = False
         return out
+
+    def cut(self) -> None:
+        """A camera cut: the phase is forgotten (the next one is entered without dwell), and a rep in
+        progress is abandoned unless it has passed its turning point, in which case it completes as usual
+        when its start phase is seen again after the cut."""
+        if not self.cycle.past_turn:
+            self.cycle.close(0.0)
+        self.phases.forget()
 
     @property
     def on_the_way_back(self) -> bool:
@@ -190,7 +201,7 @@ class Machine:
         gs = self.gaps.gap_start
         if gs is not None:
             if end - gs >= MIN_REPORTED_GAP_S:
-                self.tally.not_measurable.append(NotMeasurable(gs, end, self.gaps.reason))
+                self.not_measurable.append(NotMeasurable(gs, end, self.gaps.reason))
             self.gaps.gap_start = None
         self.hold.finish(end, out)
         return out
