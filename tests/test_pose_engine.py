@@ -81,3 +81,123 @@ def test_eval_pose_lists_the_keypoints_beyond_the_threshold_worst_first():
     assert [(k.image, k.keypoint) for k in result.beyond_threshold()] == [
         ("b.png", "left_wrist"), ("a.png", "left_wrist"), ("b.png", "right_wrist")]
     assert result.summary()["pck"] == pytest.approx(0.25)
+
+
+# ----------------------------------------------------------------------------- looking for a second person
+
+def _one_and_two_people(shared_data) -> tuple[np.ndarray, np.ndarray]:
+    """Two 640×360 frames from a real clip: one person on the left half (grey on the right), and the same
+    person twice side by side (a synthetic second person)."""
+    cap = cv2.VideoCapture(str(shared_data / "videos" / "squat_bw_mti_mrpose.mp4"))
+    cap.set(cv2.CAP_PROP_POS_FRAMES, 60)
+    ok, frame = cap.read()
+    cap.release()
+    assert ok
+    crop = frame[:, 320:960]  # the squatting person stands in the middle of the 1280×720 picture
+    one = np.full((720, 1280, 3), 128, np.uint8)
+    one[:, :640] = crop
+    two = np.concatenate([crop, crop], axis=1)
+    half = lambda image: cv2.resize(image, (640, 360), interpolation=cv2.INTER_AREA)  # noqa: E731
+    return half(one), half(two)
+
+
+def test_auto_tracks_one_person_at_the_cost_of_one_and_switches_to_two_when_a_second_appears(shared_data,
+                                                                                             pose_model):
+    from coach.pose.engine import PoseEngine, ScoutingPoseEngine
+
+    one, two = _one_and_two_people(shared_data)
+    # 30 fps: alone for 0.67 s, a second person for 1 s, alone again for 1.33 s
+    frames = [one] * 20 + [two] * 30 + [one] * 40
+    times = [i / 30.0 for i in range(len(frames))]
+    with ScoutingPoseEngine(pose_model, scout_every_s=0.5, leave_after_s=1.0) as auto, \
+            PoseEngine(pose_model, num_poses=1) as single:
+        out, flags = [], []
+        for i, image in enumerate(frames):
+            out.append(auto.detect(image, times[i], i))
+            flags.append(auto.two_people)
+            expected = single.detect(image, times[i], i)
+            if i < 30:  # until the first look that sees two people: exactly the one-person landmarker's output
+                assert out[-1].n_people == 1
+                np.testing.assert_array_equal(out[-1].xy_px, expected.xy_px)
+        stats = dict(auto.stats)
+    assert [f.frame_index for f in out] == list(range(len(frames)))
+    assert [f.timestamp_s for f in out] == times
+    n = [f.n_people for f in out]
+    # looks at 0, 0.5 and 1.0 s: the second person (there from 0.67 s) is found at 1.0 s (frame 30)
+    assert n[:30] == [1] * 30 and n[30:50] == [2] * 20
+    assert n[50:] == [1] * 40
+    # the two-person landmarker runs from frame 30 until 1 s after the last frame with two people (1.63 s)
+    assert flags[29] is False and all(flags[30:79]) and not any(flags[79:])
+    assert stats["switches"] == 1 and stats["two_people_frames"] == 79 - 30 + 1
+    assert stats["scouts"] == 3  # only while one person was tracked: 0, 0.5, 1.0 s (the next is due at 3.13 s)
+
+
+def test_auto_never_pays_for_a_second_person_who_is_not_there(shared_data, pose_model):
+    from coach.pose.engine import ScoutingPoseEngine
+
+    one, _ = _one_and_two_people(shared_data)
+    with ScoutingPoseEngine(pose_model, scout_every_s=0.5) as auto:
+        people = [auto.detect(one, i / 30.0, i).n_people for i in range(61)]  # 2 s
+        stats = dict(auto.stats)
+    assert people == [1] * 61
+    assert stats["two_people_frames"] == 0 and stats["switches"] == 0
+    assert stats["scouts"] == 5  # 0, 0.5, 1.0, 1.5, 2.0 s: one extra look per half second, no more
+
+
+def test_people_setting_is_auto_or_a_number():
+    from coach.pose.engine import AUTO, parse_people, people_key
+
+    assert parse_people("Auto") == AUTO and parse_people("2") == 2 and parse_people(3) == 3
+    for bad in ("0", "9", "two", "", "1.5"):
+        with pytest.raises(ValueError, match="auto"):
+            parse_people(bad)
+    assert people_key(1) == "p1" and people_key("2") == "p2"
+    assert people_key("auto") not in ("p1", "p2") and people_key("auto").startswith("auto")
+
+
+def test_keypoints_cached_for_one_person_are_not_taken_for_auto(tmp_path, shared_data, pose_model):
+    from coach.app.extraction import extract_cached, recording_cache_path
+    from coach.app.sources import VideoFileSource
+    from coach.pose.engine import people_key
+    from coach.pose.series import PoseSeries
+
+    one, two = _one_and_two_people(shared_data)
+    clip = tmp_path / "two_people.mp4"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (640, 360))
+    for image in [two] * 12:
+        writer.write(image)
+    writer.release()
+    cache = tmp_path / "cache"
+    p1 = recording_cache_path(clip, "sha", 1, cache)
+    auto = recording_cache_path(clip, "sha", "auto", cache)
+    assert p1 != auto and p1.name.endswith("-p1.npz")
+    # a recording of one person per frame, cached under p1, must not be returned for "auto"
+    with VideoFileSource(clip) as src:
+        series, path, hit = extract_cached(src, pose_model, model_variant="full", model_sha256="sha", num_poses=1,
+                                           cache_root=cache)
+    assert path == p1 and not hit and series.n_people.max() == 1
+    with VideoFileSource(clip) as src:
+        series, path, hit = extract_cached(src, pose_model, model_variant="full", model_sha256="sha",
+                                           cache_root=cache)  # the default: auto
+    assert path == auto and not hit and auto.name.endswith(f"-{people_key('auto')}.npz")
+    assert (series.n_people == 2).all() and series.meta["people"] == people_key("auto")
+    assert PoseSeries.load(auto).n_people.tolist() == series.n_people.tolist()
+
+
+def test_pose_extract_looks_for_two_people_by_default_and_keeps_an_explicit_number(tmp_path, shared_data,
+                                                                                    pose_model):
+    _, two = _one_and_two_people(shared_data)
+    clip = tmp_path / "pair.mp4"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (640, 360))
+    for _ in range(8):
+        writer.write(two)
+    writer.release()
+    default, explicit = tmp_path / "default.npz", tmp_path / "one.npz"
+    for out, extra in ((default, ()), (explicit, ("--num-poses", "1"))):
+        result = run_coach("pose", "extract", str(clip), "-o", str(out), "--model", str(pose_model), *extra)
+        assert result.returncode == 0, result.stderr
+    assert load_recording(default).n_people.tolist() == [2] * 8
+    assert load_recording(explicit).n_people.tolist() == [1] * 8
+    assert load_recording(default).meta["people"].startswith("auto")
+    bad = run_coach("pose", "extract", str(clip), "-o", str(tmp_path / "x.npz"), "--num-poses", "many")
+    assert bad.returncode == 2 and "expected 'auto' or a number" in bad.stderr

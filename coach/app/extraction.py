@@ -8,13 +8,13 @@ from typing import Callable
 
 from coach import __version__
 from coach.app.sources import Frame, FrameSource, VideoFileSource, prefetched
-from coach.pose.engine import PoseEngine
+from coach.pose.engine import AUTO, People, PoseEngine, ScoutingPoseEngine, open_video_engine, people_key
 from coach.pose.series import PoseFrame, PoseSeries
 
 FrameCallback = Callable[[Frame, PoseFrame], None]
 
 
-def extract_keypoints(source: FrameSource, engine: PoseEngine, *, model_variant: str = "",
+def extract_keypoints(source: FrameSource, engine: "PoseEngine | ScoutingPoseEngine", *, model_variant: str = "",
                       model_sha256: str = "", on_frame: FrameCallback | None = None) -> PoseSeries:
     """Detect keypoints in every frame of `source` and pack them into a `PoseSeries`.
 
@@ -32,7 +32,7 @@ def extract_keypoints(source: FrameSource, engine: PoseEngine, *, model_variant:
     except KeyboardInterrupt:
         interrupted = True
     meta = dict(source=source.description, model_variant=model_variant, model_sha256=model_sha256,
-                program_version=__version__, num_poses=engine.num_poses,
+                program_version=__version__, num_poses=engine.num_poses, people=engine.people_key,
                 ended="interrupted" if interrupted else source.ended_reason)
     return PoseSeries.from_frames(frames, fps=source.fps, width_px=source.width_px, height_px=source.height_px,
                                   meta=meta)
@@ -45,26 +45,28 @@ def keypoints_cache_dir() -> Path:
     return Path(user_cache_dir("coach", appauthor=False)) / "recordings"
 
 
-def recording_cache_path(video: Path, model_sha256: str, num_poses: int, cache_root: Path) -> Path:
-    """Where the keypoints of `video` under a given model are cached (keyed by the file's content)."""
+def recording_cache_path(video: Path, model_sha256: str, num_poses: People, cache_root: Path) -> Path:
+    """Where the keypoints of `video` under a given model and people setting ("auto" or a number, see
+    `coach.pose.engine.people_key`) are cached (keyed by the file's content)."""
     h = hashlib.sha256()
     with open(video, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
-    return cache_root / f"{video.stem}-{h.hexdigest()[:16]}-{model_sha256[:12]}-p{num_poses}.npz"
+    return cache_root / f"{video.stem}-{h.hexdigest()[:16]}-{model_sha256[:12]}-{people_key(num_poses)}.npz"
 
 
 def extract_cached(source: VideoFileSource, model_path: Path, *, model_variant: str, model_sha256: str,
-                   num_poses: int = 1, cache_root: Path | None = None, on_frame: FrameCallback | None = None,
-                   ) -> tuple[PoseSeries, Path, bool]:
+                   num_poses: People = AUTO, cache_root: Path | None = None,
+                   on_frame: FrameCallback | None = None) -> tuple[PoseSeries, Path, bool]:
     """Keypoints of an opened video file: from the cache when the same file (by content) was extracted with
-    the same model and `num_poses` before, else extracted now and cached. An interrupted extraction is
-    returned but not cached. Returns (series, cache path, True when it came from the cache).
+    the same model and people setting (`num_poses`: "auto" or a number) before, else extracted now and
+    cached. An interrupted extraction is returned but not cached. Returns (series, cache path, True when it
+    came from the cache).
     """
     cached = recording_cache_path(source.path, model_sha256, num_poses, cache_root or keypoints_cache_dir())
     if cached.exists():
         return PoseSeries.load(cached), cached, True
-    with PoseEngine(model_path, num_poses=num_poses) as engine:
+    with open_video_engine(model_path, num_poses) as engine:
         series = extract_keypoints(source, engine, model_variant=model_variant, model_sha256=model_sha256,
                                    on_frame=on_frame)
     if series.meta.get("ended") != "interrupted":

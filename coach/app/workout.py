@@ -354,9 +354,12 @@ def primary_angle_landmarks(definition, side: str) -> tuple[str, str, str] | Non
     return names if all(is_landmark(n) for n in names) else None
 
 
-def pose_stream(source: str | Path, *, model_path: Path | None = None, num_poses: int = 1
+def pose_stream(source: str | Path, *, model_path: Path | None = None, num_poses: "int | str" = "auto"
                 ) -> tuple[Iterator[tuple[Frame | None, PoseFrame]], dict]:
     """Frames and their keypoints from a camera, a video, an image or a keypoint recording.
+
+    num_poses: the people setting of `coach.pose.engine.open_video_engine` ("auto": up to two, paying for
+    the second only while they are in view; or a number).
 
     Returns (iterator, info) where info has: description, fps, width_px, height_px, is_live,
     frame_count, and a callable `ended_reason()`. A recording is replayed without the model (frame None).
@@ -368,7 +371,7 @@ def pose_stream(source: str | Path, *, model_path: Path | None = None, num_poses
                     ended_reason=lambda: "end of recording")
         return ((None, pf) for pf in series.frames()), info
 
-    from coach.pose.engine import PoseEngine
+    from coach.pose.engine import open_video_engine
     from coach.app.sources import open_source, prefetched
 
     src = open_source(source)
@@ -381,7 +384,7 @@ def pose_stream(source: str | Path, *, model_path: Path | None = None, num_poses
     def frames() -> Iterator[tuple[Frame | None, PoseFrame]]:
         # Files decode ahead on a thread while the model works; a camera is read as it comes (a queue
         # would only add latency).
-        with src, PoseEngine(model_path, num_poses=num_poses) as engine:
+        with src, open_video_engine(model_path, num_poses) as engine:
             for frame in (src if src.is_live else prefetched(src)):
                 yield frame, engine.detect(frame.image_bgr, frame.timestamp_s, frame.index)
 

@@ -9,7 +9,8 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from coach.cli.common import ModelPathOption, VariantOption, console, err_console, resolve_model_path
+from coach.cli.common import (ModelPathOption, PeopleOption, VariantOption, console, err_console,
+                              resolve_model_path)
 
 
 def _stage_bars(bar):
@@ -31,15 +32,13 @@ def bench(
     as_json: bool = typer.Option(False, "--json", help="Print JSON figures instead of a table."),
     model: Optional[Path] = ModelPathOption,
     variant: str = VariantOption,
-    num_poses: int = typer.Option(1, "--num-poses", min=1, max=8, help="Most people the model looks for in "
-                                  "the pipeline pass."),
+    num_poses: str = PeopleOption,
     people: bool = typer.Option(False, "--people", help="Instead: the pipeline pass with the model looking "
-                                "for 1, 2 and 4 people, frames/s of each (the cost grows with the people "
-                                "actually found)."),
+                                "for 1, 2, auto and 4 people: frames/s and CPU ms per frame of each."),
 ) -> None:
     """Measure frames/s of each stage on one clip: decoding, inference, pipeline, counting engine.
 
-    --people runs the pipeline with the model looking for 1, 2 and 4 people and prints frames/s of each.
+    --people runs the pipeline with the model looking for 1, 2, auto and 4 people and prints the cost of each.
 
     Prints frames/s for decoding alone, bare pose inference, the whole pipeline, and the counting engine
     on the resulting keypoints; plus pipeline ÷ inference and the real-time factor.
@@ -62,11 +61,12 @@ def bench(
             return
         table = Table(title=f"{video.name}: cost of looking for several people ({info.variant} model)")
         for col in ("num_poses", "people found / frame", "frames with 2+", "inference frames/s",
-                    "pipeline frames/s", f"reps ({exercise})"):
+                    "pipeline frames/s", "CPU ms / frame", f"reps ({exercise})"):
             table.add_column(col, justify="right")
         for r in rows:
             table.add_row(str(r["num_poses"]), f"{r['people_per_frame']:.2f}", str(r["frames_with_several"]),
-                          f"{r['inference_fps']:.1f}", f"{r['pipeline_fps']:.1f}", str(r["reps"]))
+                          f"{r['inference_fps']:.1f}", f"{r['pipeline_fps']:.1f}", f"{r['cpu_ms_per_frame']:.1f}",
+                          str(r["reps"]))
         console.print(table)
         return
     with Progress(console=err_console, transient=True) as bar:

@@ -48,6 +48,24 @@ SideOption = typer.Option(None, "--side", metavar="left|right|both",
 NumPosesOption = typer.Option(1, "--num-poses", min=1, max=8, help="Most people to detect per frame.")
 
 
+def parse_people_option(value: str) -> "object":
+    """A --num-poses value of the commands that default to "auto": "auto" or a whole number 1–8."""
+    from coach.pose.engine import parse_people
+
+    try:
+        return parse_people(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+#: --num-poses of workout, pose extract and eval reps: "auto" (the default) or a number of people.
+PeopleOption = typer.Option(
+    "auto", "--num-poses", metavar="auto|N", parser=parse_people_option,
+    help="People to look for in each frame. auto: up to two, tracking one and looking for a second every "
+    "0.5 s, so a second person costs time only while they are in view. N (1-8): MediaPipe looks for up to N "
+    "on every frame (with fewer than N in view it runs its person detector on every frame: ~40% slower).")
+
+
 def parse_date(value: Optional[str], option: str) -> Optional[date]:
     """A YYYY-MM-DD option value as a date (None stays None); a bad value is one clear error."""
     if value is None:

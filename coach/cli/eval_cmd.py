@@ -10,7 +10,7 @@ import numpy as np
 import typer
 from rich.table import Table
 
-from coach.cli.common import (ModelPathOption, Perturbation, PerturbOption, VariantOption, console, err_console,
+from coach.cli.common import (ModelPathOption, PeopleOption, Perturbation, PerturbOption, VariantOption, console, err_console,
                               perturbed, resolve_model_path)
 
 eval_app = typer.Typer(help="Measure accuracy against labelled data.", no_args_is_help=True)
@@ -265,6 +265,7 @@ def eval_reps(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
     model: Optional[Path] = ModelPathOption,
     variant: str = VariantOption,
+    num_poses: str = PeopleOption,
 ) -> None:
     """Count every labelled clip and compare with the labels: per clip and overall.
 
@@ -295,7 +296,7 @@ def eval_reps(
             with open_source(video) as src:
                 task = bar.add_task(f"keypoints {label.file}", total=src.frame_count)
                 series, _, _ = extract_cached(src, info.path, model_variant=info.variant, model_sha256=info.sha256,
-                                              cache_root=recordings,
+                                              num_poses=num_poses, cache_root=recordings,
                                               on_frame=lambda f, p: bar.update(task, advance=1))
                 bar.remove_task(task)
             return perturbed(series, perturb)

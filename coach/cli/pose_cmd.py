@@ -9,7 +9,7 @@ from typing import Optional
 import numpy as np
 import typer
 
-from coach.cli.common import (ModelPathOption, NumPosesOption, VariantOption, console, err_console,
+from coach.cli.common import (ModelPathOption, PeopleOption, VariantOption, console, err_console,
                               progress_task, resolve_model_path)
 from coach.errors import CoachError
 
@@ -25,7 +25,7 @@ def extract(
                                            "drawn on it (.mp4)."),
     model: Optional[Path] = ModelPathOption,
     variant: str = VariantOption,
-    num_poses: int = NumPosesOption,
+    num_poses: str = PeopleOption,
 ) -> None:
     """Detect body keypoints in every frame and save them as a recording.
 
@@ -33,7 +33,7 @@ def extract(
     running the model again. Example: coach pose extract squat.mp4 -o squat.npz --preview squat_pose.mp4
     """
     from coach.app.extraction import extract_keypoints
-    from coach.pose.engine import PoseEngine
+    from coach.pose.engine import open_video_engine
     from coach.pose.recording import save_recording
     from coach.app.renderer import draw_pose_frame
     from coach.app.sources import open_source
@@ -43,7 +43,7 @@ def extract(
         raise CoachError(f"--preview must name an .mp4 file, not {preview}")
     with open_source(source) as src:  # a bad source fails before any model work
         info = resolve_model_path(model, variant)
-        engine = PoseEngine(info.path, num_poses=num_poses)
+        engine = open_video_engine(info.path, num_poses)
         writer = VideoWriter(preview, src.fps) if preview else None
         t0 = time.perf_counter()
         with progress_task(f"extracting {Path(str(source)).name}", src.frame_count) as advance:

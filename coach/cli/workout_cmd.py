@@ -11,7 +11,7 @@ import typer
 from rich.live import Live
 from rich.table import Table
 
-from coach.cli.common import DbOption, ModelPathOption, NumPosesOption, SideOption, VariantOption, console, err_console
+from coach.cli.common import DbOption, ModelPathOption, PeopleOption, SideOption, VariantOption, console, err_console
 from coach.errors import CoachError
 
 
@@ -168,9 +168,9 @@ def workout(
                                                  "definitions (overrides built-ins with the same id)."),
     model: Optional[Path] = ModelPathOption,
     variant: str = VariantOption,
-    num_poses: int = NumPosesOption,
+    num_poses: str = PeopleOption,
     person: str = typer.Option("auto", "--person", help="Whom to follow when several people are in view "
-                               "(with --num-poses 2 or more): auto (the one doing the exercise; the largest "
+                               "(two are looked for unless --num-poses 1): auto (the one doing the exercise; the largest "
                                "and most central while nobody moves), largest, center, or a track id N as "
                                "labelled over people's heads on the overlay."),
     everyone: bool = typer.Option(False, "--everyone", help="Group mode: count everyone in view, each person "
@@ -209,7 +209,7 @@ def workout(
         choose = int(choose)
     choose = "center" if choose == "centre" else choose
     if everyone:
-        if num_poses < 2:
+        if num_poses == "auto" or num_poses < 2:
             num_poses = 4
         if not no_db:
             if not as_json:

@@ -12,7 +12,7 @@ from typing import Callable
 
 import numpy as np
 
-from coach.pose.engine import PoseEngine
+from coach.pose.engine import AUTO, People, open_video_engine
 from coach.app.sources import VideoFileSource, prefetched
 from coach.app.sinks import annotate
 
@@ -60,15 +60,15 @@ class _OverlaySink:
 
 def run_benchmark(video: str | Path, model_path: str | Path, *, model_variant: str = "full",
                   max_frames: int | None = None, exercise: str | None = None,
-                  progress: Progress = _noop, num_poses: int = 1) -> BenchResult:
+                  progress: Progress = _noop, num_poses: People = AUTO) -> BenchResult:
     """Measure one clip in three passes: decode only; the workout pipeline as the camera path runs it
     (pose, engine, overlay drawn; timing the model calls and each frame's latency inside it); then the
     counting engine alone on the keypoints of pass 2.
 
     max_frames limits every pass to the first N frames. `exercise` selects the definition used for the
-    pipeline's counting stage and the engine figure (default: squat). `num_poses`: most people the model
-    looks for (the session then tracks them and follows the exerciser); `extra["people_per_frame"]` is how
-    many it found on average, which is what its cost grows with.
+    pipeline's counting stage and the engine figure (default: squat). `num_poses`: the people setting
+    ("auto", the workouts' default, or a number; see `coach.pose.engine.open_video_engine`);
+    `extra["people_per_frame"]` is how many were found on average.
     """
     from coach.pose.series import PoseSeries
 
@@ -93,7 +93,7 @@ def run_benchmark(video: str | Path, model_path: str | Path, *, model_variant: s
     workout = Workout(get_definition(exercise or "squat"), WorkoutPlan(), [_OverlaySink()])
     frames = []
     latencies = []
-    with VideoFileSource(video) as src, PoseEngine(model_path, num_poses=num_poses) as engine:
+    with VideoFileSource(video) as src, open_video_engine(model_path, num_poses) as engine:
         t0 = time.perf_counter()
         for frame in prefetched(src):
             t_frame = time.perf_counter()
@@ -129,13 +129,21 @@ def run_benchmark(video: str | Path, model_path: str | Path, *, model_variant: s
     )
 
 
-def run_people_sweep(video: str | Path, model_path: str | Path, *, counts=(1, 2, 4),
+def run_people_sweep(video: str | Path, model_path: str | Path, *, counts=(1, 2, AUTO, 4),
                      max_frames: int | None = None, exercise: str | None = None,
                      progress: Progress = _noop) -> list[dict]:
     """The pipeline pass (pose, tracking and choice of the exerciser, engine, overlay) with the model looking
-    for 1, 2, 4... people: per count, frames/s of bare inference and of the pipeline, and how many people
-    were found per frame (MediaPipe runs its landmark model once per person found, so that is what the
-    cost grows with, not `num_poses` itself)."""
+    for 1, 2, "auto", 4... people: per setting, frames/s of bare inference and of the pipeline, CPU
+    milliseconds per frame of the whole pass (less sensitive than frames/s to other programs on the
+    machine), and how many people were found per frame. MediaPipe's num_poses=N runs its person detector
+    on every frame while it tracks fewer than N people; "auto" tracks one and looks for a second every
+    0.5 s."""
+    import resource
+
+    def cpu_s() -> float:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+
     from coach.exercise.library import get_definition
     from coach.app.workout import Workout, WorkoutPlan
 
@@ -143,9 +151,9 @@ def run_people_sweep(video: str | Path, model_path: str | Path, *, counts=(1, 2,
     for k in counts:
         workout = Workout(get_definition(exercise or "squat"), WorkoutPlan(), [_OverlaySink()])
         people = []
-        with VideoFileSource(video) as src, PoseEngine(model_path, num_poses=k) as engine:
+        with VideoFileSource(video) as src, open_video_engine(model_path, k) as engine:
             total = src.frame_count if max_frames is None else min(max_frames, src.frame_count or max_frames)
-            t0 = time.perf_counter()
+            t0, cpu0 = time.perf_counter(), cpu_s()
             for frame in src:
                 pose = engine.detect(frame.image_bgr, frame.timestamp_s, frame.index)
                 workout.process(frame, pose)
@@ -153,7 +161,7 @@ def run_people_sweep(video: str | Path, model_path: str | Path, *, counts=(1, 2,
                 progress(f"num_poses {k}", len(people), total)
                 if max_frames is not None and len(people) >= max_frames:
                     break
-            pipeline_s = time.perf_counter() - t0
+            pipeline_s, cpu = time.perf_counter() - t0, cpu_s() - cpu0
             inference_s = engine.inference_s
         workout.finish("source ended")
         n = len(people)
@@ -161,6 +169,7 @@ def run_people_sweep(video: str | Path, model_path: str | Path, *, counts=(1, 2,
                     "frames_with_several": int(np.sum(np.asarray(people) > 1)),
                     "inference_fps": n / inference_s if inference_s > 0 else float("nan"),
                     "pipeline_fps": n / pipeline_s if pipeline_s > 0 else float("nan"),
+                    "cpu_ms_per_frame": 1000.0 * cpu / n if n else float("nan"),
                     "reps": workout.summary.reps})
     return out
 

@@ -3,6 +3,10 @@
 Nothing else in the program imports mediapipe. `PoseEngine.detect` turns one BGR image and its source
 timestamp into a `PoseFrame` of named keypoints (pixels, metres, visibility); nobody found is an empty
 `PoseFrame`, not an exception.
+
+How many people to look for is a `people` setting (`parse_people`): a number N is MediaPipe's own
+`num_poses=N` (`PoseEngine`); "auto", the default of workouts and extraction, looks for two people but
+pays for the second only while one is in view (`ScoutingPoseEngine`). `open_video_engine` opens either.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import dataclasses
 import os
 import time
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, Union
 
 import cv2
 import numpy as np
@@ -159,6 +163,11 @@ class PoseEngine:
             crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
         return people_arrays(self.detect(crop)).shifted(x0, y0, 1.0 / scale)
 
+    @property
+    def people_key(self) -> str:
+        """A short name of how people are searched for, for cache file names: "p1", "p2", ..."""
+        return f"p{self.num_poses}"
+
     def close(self) -> None:
         """Release the native landmarker (required before interpreter shutdown)."""
         if getattr(self, "_landmarker", None) is not None:
@@ -176,6 +185,143 @@ class PoseEngine:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+#: The `people` setting that looks for two people at the cost of one while only one is in view.
+AUTO = "auto"
+#: A `people` setting: "auto" or a number of people (MediaPipe's `num_poses`), 1–8.
+People = Union[int, str]
+
+
+#: "auto": seconds of source time between looks for a second person while one is tracked
+SCOUT_EVERY_S = 0.5
+#: "auto": seconds with fewer than two people before going back to tracking one
+LEAVE_AFTER_S = 1.0
+
+
+def parse_people(value: People) -> People:
+    """A `people` setting from a command-line value: "auto" (any case) or a whole number 1–8 (as int).
+
+    Raises ValueError with one sentence saying what is accepted."""
+    text = str(value).strip().lower()
+    if text == AUTO:
+        return AUTO
+    if text.isdigit() and 1 <= int(text) <= 8:
+        return int(text)
+    raise ValueError(f"expected 'auto' or a number of people from 1 to 8, not {value!r}")
+
+
+class ScoutingPoseEngine:
+    """Video mode, up to two people, at the cost of one person while only one is in view.
+
+    MediaPipe's `num_poses=2` in video mode runs its person detector on every frame while it tracks fewer
+    than two people (about +60% CPU per frame with one person in view). This engine instead tracks with a
+    `num_poses=1` landmarker and, every `scout_every_s` of source time while someone is tracked, shows that
+    frame to a `num_poses=2` video landmarker as well (its detector looks for everyone). When that finds
+    two people, the two-person landmarker takes over from that frame on; after `leave_after_s` without two
+    people it hands back to the one-person landmarker. Frames come out in order, one `PoseFrame` per call
+    with 1 or 2 people (or nobody), timestamps from the source; schedule and switches depend only on the
+    frames and their timestamps, so a file always gives the same keypoints.
+
+    Both landmarkers are created up front (creating one takes ~0.2-0.3 s, a visible stall mid-session);
+    the one not in use keeps its last state and picks up from it (MediaPipe re-detects when its tracked
+    region no longer holds a person).
+    """
+
+    num_poses = 2
+    mode = "video"
+
+    def __init__(self, model_path: str | Path, *, scout_every_s: float = SCOUT_EVERY_S,
+                 leave_after_s: float = LEAVE_AFTER_S, **options) -> None:
+        """scout_every_s: seconds of source time between looks for a second person (while one person is
+        tracked). leave_after_s: seconds with fewer than two people before the two-person landmarker is
+        left. options: `PoseEngine`'s confidence thresholds."""
+        self.model_path = Path(model_path)
+        self.scout_every_s = float(scout_every_s)
+        self.leave_after_s = float(leave_after_s)
+        self._single = PoseEngine(model_path, num_poses=1, **options)
+        try:
+            self._dual = PoseEngine(model_path, num_poses=2, **options)
+        except BaseException:
+            self._single.close()
+            raise
+        self.two_people = False  #: True while the two-person landmarker is in use
+        self._last_scout_s = -np.inf
+        self._last_two_s = -np.inf
+        #: counters since creation: frames seen, looks for a second person, frames on the two-person
+        #: landmarker, switches to it
+        self.stats = {"frames": 0, "scouts": 0, "two_people_frames": 0, "switches": 0}
+
+    @property
+    def inference_s(self) -> float:
+        """Seconds spent inside the model(s) since creation."""
+        return self._single.inference_s + self._dual.inference_s
+
+    @property
+    def people_key(self) -> str:
+        """A short name of this strategy and its timing, for cache file names (changes when they do)."""
+        return _auto_key(self.scout_every_s, self.leave_after_s)
+
+    def detect(self, image_bgr: np.ndarray, timestamp_s: float = 0.0, frame_index: int = 0) -> PoseFrame:
+        """Everyone found in this video frame (at most two); timestamps must increase from call to call.
+
+        image_bgr: (H, W, 3) uint8, BGR. timestamp_s: the frame's source time, seconds."""
+        self.stats["frames"] += 1
+        t = timestamp_s
+        if self.two_people:
+            pose = self._dual.detect(image_bgr, t, frame_index)
+            if pose.n_people >= 2:
+                self._last_two_s = t
+            elif t - self._last_two_s >= self.leave_after_s:
+                self.two_people = False
+                self._last_scout_s = t
+            self.stats["two_people_frames"] += 1
+            return pose
+        pose = self._single.detect(image_bgr, t, frame_index)
+        if pose.n_people and t - self._last_scout_s >= self.scout_every_s:
+            self._last_scout_s = t
+            self.stats["scouts"] += 1
+            both = self._dual.detect(image_bgr, t, frame_index)
+            if both.n_people >= 2:
+                self.two_people = True
+                self._last_two_s = t
+                self.stats["switches"] += 1
+                self.stats["two_people_frames"] += 1
+                return both
+        return pose
+
+    def close(self) -> None:
+        """Release both landmarkers."""
+        self._single.close()
+        self._dual.close()
+
+    def __enter__(self) -> "ScoutingPoseEngine":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _auto_key(scout_every_s: float, leave_after_s: float) -> str:
+    return f"auto2-s{scout_every_s:g}-l{leave_after_s:g}"
+
+
+def people_key(people: People) -> str:
+    """The `people_key` of the engine `open_video_engine(model, people)` gives: "p1", "p2", ... for a
+    number, "auto2-s0.5-l1" (strategy and its timings) for "auto". Keypoints extracted under different
+    keys differ, so caches keep them apart."""
+    people = parse_people(people)
+    return _auto_key(SCOUT_EVERY_S, LEAVE_AFTER_S) if people == AUTO else f"p{people}"
+
+
+def open_video_engine(model_path: str | Path, people: People = AUTO, **options
+                      ) -> "PoseEngine | ScoutingPoseEngine":
+    """A video-mode pose engine for a `people` setting: "auto" → `ScoutingPoseEngine`, N → `PoseEngine`
+    with `num_poses=N`. options: the confidence thresholds of `PoseEngine`."""
+    people = parse_people(people)
+    if people == AUTO:
+        return ScoutingPoseEngine(model_path, **options)
+    return PoseEngine(model_path, num_poses=people, mode="video", **options)
 
 
 def tile_boxes(width_px: int, height_px: int, grid: int, overlap: float = 0.25) -> list[tuple[float, float, float, float]]:
