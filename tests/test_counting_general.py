@@ -136,3 +136,55 @@ def test_a_hidden_limb_copying_the_visible_one_is_not_a_second_rep(exercise, lim
     clip = synthesize(exercise, reps=5, view="side", side="left", limbs=limb, cross_talk=True)
     r = count(get_definition(exercise), clip.series)
     assert r.reps == 5
+
+
+# --------------------------------------------------------------------------------------------------- C. cuts
+# Six reps from t = 1.5 s, 2 s each (rep k from 1.5 + 2k s, turning point 0.85 s later).
+
+CUTS = {
+    "zoom out, then in": [(5.4, 0.4), (9.4, 2.5)],  # a wide shot, then a close-up 2.5 times closer
+    "edited, refit from an earlier fit": [(4.4, 0.4, 0.8), (8.2, 2.5, 0.8)],
+    "zoom in mid-rep": [(4.9, 0.5, 1.0), (9.0, 3.0, 0.5)],
+}
+
+
+@pytest.mark.parametrize("cuts", list(CUTS))
+@pytest.mark.parametrize("exercise,view", [("bicep_curl", "side"), ("squat", "side"), ("jumping_jack", "front"),
+                                           ("lateral_raise", "front"), ("push_up", "side"), ("glute_bridge", "side")])
+def test_camera_cuts_and_zooms_neither_add_nor_lose_reps(exercise, view, cuts):
+    """Zooms of 2.5-3x from one frame to the next, each followed by 0.4 s of the pose model refitting from
+    its last fit before the cut (or from one of up to a second earlier, as after an edit): the refit is not
+    read as movement, nor a rep lost to it."""
+    clip = synthesize(exercise, reps=6, view=view, camera_cuts=CUTS[cuts])
+    d = get_definition(exercise)
+    assert count(d, clip.series).reps == 6
+    assert count(d, clip.series, offline=True).reps == 6
+    assert _live(d, clip.series).reps == 6
+
+
+@pytest.mark.parametrize("zoom", [0.4, 1.8, 3.0])
+@pytest.mark.parametrize("refit_from_s", [0.0, 1.0])
+def test_a_range_learned_in_one_shot_is_not_used_in_the_next(zoom, refit_from_s):
+    """A calf raise measured by how high the shoulders are in the picture: a zoom during a pause moves that
+    level, so the range learned before the cut would misplace every rep after it."""
+    clip = synthesize("calf_raise", reps=6, view="front", pause=(5.5, 1.5), camera_cuts=[(5.9, zoom, refit_from_s)])
+    d = get_definition("calf_raise")
+    assert count(d, clip.series).reps == count(d, clip.series, offline=True).reps == _live(d, clip.series).reps == 6
+
+
+def test_a_zoom_is_found_from_the_body_when_no_picture_was_seen():
+    """Keypoints from elsewhere carry no cut flags: a 1.6x jump of the body's size is taken as one."""
+    import dataclasses
+
+    clip = synthesize("calf_raise", reps=6, view="front", pause=(5.5, 1.5), camera_cuts=[(5.9, 2.5)])
+    series = dataclasses.replace(clip.series, cuts=None)
+    assert count(get_definition("calf_raise"), series).reps == 6
+
+
+def test_a_rep_past_its_turning_point_at_a_cut_is_kept():
+    """Cut just after the second squat's bottom, to a shot whose first fit is of a second earlier: the rep
+    completes after the cut and counts."""
+    clip = synthesize("squat", reps=4, view="side", camera_cuts=[(4.55, 1.8, 1.0)])
+    r = count(get_definition("squat"), clip.series)
+    assert r.reps == 4
+    assert r.not_measurable and any("camera cut" in n.reason for n in r.not_measurable)

@@ -154,7 +154,7 @@ def _run(comp, times: np.ndarray, values: dict, per_side: dict, auto: str, side_
             k: (per_side[k][run_side] if k in per_side and d.measures[k].side in ("auto", "both") else v)
             for k, v in values.items()}
         x, lo, hi = vals[primary], None, None
-        new_shots = _new_shots(x, cuts, mv.range.min_span if mv.range is not None else None)
+        new_shots = _new_shots(x, times, cuts, mv.range)
         if mv.range is not None:
             x, lo, hi = offline_range(mv.range, x, times, new_shots)
             vals[primary] = x
@@ -202,20 +202,24 @@ def _run(comp, times: np.ndarray, values: dict, per_side: dict, auto: str, side_
         trace=trace, side=side_label, definition_hash=d.content_hash)
 
 
-def _new_shots(x: np.ndarray, cuts: np.ndarray | None, min_span: float | None) -> np.ndarray | None:
-    """The cuts after which one lane's shot does not continue (`shot_continues` between the last value
-    before the cut and the first after it, against the lane's whole-clip range); None without a range."""
-    if cuts is None or min_span is None or not cuts.any():
+def _new_shots(x: np.ndarray, times: np.ndarray, cuts: np.ndarray | None, rg) -> np.ndarray | None:
+    """The cuts after which one lane's shot does not continue; None without a range. Offline the whole
+    movement on each side of a cut is known, so the ranges of a window before and after it (5th-95th
+    percentile over the range's window_s) are compared: both ends within `shot_continues` of each other,
+    the same movement is seen, only closer or from elsewhere (the causal `Lane` can only compare the last
+    value before the cut with the first after it)."""
+    if cuts is None or rg is None or not cuts.any():
         return None
-    finite = np.flatnonzero(~np.isnan(x))
-    if finite.size == 0:
-        return None
-    lo, hi = np.percentile(x[finite], [2, 98])
-    span = max(float(hi - lo), min_span)
     out = np.zeros(len(x), bool)
     for c in np.flatnonzero(cuts).tolist():
-        before = finite[finite < c]
-        after = finite[finite >= c]
-        if before.size and after.size and not shot_continues(float(x[before[-1]]), float(x[after[0]]), span):
+        before = x[(times < times[c]) & (times >= times[c] - rg.window_s)]
+        after = x[(times >= times[c]) & (times < times[c] + rg.window_s)]
+        before, after = before[~np.isnan(before)], after[~np.isnan(after)]
+        if before.size < 3 or after.size < 3:
             out[c] = True
+            continue
+        b_lo, b_hi = np.percentile(before, [5, 95])
+        a_lo, a_hi = np.percentile(after, [5, 95])
+        span = max(float(max(b_hi, a_hi) - min(b_lo, a_lo)), rg.min_span)
+        out[c] = not (shot_continues(b_lo, a_lo, span) and shot_continues(b_hi, a_hi, span))
     return out

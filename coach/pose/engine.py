@@ -71,13 +71,14 @@ def people_arrays(frame: PoseFrame) -> PeopleArrays:
 class PoseEngine:
     """Pose landmark detection on images or video frames.
 
-    mode "video": frames of one stream, timestamps strictly increasing (tracking between frames).
-    mode "image": independent still images.
+    mode "video": frames of one stream, timestamps strictly increasing (tracking between frames); each
+    `PoseFrame` says whether the picture cut since the previous frame (`coach.pose.camera_cuts`) unless
+    find_cuts is False (an engine that sees only some of a stream's frames). mode "image": independent stills.
     """
 
     def __init__(self, model_path: str | Path, *, num_poses: int = 1, mode: str = "video",
                  min_detection_confidence: float = 0.5, min_presence_confidence: float = 0.5,
-                 min_tracking_confidence: float = 0.5) -> None:
+                 min_tracking_confidence: float = 0.5, find_cuts: bool = True) -> None:
         from mediapipe.tasks.python import BaseOptions, vision  # the only mediapipe import
 
         if mode not in ("video", "image"):
@@ -113,7 +114,7 @@ class PoseEngine:
         self._mp_image = mp.Image
         self._srgb = mp.ImageFormat.SRGB
         self._last_ms = -1
-        self._cuts = CutDetector()
+        self._cuts = CutDetector() if mode == "video" and find_cuts else None
         #: seconds spent inside the model since creation (for the benchmark's "bare inference" figure)
         self.inference_s = 0.0
 
@@ -136,7 +137,7 @@ class PoseEngine:
         self.inference_s += time.perf_counter() - t0
         frame = PoseFrame.from_mediapipe(result, width_px=width, height_px=height, timestamp_s=timestamp_s,
                                          frame_index=frame_index)
-        if self.mode == "video":  # a stream: say where the picture cuts (counting restarts its range there)
+        if self._cuts is not None:  # a stream: say where the picture cuts (counting restarts its range there)
             frame = dataclasses.replace(frame, cut=self._cuts.update(image_bgr))
         return frame
 
@@ -239,12 +240,13 @@ class ScoutingPoseEngine:
         self.model_path = Path(model_path)
         self.scout_every_s = float(scout_every_s)
         self.leave_after_s = float(leave_after_s)
-        self._single = PoseEngine(model_path, num_poses=1, **options)
+        self._single = PoseEngine(model_path, num_poses=1, find_cuts=False, **options)
         try:
-            self._dual = PoseEngine(model_path, num_poses=2, **options)
+            self._dual = PoseEngine(model_path, num_poses=2, find_cuts=False, **options)
         except BaseException:
             self._single.close()
             raise
+        self._cuts = CutDetector()  # every frame of the stream passes here, whichever landmarker sees it
         self.two_people = False  #: True while the two-person landmarker is in use
         self._last_scout_s = -np.inf
         self._last_two_s = -np.inf
@@ -264,8 +266,13 @@ class ScoutingPoseEngine:
 
     def detect(self, image_bgr: np.ndarray, timestamp_s: float = 0.0, frame_index: int = 0) -> PoseFrame:
         """Everyone found in this video frame (at most two); timestamps must increase from call to call.
+        The frame says whether the picture cut since the previous one (`coach.pose.camera_cuts`).
 
         image_bgr: (H, W, 3) uint8, BGR. timestamp_s: the frame's source time, seconds."""
+        pose = self._people(image_bgr, timestamp_s, frame_index)
+        return dataclasses.replace(pose, cut=self._cuts.update(image_bgr))
+
+    def _people(self, image_bgr: np.ndarray, timestamp_s: float, frame_index: int) -> PoseFrame:
         self.stats["frames"] += 1
         t = timestamp_s
         if self.two_people:
