@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from coach.engine.adaptive_range import AdaptiveRange
+from coach.engine.caveats import caveat, margin_function, sides_caveats
 from coach.engine.compiled import SIDES, Compiled, compile_definition
 from coach.engine.cuts import CutWatcher, body_sizes
 from coach.engine.events import Event
@@ -35,7 +36,7 @@ from coach.engine.measures import compute
 from coach.engine.reasons import frame_reason
 from coach.engine.result import CountResult, Trace, not_measurable_by_all
 from coach.engine.sides import SideChooser
-from coach.engine.tracking import ExerciserChooser, choose_slots
+from coach.engine.tracking import ExerciserChooser
 from coach.exercise.expressions import RANGE_HI, RANGE_LO
 from coach.exercise.spec import ExerciseDefinition
 from coach.pose.landmarks import N_LANDMARKS, landmark_index
@@ -118,9 +119,12 @@ class Counter:
         self.smoothers = self._new_smoothers()
         self._history: deque = deque(maxlen=4096)  # (frame index, (left, right)) of the credit measure
         min_span = mv.range.min_span if mv.range is not None else 0.0
+        margin = margin_function(self.comp)
         self.lanes = [Lane(s, Machine(self.comp.table, self.tally, side=s or "both",
-                                      credit=self._credit if mv.credit_side else None, ledger=self.ledger),
+                                      credit=self._credit if mv.credit_side else None, ledger=self.ledger,
+                                      margin=margin),
                            None, min_span) for s in sides]
+        self._followed: int | None = None  # the person followed, once several have been seen
         self._conds = [(bit, c.compile()) for bit, c in self.comp.conditions]
         prim_geom = self.comp.channels[self.comp.channel_of[(mv.measure, "left")]].geometry
         self._quality_idx = {sd: [landmark_index(n) for n in prim_geom.landmarks(sd)] for sd in SIDES}
@@ -222,7 +226,7 @@ class Counter:
         world1 = None if world is None else world[None]
         raw = [float(compute(c.geometry, xy1, world1, vis1, c.side, c.min_visibility)[0]) for c in self.comp.channels]
         return raw, {"nobody": slot < 0, "jumped": jumped, "xy": xy, "vis": vis, "cut": frame.cut,
-                     "size": float(body_sizes(xy))}
+                     "size": float(body_sizes(xy)), "who": self.chooser.chosen if self.chooser.seen_several else None}
 
     # ------------------------------------------------------------------ stages 3 and 4, shared by live and count()
 
@@ -231,6 +235,14 @@ class Counter:
         cut, refitting = self.cuts.update(t, ctx["cut"], ctx["size"], ctx["jumped"])
         if cut:
             self._restart_after_cut()
+            self.tally.warnings.append(caveat("cut", f"camera cut or zoom at {t:.1f} s: the range of the movement "
+                                                     f"is learned afresh if the shot changed", t))
+        who = ctx.get("who")
+        if who is not None:
+            if self._followed is not None and who != self._followed:
+                self.tally.warnings.append(caveat("person_switched", f"another person is followed from {t:.1f} s",
+                                                  t))
+            self._followed = who
         if refitting:
             raw = [_NAN] * len(raw)
         ctx["refitting"] = refitting
@@ -309,7 +321,8 @@ class Counter:
                                       settling=rng is not None and rng.settling,
                                       rejected=rng is not None and rng.rejected, learning=rng is not None and lo_s != lo_s)
             quality = 1.0 if vis is None else min(float(vis[k]) for k in self._quality_idx[s or auto])
-            events += lane.machine.step(t, x, ok, mask, i, reason, quality)
+            events += lane.machine.step(t, x, ok, mask, i, reason, quality, (lo_s, hi_s))
+            lane.seen_frames += ok
             if s is None or s == auto:
                 shown, counted, lo, hi = lane, x, lo_s, hi_s
         if self.each:
@@ -414,18 +427,27 @@ class Counter:
             rep_records=sorted(t.records, key=lambda r: r.end_s), holds=sorted(t.holds, key=lambda h: h.start_s),
             faults=sorted(t.faults, key=lambda f: f.time_s),
             not_measurable=not_measurable_by_all([lane.machine.not_measurable for lane in self.lanes]),
-            trace=trace, side=side, definition_hash=self.d.content_hash)
+            trace=trace, side=side, definition_hash=self.d.content_hash,
+            warnings=sorted(t.warnings + sides_caveats({ln.side: ln.seen_frames for ln in self.lanes}),
+                            key=lambda w: (w["time_s"] is None, w["time_s"] or 0.0)))
 
 
-def _follow(series: PoseSeries, counter: Counter) -> np.ndarray:
-    if counter.chooser.choice == "auto" and series.n_slots == 1:  # the lone person (what the chooser says)
-        return np.where(series.n_people > 0, 0, -1)
-    return choose_slots(series, counter.chooser)
+def _follow(series: PoseSeries, counter: Counter) -> tuple[np.ndarray, list]:
+    """(slot followed in each frame, -1 = nobody; who is followed in each frame once several people have been
+    seen, else None), exactly as the counter's chooser follows them frame by frame."""
+    chooser = counter.chooser
+    if chooser.choice == "auto" and series.n_slots == 1:  # the lone person (what the chooser says)
+        return np.where(series.n_people > 0, 0, -1), [None] * len(series)
+    slots, who = [], []
+    for f in series.frames():
+        slots.append(chooser.step(f))
+        who.append(chooser.chosen if chooser.seen_several else None)
+    return np.array(slots, np.int64), who
 
 
 def followed_slots(definition: ExerciseDefinition, series: PoseSeries, choose: str | int = "auto") -> np.ndarray:
     """Slot of the person a count follows in every frame (-1 = nobody), exactly as a `Counter` follows them."""
-    return _follow(series, Counter(definition, choose=choose, has_world=series.has_world))
+    return _follow(series, Counter(definition, choose=choose, has_world=series.has_world))[0]
 
 
 def count(definition: ExerciseDefinition, series: PoseSeries, *, offline: bool = False, side: str | None = None,
@@ -446,7 +468,7 @@ def count(definition: ExerciseDefinition, series: PoseSeries, *, offline: bool =
     n = len(series)
     if n == 0:
         return counter.result()
-    slots = _follow(series, counter)
+    slots, who = _follow(series, counter)
     xy, world, vis = person_arrays(series, slots)
     centres, torsos = body_centres(xy)
     gate = counter.gate
@@ -461,7 +483,7 @@ def count(definition: ExerciseDefinition, series: PoseSeries, *, offline: bool =
     for i in range(n):
         st.slot = int(slots[i])
         counter._step(times[i], raw[i], {"nobody": slots[i] < 0, "jumped": bool(jumped[i]), "xy": xy[i], "vis": vis[i],
-                                         "cut": cuts[i], "size": sizes[i]})
+                                         "cut": cuts[i], "size": sizes[i], "who": who[i]})
     counter.finish(times[-1])
     return counter.result()
 

@@ -44,7 +44,7 @@ class Lane:
     """One side's counting. `measure(x)` per frame with the side's smoothed primary value -> (value kept,
     range low, range high); `cut()` at a camera cut."""
 
-    __slots__ = ("side", "machine", "range", "min_span", "last_x", "after_cut", "lo", "hi")
+    __slots__ = ("side", "machine", "range", "min_span", "last_x", "after_cut", "lo", "hi", "seen_frames")
 
     def __init__(self, side: str | None, machine: Machine, rng: AdaptiveRange | None, min_span: float) -> None:
         self.side = side  #: "left"/"right", or None for the one lane of a set
@@ -54,6 +54,7 @@ class Lane:
         self.last_x = _NAN  #: the last value measured (before a cut: the last of the previous shot)
         self.after_cut = False
         self.lo = self.hi = _NAN
+        self.seen_frames = 0  #: frames this lane could measure
 
     def cut(self) -> None:
         """A camera cut: the next value measured decides whether the shot continues."""

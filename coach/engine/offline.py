@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 
 from coach.engine.adaptive_range import offline_range
+from coach.engine.caveats import caveat, margin_function, sides_caveats
 from coach.engine.compiled import SIDES, compile_definition
 from coach.engine.cuts import CutWatcher, body_sizes
 from coach.engine.lanes import counted_sides, shot_continues
@@ -51,7 +52,7 @@ def count_offline(definition: ExerciseDefinition, series: PoseSeries, *, side: s
     primary = comp.primary
     if n == 0:
         return follower.result()
-    slots = _follow(series, follower)
+    slots, _ = _follow(series, follower)
     xy, world, vis = person_arrays(series, slots)
     centres, torsos = body_centres(xy)
     gate = JumpGate()
@@ -147,6 +148,10 @@ def _run(comp, times: np.ndarray, values: dict, per_side: dict, auto: str, side_
     primary = comp.primary
     n = len(times)
     tally = Tally()
+    margin = margin_function(comp)
+    if cuts is not None:
+        tally.warnings += [caveat("cut", f"camera cut or zoom at {times[c]:.1f} s: the range of the movement is "
+                                         f"learned afresh if the shot changed", times[c]) for c in np.flatnonzero(cuts)]
     ledger = RepLedger(tally, two_sides=len(lanes) == 2, min_span=mv.range.min_span if mv.range is not None else 0.0)
     runs = []
     for run_side in lanes:
@@ -167,20 +172,22 @@ def _run(comp, times: np.ndarray, values: dict, per_side: dict, auto: str, side_
             ok &= ~np.isnan(vals[name])
         if lo is not None:
             ok &= ~np.isnan(lo)
-        machine = Machine(comp.table, tally, side=run_side or "both", credit=credit, ledger=ledger)
+        machine = Machine(comp.table, tally, side=run_side or "both", credit=credit, ledger=ledger, margin=margin)
         q = np.ones(n) if quality is None else quality[run_side or auto]
         runs.append((run_side, machine, x, lo, hi, mask, ok, q, new_shots))
     phase_names = np.full(n, "", dtype=object)
     tl = times.tolist()
+    nan = np.full(n, np.nan)
     cols = [(r[2].tolist(), r[6].tolist(), r[5].tolist(), np.asarray(r[7], np.float64).tolist(),
-             set() if r[8] is None else set(np.flatnonzero(r[8]).tolist())) for r in runs]
+             set() if r[8] is None else set(np.flatnonzero(r[8]).tolist()),
+             (nan if r[3] is None else r[3]).tolist(), (nan if r[4] is None else r[4]).tolist()) for r in runs]
     shown = next((k for k, r in enumerate(runs) if r[0] in (None, auto)), 0)
     for i in range(n):
-        for (run_side, machine, *_rest), (xl, okl, ml, ql, cut_at) in zip(runs, cols):
+        for (run_side, machine, *_rest), (xl, okl, ml, ql, cut_at, lol, hil) in zip(runs, cols):
             if i in cut_at:
                 machine.cut()
             reason = "" if okl[i] else reason_of(i, run_side or auto)
-            machine.step(tl[i], xl[i], okl[i], ml[i], i, reason, ql[i])
+            machine.step(tl[i], xl[i], okl[i], ml[i], i, reason, ql[i], (lol[i], hil[i]))
         if ledger.two_sides:
             events: list = []
             ledger.step(tl[i], {r[0]: r[1].rep_started_s for r in runs}, events)
@@ -191,7 +198,6 @@ def _run(comp, times: np.ndarray, values: dict, per_side: dict, auto: str, side_
         machine.finish(float(times[-1]) if n else None)
     ledger.flush([])
     _, _, x0, lo0, hi0, *_rest = runs[shown]
-    nan = np.full(n, np.nan)
     trace = Trace(times, phase_names, values, primary, x0, nan if lo0 is None else lo0,
                   nan if hi0 is None else hi0, side_label, per_side)
     return CountResult(
@@ -199,7 +205,9 @@ def _run(comp, times: np.ndarray, values: dict, per_side: dict, auto: str, side_
         rep_records=sorted(tally.records, key=lambda r: r.end_s), holds=sorted(tally.holds, key=lambda h: h.start_s),
         faults=sorted(tally.faults, key=lambda f: f.time_s),
         not_measurable=not_measurable_by_all([r[1].not_measurable for r in runs]),
-        trace=trace, side=side_label, definition_hash=d.content_hash)
+        trace=trace, side=side_label, definition_hash=d.content_hash,
+        warnings=sorted(tally.warnings + sides_caveats({r[0]: int(np.count_nonzero(r[6])) for r in runs}),
+                        key=lambda w: (w["time_s"] is None, w["time_s"] or 0.0)))
 
 
 def _new_shots(x: np.ndarray, times: np.ndarray, cuts: np.ndarray | None, rg) -> np.ndarray | None:

@@ -49,7 +49,8 @@ class CountResult:
     trace: Trace
     side: str = "none"  #: side the measures were taken on (auto resolves to left/right)
     definition_hash: str = ""
-    warnings: list[dict] = field(default_factory=list)  #: why a count could be wrong (code, message, time)
+    #: why the count could be wrong (`coach.engine.caveats`): dicts of code, message, time_s
+    warnings: list[dict] = field(default_factory=list)
 
     @property
     def not_measurable_s(self) -> float:
@@ -69,6 +70,7 @@ class CountResult:
             "faults": [f.to_dict() for f in self.faults],
             "not_measurable_s": round(self.not_measurable_s, 3),
             "not_measurable": [n.to_dict() for n in self.not_measurable],
+            "warnings": list(self.warnings),
             "definition_hash": self.definition_hash,
         }
 

@@ -225,6 +225,30 @@ class Condition:
         """A closure evaluating the condition (faster than walking the tree for per-frame use)."""
         return _compile(self.root)
 
+    def thresholds(self, name: str) -> list[tuple[str, Node]]:
+        """The comparisons of measure `name` alone with something else: (operator as if `name` were on the
+        left, the other side), e.g. "knee < 35%" -> [("<", 35%)]. Evaluate the other side with `evaluate_node`."""
+        flip = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
+        out = []
+
+        def walk(node: Node) -> None:
+            if node.kind == "cmp":
+                a, b = node.args
+                if a.kind == "name" and a.value == name and name not in names_in(b):
+                    out.append((node.value, b))
+                elif b.kind == "name" and b.value == name and name not in names_in(a):
+                    out.append((flip[node.value], a))
+            for arg in node.args:
+                walk(arg)
+
+        walk(self.root)
+        return out
+
+
+def evaluate_node(node: Node, env: Mapping[str, object]):
+    """The value of a (non-boolean) expression node in `env` (see `Condition.thresholds`)."""
+    return _eval(node, env)
+
 
 def parse_condition(text: str, known_names: Iterable[str] | None = None) -> Condition:
     """Parse `text` as a condition. Raises ExpressionError with a precise reason.

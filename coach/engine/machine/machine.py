@@ -30,19 +30,23 @@ class Tally:
     last_cue: str = ""
     last_cue_s: float | None = None
     cue_times: dict = field(default_factory=dict)  #: fault code -> time its cue was last shown
+    warnings: list = field(default_factory=list)  #: caveats of the count (`coach.engine.caveats`)
 
 
 class Machine:
     """Runs a `TransitionTable` frame by frame: `step` per frame, `finish` at the end of the set.
 
     credit(frame index) -> side: who is credited with a rep, looked up at its turning point (definitions
-    with ``credit_side``); otherwise the machine's own side. ledger: where completed reps are counted
+    with ``credit_side``); otherwise the machine's own side. margin: `coach.engine.caveats.margin_function`
+    (how far a rep's turning value went past its threshold). ledger: where completed reps are counted
     (shared by the machines of a set, which merges the two sides' reps; a ledger of its own by default).
     """
 
     def __init__(self, table: TransitionTable, tally: Tally, side: str = "both",
-                 credit: Callable[[int], str] | None = None, ledger: RepLedger | None = None) -> None:
+                 credit: Callable[[int], str] | None = None, ledger: RepLedger | None = None,
+                 margin: Callable[[float, float, float, float], float | None] | None = None) -> None:
         self.table = table
+        self.margin = margin
         self.tally = tally
         self.side = side
         self.credit = credit
@@ -102,6 +106,8 @@ class Machine:
             use_min = abs(draft.v_start - draft.min_value) >= abs(draft.max_value - draft.v_start)
         t_turn, i_turn, m_turn = (draft.t_min, draft.i_min, draft.mask_min) if use_min else \
             (draft.t_max, draft.i_max, draft.mask_max)
+        v_turn, (lo, hi) = (draft.min_value, draft.range_min) if use_min else (draft.max_value, draft.range_max)
+        margin = self.margin(v_turn, lo, hi, draft.max_value - draft.min_value) if self.margin is not None else None
         t_turn = min(max(t_turn, start), end)
         side = self.credit(i_turn) if self.credit is not None else self.side
         new = self.faults.at_rep(index=0, side=side, t_turn=t_turn, mask_turn=m_turn, mask_or=draft.mask_or,
@@ -110,16 +116,17 @@ class Machine:
             lane=self.side, side=side, start_s=start, end_s=end, turn_s=t_turn, measure=table.measure,
             min_value=draft.min_value, max_value=draft.max_value,
             faults=tuple(draft.faults) + tuple(f for f, _ in new), rules=tuple((f, r.cooldown_s) for f, r in new),
-            ended_early=ended_early, quality=draft.quality,
+            ended_early=ended_early, quality=draft.quality, margin=margin,
             sides_done=(side,) if side in ("left", "right") else ()), out)
 
     # ------------------------------------------------------------------ per frame
 
     def step(self, t: float, v: float, ok: bool, mask: int, i: int, reason: str = "",
-             quality: float = 1.0) -> list[Event]:
+             quality: float = 1.0, rng: tuple = (float("nan"), float("nan"))) -> list[Event]:
         """Advance by one frame: time `t` (s), primary value `v`, measurable `ok`, condition bits `mask`,
         frame index `i`; `reason` says why a frame is not measurable; `quality` how well the measure's
-        landmarks are seen (0-1, the merged rep of two sides keeps the better-seen one's measures)."""
+        landmarks are seen (0-1, the merged rep of two sides keeps the better-seen one's measures); `rng` the
+        adaptive range (low, high) in this frame."""
         out: list[Event] = []
         table, gaps, phases, cycle = self.table, self.gaps, self.phases, self.cycle
         if not ok:
@@ -153,7 +160,7 @@ class Machine:
             self.resting = False
             out.append(PhaseChanged(t, table.phases[k], self.side))
             self._complete(cycle.enter(k, t_entry), out)
-        cycle.track(t, v, i, mask, quality)
+        cycle.track(t, v, i, mask, quality, rng)
         in_rep = cycle.in_rep
         raised = self.faults.frame(t, mask, phases.phase,
                                    self.tally.reps + len(self.ledger.pending) + 1 if in_rep else None, out)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from coach.engine.caveats import THIN_MARGIN, caveat
 from coach.engine.events import FaultRaised, FormFault, RepCompleted, RepRecord
 
 #: Reps of the two sides that overlap for more than this fraction of the shorter one are one rep.
@@ -54,6 +55,7 @@ class RepCandidate:
     quality: float = 1.0  #: mean visibility of the measure's landmarks over the rep (0-1)
     #: the sides known to have done it (counted per side): one side, both when merged, none when unknown
     sides_done: tuple = ()
+    margin: float | None = None  #: how far past its turning threshold it went, as a fraction of the range
 
     @property
     def duration_s(self) -> float:
@@ -91,7 +93,7 @@ class RepLedger:
     definition's range min_span (0 without a range).
     """
 
-    def __init__(self, tally, two_sides: bool = False, min_span: float = 0.0) -> None:
+    def __init__(self, tally, two_sides: bool = False, min_span: float = 0.0) -> None:  # noqa: D107
         self.tally = tally
         self.two_sides = two_sides
         self.min_span = min_span
@@ -143,6 +145,19 @@ class RepLedger:
                                    end_s=max(a.end_s, b.end_s), ended_early=a.ended_early and b.ended_early,
                                    sides_done=("left", "right"))
 
+    def _caveats(self, index: int, cand: RepCandidate) -> None:
+        warn = self.tally.warnings
+        rom = cand.max_value - cand.min_value
+        if cand.ended_early:
+            warn.append(caveat("ended_early", f"rep {index}: its return was not seen (the source ended, faded or "
+                                              f"lost the person); counted", cand.end_s))
+        if cand.margin is not None and cand.margin < THIN_MARGIN:
+            warn.append(caveat("thin_margin", f"rep {index} passed its turning threshold by only "
+                                              f"{max(cand.margin, 0.0):.0%} of the range", cand.turn_s))
+        if self.min_span and rom < self.min_span:
+            warn.append(caveat("small_movement", f"rep {index} moved {rom:.3g}, less than the {self.min_span:g} a "
+                                                 f"movement is expected to span (min_span)", cand.turn_s))
+
     def _join_recorded(self, rec: RepRecord, cand: RepCandidate) -> None:
         """A rep of the other side completed after its partner was recorded: the recorded rep becomes both
         sides' (its events were already sent with one side; the result says both)."""
@@ -170,6 +185,7 @@ class RepLedger:
         tally.reps_left += "left" in cand.sides_done
         tally.reps_right += "right" in cand.sides_done
         tally.records.append(rec)
+        self._caveats(index, cand)
         out.append(RepCompleted(cand.end_s, rec))
         for f, cooldown_s in cand.rules:
             f = dataclasses.replace(f, rep_index=index, side=cand.side)
