@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -302,3 +303,68 @@ def test_plot_of_a_per_side_exercise_has_a_panel_per_side(tmp_path: Path):
     sides = per_side_results(d, series)
     assert sum(s.reps for s in sides.values()) == r.reps  # each side alone counts what the side counted
     assert plot_trace(r, d, tmp_path / "p.png", per_side=sides).exists()
+
+
+# ------------------------------------------------------------------ fixed thresholds: where the rep turns
+
+FIXED_BRIDGE = """\
+id: fixed_bridge
+name: Bridge with fixed thresholds
+measures:
+  hip: {angle: [left_shoulder, left_hip, left_knee]}
+movement:
+  measure: hip
+  phases:
+    down: {when: "hip < 140", until: "hip > 145"}
+    up:   {when: "hip > 165", until: "hip < 160"}
+  rep: [down, up, down]
+form:
+  - {code: low_bridge, check: at_turn, fail_if: "hip < 160", cue: "Lift your hips higher"}
+"""
+
+
+def test_fixed_thresholds_turn_at_the_far_end_of_the_movement():
+    """Without a range, the turning point is the far end of the movement: here reps start low (lying, hip
+    bent, 105°, well below where the rep starts at 145°) and turn at the top (175°). Deciding per rep from
+    how far the values went either side of the start put the turn at the rep's start ("down s 0.00"), so
+    every `at_turn` rule checked the wrong moment."""
+    from coach.engine.counter import count_measures
+    from coach.engine.compiled import compile_definition
+    from coach.exercise.loader import parse_definition_text
+
+    d, problems = parse_definition_text(FIXED_BRIDGE)
+    assert not problems
+    assert compile_definition(d).table.rest == "low"
+    t = np.arange(0, 22, 1 / 30)
+    hip = np.full(len(t), 105.0)
+    tops = []
+    for k in range(5):  # 5 bridges of 4 s from 1 s on: 105 -> 175 -> 105
+        t0 = 1 + 4 * k
+        m = (t >= t0) & (t < t0 + 4)
+        hip[m] = 140 - 35 * np.cos(2 * np.pi * (t[m] - t0) / 4)
+        tops.append(t0 + 2)
+    r = count_measures(d, t, {"hip": hip}, offline=False)
+    assert r.reps == 5
+    for rec, top in zip(r.rep_records, tops):
+        assert abs(rec.start_s + rec.eccentric_s - top) < 0.1, rec  # the turn is at the top
+        assert rec.eccentric_s > 0.5 and rec.concentric_s > 0.5
+    assert r.faults == []  # every bridge reached 175 at its turn
+
+
+@pytest.mark.parametrize("phases,rest", [
+    ({"down": "hip < 140", "up": "hip > 165"}, "low"),
+    ({"down": "140 > hip", "up": "hip > 165 and hip < 200"}, "low"),
+    ({"down": "hip > 160", "up": "hip < 100"}, "high"),
+    ({"down": "hip < 100", "up": "hip < 60"}, "high"),  # both below: the first is the higher one
+    ({"down": "hip < 60", "up": "hip < 100"}, "low"),
+    ({"down": "hip < 100 or hip > 170", "up": "hip > 150"}, None),  # it does not say: decided per rep
+])
+def test_where_reps_start_is_read_from_the_phase_thresholds(phases, rest):
+    from coach.engine.compiled import compile_definition
+    from coach.exercise.loader import parse_definition_text
+
+    text = FIXED_BRIDGE.replace('{when: "hip < 140", until: "hip > 145"}', '{when: "%s"}' % phases["down"])
+    text = text.replace('{when: "hip > 165", until: "hip < 160"}', '{when: "%s"}' % phases["up"])
+    d, problems = parse_definition_text(text)
+    assert not problems, problems
+    assert compile_definition(d).table.rest == rest
