@@ -206,7 +206,7 @@ def test_validate_reports_every_problem_of_a_file(tmp_path: Path):
     f = folder / "multi.yaml"
     for expected in (f"{f}:4: measures.knee.angle: unknown landmark 'kne'",
                      f"{f}:11: movement.rep[1]: the rep cycle names phase 'dwn'",
-                     f"{f}:12: movement.min_phase_s: expected greater than or equal to 0",
+                     f"{f}:12: movement.min_phase_s: expected a number greater than or equal to 0",
                      f"{f}:14: form[0].check: 'during' needs a defined phase"):
         assert expected in out.replace("\n", " ") or expected in out, (expected, out)
     assert f"{folder / 'syntax.yaml'}:" in out and "not valid YAML" in out

@@ -54,6 +54,17 @@ class Node:
         return self.kind in ("cmp", "and", "or", "not")
 
 
+def _equals_hint(text: str, at: int) -> str:
+    """What to write instead of an '=' at `at` in a condition ("hip = 90", "hip => 90")."""
+    two = text[at:at + 2]
+    if two in ("=>", "=<"):
+        fixed = text[:at] + two[::-1] + text[at + 2:]
+        return f"'{two}' is written '{two[::-1]}': \"{fixed}\""
+    fixed = text[:at] + ">=" + text[at + 1:]
+    return (f"'=' is not a comparison: write <, >, <= or >= (a measure is never exactly equal to a number), "
+            f"e.g. \"{fixed}\"")
+
+
 class _Parser:
     def __init__(self, text: str):
         self.text = text
@@ -63,8 +74,11 @@ class _Parser:
         while pos < len(text_stripped):
             m = _TOKEN.match(text_stripped, pos)
             if not m or m.end() == pos:
-                bad = text_stripped[pos:].strip()[:1]
-                raise ExpressionError(f"unexpected character '{bad}' at position {pos + 1}")
+                at = pos + len(text_stripped[pos:]) - len(text_stripped[pos:].lstrip())
+                bad = text_stripped[at:at + 1]
+                if bad == "=":
+                    raise ExpressionError(_equals_hint(text_stripped, at))
+                raise ExpressionError(f"unexpected character '{bad}' at position {at + 1}")
             kind = m.lastgroup
             self.tokens.append((kind, m.group(kind), m.start(kind)))
             pos = m.end()
@@ -118,7 +132,8 @@ class _Parser:
         tok = self.peek()
         if tok is not None and tok[0] == "op" and tok[1] in ("<", "<=", ">", ">=", "==", "!="):
             if tok[1] in ("==", "!="):
-                raise ExpressionError(f"'{tok[1]}' is not allowed: measures are continuous; use < or >")
+                raise ExpressionError(f"'{tok[1]}' is not a comparison you can use: a measure is never exactly "
+                                      f"equal to a number; write <, >, <= or >=")
             self.i += 1
             right = self.sum_()
             return Node("cmp", tok[1], (left, right))

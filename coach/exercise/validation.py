@@ -78,6 +78,33 @@ def _model_for_mapping(loc: tuple) -> type[BaseModel] | None:
     return _model_at(loc)
 
 
+#: pydantic error types about a value of the wrong kind -> what was expected, in words
+_TYPE_WORDS = {"int_parsing": "a whole number", "int_type": "a whole number", "int_from_float": "a whole number",
+               "float_parsing": "a number", "float_type": "a number", "finite_number": "a finite number",
+               "bool_parsing": "true or false", "bool_type": "true or false", "string_type": "text",
+               "list_type": "a list, e.g. [a, b]", "dict_type": "a mapping of fields (name: value)"}
+#: pydantic error types about a number out of bounds -> (words, key of the bound in the error's context)
+_BOUND_WORDS = {"greater_than": ("greater than", "gt"), "greater_than_equal": ("greater than or equal to", "ge"),
+                "less_than": ("less than", "lt"), "less_than_equal": ("less than or equal to", "le")}
+
+
+def _example(loc: tuple, typ: str) -> str:
+    """`field: value` to show the right way of writing a number or true/false at `loc` ("" if unknown)."""
+    key = loc[-1] if loc else None
+    if not isinstance(key, str):
+        return ""
+    if typ.startswith("bool"):
+        return f"{key}: true"
+    if not typ.startswith(("int", "float", "finite")):
+        return ""
+    model = _model_for_mapping(loc[:-1])
+    field = None if model is None else next((f for n, f in model.model_fields.items() if key in (n, f.alias)), None)
+    value = None if field is None else field.default
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        value = 10 if typ.startswith("int") else 1
+    return f"{key}: {value:g}" if isinstance(value, float) else f"{key}: {value}"
+
+
 def _pydantic_problems(exc: ValidationError, lines: dict[tuple, int]) -> list[Problem]:
     out = []
     for err in exc.errors(include_url=False):
@@ -104,6 +131,13 @@ def _pydantic_problems(exc: ValidationError, lines: dict[tuple, int]) -> list[Pr
             what = "entries" if isinstance(found, dict) else "items"
             msg = (f"expected {'at least' if typ == 'too_short' else 'at most'} {limit} {what}, "
                    f"found {ctx.get('actual_length', len(found) if hasattr(found, '__len__') else '?')}")
+        elif typ in _TYPE_WORDS:
+            msg = f"expected {_TYPE_WORDS[typ]}, found {describe(found)}"
+            example = _example(loc, typ)
+            msg += f"; write e.g. {example}" if example else ""
+        elif typ in _BOUND_WORDS:
+            words, key = _BOUND_WORDS[typ]
+            msg = f"expected a number {words} {err.get('ctx', {}).get(key)}, found {describe(found)}"
         elif typ == "literal_error":
             expected = err.get("ctx", {}).get("expected", "")
             hint = closest_name(str(found), re.findall(r"'([^']*)'", expected), 0.4)
@@ -161,7 +195,7 @@ def semantic_problems(d: ExerciseDefinition, lines: dict[tuple, int]) -> list[Pr
         try:
             c = parse_condition(text, names)
         except ExpressionError as exc:
-            add(loc, f"{exc} in \"{text}\"")
+            add(loc, f"\"{text}\": {exc}")
             return None
         if c.uses_percent:
             if mv.range is None:
