@@ -21,7 +21,7 @@ from coach.errors import DefinitionError  # noqa: E402
 from coach.exercise.library import BUILTIN_DIR, get_definition, list_definitions, load_library  # noqa: E402
 from db.engine import close_database, open_database, write_session  # noqa: E402
 
-#: Not YAML at all: the flow sequence is never closed (the parser stops on line 3, the end of the text).
+#: Not YAML at all: the flow sequence opened on line 2 is never closed.
 UNCLOSED = "id: knee_broken\nname: [Knee\n"
 
 

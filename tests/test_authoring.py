@@ -199,7 +199,7 @@ def test_validate_reports_every_problem_of_a_file(tmp_path: Path):
     folder.mkdir()
     (folder / "multi.yaml").write_text(MULTI)
     (folder / "syntax.yaml").write_text("id: x\nname: [unclosed\n")
-    (folder / "good.yaml").write_text(_squat_text("Fine").replace("id: squat", "id: fine"))
+    (folder / "fine.yaml").write_text(_squat_text("Fine").replace("id: squat", "id: fine"))
     res = invoke("exercises", "validate", str(folder))
     assert res.exit_code == 1
     out = res.output
@@ -210,7 +210,7 @@ def test_validate_reports_every_problem_of_a_file(tmp_path: Path):
                      f"{f}:14: form[0].check: 'during' needs a defined phase"):
         assert expected in out.replace("\n", " ") or expected in out, (expected, out)
     assert f"{folder / 'syntax.yaml'}:" in out and "not valid YAML" in out
-    assert "good.yaml" in out and "1 valid, 2 with problems" in out
+    assert "fine.yaml" in out and "1 valid, 2 with problems" in out
 
 
 def test_try_a_file_with_problems_lists_them_all(tmp_path: Path):
@@ -368,3 +368,66 @@ def test_where_reps_start_is_read_from_the_phase_thresholds(phases, rest):
     d, problems = parse_definition_text(text)
     assert not problems, problems
     assert compile_definition(d).table.rest == rest
+
+
+# ------------------------------------------------------------------ validate: the id, and warnings
+
+
+def test_validate_wants_the_id_to_be_the_file_name(tmp_path: Path):
+    (tmp_path / "my_squat.yaml").write_text(_squat_text("Mine").replace("id: squat", "id: my_squat"))
+    (tmp_path / "deep_squat.yaml").write_text(_squat_text("Deep"))  # a copy that kept the id 'squat'
+    (tmp_path / "press.yaml").write_text(_squat_text("Press").replace("id: squat", "id: my_squat"))
+    res = invoke("exercises", "validate", str(tmp_path))
+    assert res.exit_code == 1
+    out = " ".join(res.output.split())
+    assert (f"{tmp_path / 'deep_squat.yaml'}:1: id: id 'squat' does not match the file name deep_squat.yaml"
+            in out and "write id: deep_squat, or rename the file to squat.yaml" in out), out
+    # the id of another file beside it: that file is the one used
+    assert f"{tmp_path / 'press.yaml'}:1: id: id 'my_squat' does not match the file name press.yaml" in out
+    assert "my_squat.yaml beside it has that name, so this file is never used" in out
+    assert "1 valid, 2 with problems" in out
+
+
+WARNED = """\
+id: warned
+name: Warned
+measures:
+  knee: {angle: [hip, knee, ankle]}
+  elbow: {angle: [shoulder, elbow, wrist]}
+movement:
+  measure: knee
+  range: {rest: high, min_span: 40}
+  phases:
+    bent:     {when: "knee < 40%", until: "knee > 50%"}
+    straight: {when: "knee > 30%", until: "knee < 20%"}
+  rep: [bent, straight, bent]
+"""
+
+
+def test_validate_warns_of_an_unused_measure_overlapping_phases_and_a_contradicted_rest(tmp_path: Path):
+    f = tmp_path / "warned.yaml"
+    f.write_text(WARNED)
+    res = invoke("exercises", "validate", str(f))
+    assert res.exit_code == 0, res.output  # warnings are not problems
+    out = " ".join(res.output.split())
+    assert f"{f}:5: measures.elbow: measure 'elbow' is not used by any phase or form rule" in out, out
+    assert (f"{f}:11: movement.phases.straight.when: phases 'bent' (knee below 40%) and 'straight' (knee above "
+            f"30%) overlap between 30% and 40%") in out, out
+    assert f"{f}:8: movement.range.rest: rest: high, but the rep starts in 'bent'" in out and "write rest: low" in out
+    assert "1 valid; 3 warnings" in out
+    fixed = WARNED.replace("  elbow: {angle: [shoulder, elbow, wrist]}\n", "").replace("rest: high", "rest: low")
+    f.write_text(fixed.replace('"knee > 30%", until: "knee < 20%"', '"knee > 75%", until: "knee < 60%"'))
+    res = invoke("exercises", "validate", str(f))
+    assert res.exit_code == 0 and "warning" not in res.output, res.output
+
+
+def test_list_prints_the_problem_of_an_invalid_file_in_full(user_folder: Path):
+    user_folder.mkdir()
+    (user_folder / "squat.yaml").write_text(_squat_text("User squat"))
+    (user_folder / "deep_squat.yaml").write_text(_squat_text("Deep"))  # kept the id of squat.yaml
+    res = invoke("exercises", "list")
+    assert res.exit_code == 1
+    out = " ".join(res.output.split())
+    assert "…" not in res.output
+    assert ("'squat' is already the id of squat.yaml (user), which is used instead; this file is never used "
+            "(name it squat.yaml to replace that one, or give it another id)") in out, out

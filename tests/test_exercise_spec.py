@@ -141,9 +141,10 @@ def test_not_a_mapping():
 
 
 def test_validate_paths_reports_duplicate_ids(tmp_path: Path):
-    (tmp_path / "a.yaml").write_text(GOOD)
-    (tmp_path / "b.yaml").write_text(GOOD)
-    probs = validate_paths([tmp_path])
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "knee_bend.yaml").write_text(GOOD)
+    probs = validate_paths([tmp_path / "a", tmp_path / "b"])
     assert len(probs) == 1
     assert probs[0].field == "id" and "already used" in probs[0].message and probs[0].line == 1
 
@@ -164,9 +165,9 @@ def test_builtin_library_is_valid():
 def test_cli_validate(tmp_path: Path):
     from coach.cli.main import app
 
-    good = tmp_path / "good.yaml"
+    good = tmp_path / "knee_bend.yaml"
     good.write_text(GOOD)
-    bad = tmp_path / "bad.yaml"
+    bad = tmp_path / "other.yaml"
     bad.write_text(GOOD.replace("id: knee_bend", "id: other").replace("rep: [up, down, up]", "rep: [up, dwn, up]"))
     runner = CliRunner()
     ok = runner.invoke(app, ["exercises", "validate", str(good)])
@@ -174,7 +175,7 @@ def test_cli_validate(tmp_path: Path):
     res = runner.invoke(app, ["exercises", "validate", str(tmp_path)])
     assert res.exit_code == 1
     out = res.output
-    assert "bad.yaml:15: movement.rep[1]" in out and "did you mean 'down'" in out
+    assert "other.yaml:15: movement.rep[1]" in out and "did you mean 'down'" in out
     assert "Traceback" not in out
     res = runner.invoke(app, ["exercises", "validate", str(tmp_path / "missing.yaml")])
     assert res.exit_code == 1 and "Traceback" not in res.output

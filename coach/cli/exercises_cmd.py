@@ -39,23 +39,31 @@ def validate(paths: List[Path] = typer.Argument(..., help="Definition files or d
              ) -> None:
     """Check definitions without running them; every problem is printed as file:line: field: message.
 
-    Exit status 0 when all are valid, 1 otherwise.
+    Problems (✗): mistakes, an id that is not the file's name, an id two files use. Warnings (!): allowed
+    but probably not meant (a measure nothing uses, phases whose thresholds overlap, a range whose rest
+    end the phases contradict). Exit status 0 when all are valid (warnings or not), 1 otherwise.
     """
-    from coach.exercise.loader import definition_files, validate_paths
+    from coach.exercise.loader import check_paths, definition_files
 
     files = definition_files(paths)
-    problems = validate_paths(paths)
+    problems, warnings = check_paths(paths)
     for p in problems:
         err_console.print(f"[red]✗[/] {escape(str(p))}", highlight=False, soft_wrap=True)
     bad = {p.path for p in problems}
     good = [f for f in files if str(f) not in bad]
     for f in good:
         console.print(f"[green]✓[/] {escape(str(f))}", highlight=False, soft_wrap=True)
+        for w in warnings:
+            if w.path == str(f):
+                console.print(f"  [yellow]![/] {escape(str(w))}", highlight=False, soft_wrap=True)
     if not files and not problems:
         err_console.print("no definition files found (expected *.yaml files or directories of them)")
         raise typer.Exit(1)
-    console.print(f"{len(good)} valid, {len(bad)} with problems ({len(problems)} problem{'s' if len(problems) != 1 else ''})"
-                  if problems else f"{len(good)} valid", highlight=False)
+    summary = (f"{len(good)} valid, {len(bad)} with problems ({len(problems)} problem{'s' if len(problems) != 1 else ''})"
+               if problems else f"{len(good)} valid")
+    if warnings:
+        summary += f"; {len(warnings)} warning{'s' if len(warnings) != 1 else ''}"
+    console.print(summary, highlight=False)
     if problems:
         raise typer.Exit(1)
 
@@ -67,8 +75,8 @@ def validate(paths: List[Path] = typer.Argument(..., help="Definition files or d
 def list_cmd(dirs: Optional[List[Path]] = ExtraDirsOption) -> None:
     """List the exercises in force and where each comes from (built-in, user folder, --exercises dir).
 
-    A file that does not load is listed as invalid with its first problem (exit status 1); the rest are
-    listed as usual.
+    A file that does not load is listed as invalid, and its problems are printed in full under the table
+    (exit status 1); the rest are listed as usual.
     """
     from coach.exercise.library import library_entries, load_entries, user_dir
 
@@ -87,14 +95,20 @@ def list_cmd(dirs: Optional[List[Path]] = ExtraDirsOption) -> None:
         where = "" if e.source == "built-in" else str(e.path)
         if e.id in bad:
             table.add_row(e.id, "[red]invalid[/]", "", "", "", escape(src),
-                          escape(f"{note + '; ' if note else ''}{bad[e.id]} (run: coach exercises validate)"),
-                          escape(where))
+                          escape(f"{note + '; ' if note else ''}see below"), escape(where))
             continue
         d = loaded[e.id]
         mv = d.movement
         kind = "hold" if mv.hold is not None else ("reps per side" if mv.sides == "each" else "reps")
         table.add_row(d.id, escape(d.name), d.category, d.view, kind, escape(src), escape(note), escape(where))
     console.print(table)
+    for prob in problems:  # in full: a table cell would cut the message short
+        err_console.print(f"[red]✗[/] {escape(prob.id)} ({escape(prob.entry.source)}) cannot be used:",
+                          highlight=False, soft_wrap=True)
+        for p in prob.problems:
+            err_console.print(f"    {escape(str(p))}", highlight=False, soft_wrap=True)
+    if problems:
+        err_console.print("fix them, then check with: coach exercises validate FILE", highlight=False)
     u = user_dir()
     console.print(f"user folder: {escape(str(u))}" + ("" if u.is_dir() else " (not created yet; "
                   "`coach exercises new ID` creates it)"), highlight=False, soft_wrap=True)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from coach.engine.machine.table import Rule, TransitionTable, compile_table
 from coach.engine.measures import MeasureGeometry
 from coach.errors import CoachError
-from coach.exercise.expressions import Condition, Node
+from coach.exercise.expressions import Condition
 from coach.exercise.spec import ExerciseDefinition
 
 SIDES = ("left", "right")
@@ -51,57 +51,13 @@ def needs_world(d: ExerciseDefinition) -> list[str]:
     return [name for name, m in d.measures.items() if m.space == "3d"]
 
 
-def _primary_compares(node: Node, measure: str):
-    """(op, threshold) of every plain comparison of `measure` with a number in a condition, the measure on
-    the left ("140 > hip" gives ("<", 140))."""
-    if node.kind == "cmp":
-        a, b = node.args
-        flip = {"<": ">", ">": "<", "<=": ">=", ">=": "<="}
-        if a.kind == "name" and a.value == measure and b.kind in ("num", "pct"):
-            yield str(node.value), float(b.value)
-        elif b.kind == "name" and b.value == measure and a.kind in ("num", "pct"):
-            yield flip[str(node.value)], float(a.value)
-    elif node.kind == "and":  # "or", "not" and arithmetic do not bound the value: left out
-        for arg in node.args:
-            yield from _primary_compares(arg, measure)
-
-
 def rest_end(d: ExerciseDefinition) -> str | None:
-    """Where reps start, the "high" or "low" end of the primary measure, so a rep turns at the other end.
-
-    ``movement.range.rest`` when a range is given; otherwise read from the phases' ``when`` thresholds on
-    the primary measure: the rep's first phase is "low" when the values that enter it lie below those of
-    the other phases of the rep ("x < 140" then "x > 165"; "x < 60" then "x < 100"), "high" when above.
-    None when the conditions do not say (no plain comparison of the primary measure with a number, or
-    overlapping ones): then each rep turns at the extreme farther from where it started.
-    """
+    """Where reps start, the "high" or "low" end of the primary measure, so that a rep turns at the other
+    end: ``movement.range.rest`` when a range is given, else read from the phases' thresholds
+    (`ExerciseDefinition.rest_from_phases`). None when the conditions do not say: then each rep turns at the
+    extreme farther from where it started."""
     mv = d.movement
-    if mv.range is not None:
-        return mv.range.rest
-    if not mv.rep:
-        return None
-
-    def band(phase: str) -> tuple[float, float] | None:
-        """(lowest, highest) value that enters `phase` by its `when`; (-inf, 140) for "x < 140"."""
-        lo, hi = float("-inf"), float("inf")
-        found = False
-        for op, value in _primary_compares(d.condition(f"phase:{phase}:when").root, mv.measure):
-            found = True
-            if op in ("<", "<="):
-                hi = min(hi, value)
-            else:
-                lo = max(lo, value)
-        return (lo, hi) if found else None
-
-    first = band(mv.rep[0])
-    others = [band(p) for p in dict.fromkeys(mv.rep[1:]) if p != mv.rep[0]]
-    if first is None or not others or None in others:
-        return None
-    if all(first[0] <= o[0] and first[1] <= o[1] and first != o for o in others):
-        return "low"
-    if all(first[0] >= o[0] and first[1] >= o[1] and first != o for o in others):
-        return "high"
-    return None
+    return mv.range.rest if mv.range is not None else d.rest_from_phases()
 
 
 def compile_definition(d: ExerciseDefinition, *, has_world: bool = True) -> Compiled:

@@ -217,6 +217,24 @@ def uses_percent(node: Node) -> bool:
     return node.kind == "pct" or any(uses_percent(a) for a in node.args)
 
 
+_FLIP = {"<": ">", ">": "<", "<=": ">=", ">=": "<="}
+
+
+def compares(node: Node, name: str):
+    """(op, threshold, is_percent) of every plain comparison of measure `name` with a number joined by
+    ``and`` in a condition, the measure on the left ("140 > hip" gives ("<", 140.0, False)). Comparisons
+    under ``or``, ``not`` or arithmetic do not bound the value and are left out."""
+    if node.kind == "cmp":
+        a, b = node.args
+        if a.kind == "name" and a.value == name and b.kind in ("num", "pct"):
+            yield str(node.value), float(b.value), b.kind == "pct"
+        elif b.kind == "name" and b.value == name and a.kind in ("num", "pct"):
+            yield _FLIP[str(node.value)], float(a.value), a.kind == "pct"
+    elif node.kind == "and":
+        for arg in node.args:
+            yield from compares(arg, name)
+
+
 @dataclass(frozen=True)
 class Condition:
     """A parsed, checked condition; call `evaluate(env)` with measure values (arrays or floats)."""
@@ -231,6 +249,22 @@ class Condition:
     @property
     def uses_percent(self) -> bool:
         return uses_percent(self.root)
+
+    def band(self, name: str, percent: bool = False) -> tuple[float, float] | None:
+        """(lowest, highest) value of measure `name` for which the condition can hold, read from its plain
+        comparisons with numbers (with percentages when `percent`): (-inf, 140) for "hip < 140"; None when
+        it has none."""
+        lo, hi = float("-inf"), float("inf")
+        found = False
+        for op, value, pct in compares(self.root, name):
+            if pct != percent:
+                continue
+            found = True
+            if op in ("<", "<="):
+                hi = min(hi, value)
+            else:
+                lo = max(lo, value)
+        return (lo, hi) if found else None
 
     def evaluate(self, env: Mapping[str, object]):
         """Boolean array (or bool) of where the condition holds; NaN compares False."""

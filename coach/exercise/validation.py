@@ -296,6 +296,63 @@ def semantic_problems(d: ExerciseDefinition, lines: dict[tuple, int]) -> list[Pr
     return probs
 
 
+# ---------------------------------------------------------------- warnings: allowed, probably a mistake
+
+
+def _band_text(lo: float, hi: float, unit: str) -> str:
+    if lo == float("-inf"):
+        return f"below {hi:g}{unit}"
+    if hi == float("inf"):
+        return f"above {lo:g}{unit}"
+    return f"between {lo:g}{unit} and {hi:g}{unit}"
+
+
+def definition_warnings(d: ExerciseDefinition, lines: dict[tuple, int]) -> list[Problem]:
+    """What a valid definition says that is probably not meant: a measure nothing uses, phases whose
+    `when` thresholds overlap (a value between them enters both), a `range.rest` that the phases
+    contradict (reps would be counted from the wrong end)."""
+    out: list[Problem] = []
+
+    def add(loc: tuple, msg: str):
+        out.append(Problem(line_for(loc, lines), dotted(loc), msg))
+
+    mv = d.movement
+    used = {mv.measure} | ({mv.credit_side.measure} if mv.credit_side else set())
+    for c in d._conditions.values():
+        used |= c.names
+    for name in d.measures:
+        if name not in used:
+            add(("measures", name), f"measure '{name}' is not used by any phase or form rule (keep it only to "
+                                    f"look at it in `exercises try --plot`; otherwise remove it)")
+    pct = mv.range is not None
+    unit = "%" if pct else ""
+    bands = {}
+    for p in mv.phases:
+        c = d._conditions.get(f"phase:{p}:when")
+        b = None if c is None else c.band(mv.measure, percent=pct)
+        if b is not None:
+            bands[p] = b
+    names = list(bands)
+    for i, p in enumerate(names):
+        for q in names[:i]:
+            (lp, hp), (lq, hq) = bands[p], bands[q]
+            lo, hi = max(lp, lq), min(hp, hq)
+            if lo < hi:
+                add(("movement", "phases", p, "when"),
+                    f"phases '{q}' ({mv.measure} {_band_text(lq, hq, unit)}) and '{p}' ({mv.measure} "
+                    f"{_band_text(lp, hp, unit)}) overlap {_band_text(lo, hi, unit)}: a value there enters "
+                    f"both; keep their thresholds apart")
+    if mv.range is not None and mv.rep:
+        by_phases = d.rest_from_phases()
+        if by_phases is not None and by_phases != mv.range.rest:
+            first = mv.rep[0]
+            add(("movement", "range", "rest"),
+                f"rest: {mv.range.rest}, but the rep starts in '{first}' ({d.movement.phases[first].when}), at the "
+                f"{by_phases} end of the other phases of the rep: the range would be widened from the wrong end "
+                f"and each rep turn at its start; write rest: {by_phases}")
+    return out
+
+
 # ---------------------------------------------------------------- every problem, not only the first
 #
 # pydantic stops at field errors: the rules of the movement are not checked while a measure has an unknown
