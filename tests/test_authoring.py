@@ -134,13 +134,19 @@ def test_new_from_existing_copies_with_the_new_id(tmp_path: Path, user_folder: P
     assert res.exit_code == 0, res.output
     d = get_definition("my_squat")
     base = get_definition("squat")
-    assert d.id == "my_squat" and d.name == base.name
-    assert d.movement.model_dump() == base.movement.model_dump()
+    assert d.id == "my_squat"
+    assert d.movement.model_dump() == base.movement.model_dump() and d.form == base.form
+    assert d.measures == base.measures and d.targets == base.targets and d.view == base.view
+    # the copy is another exercise: it does not keep the squat's name, description and set-up
+    assert (d.name, d.description, d.setup) == ("My squat", "", [])
+    assert base.name not in (user_folder / "my_squat.yaml").read_text()
     out = tmp_path / "elsewhere" / "knee.yaml"
     res = invoke("exercises", "new", "knee", "-o", str(out))
     assert res.exit_code == 0 and out.exists()
     assert "yaml-language-server" not in out.read_text()
     assert "an id is lower-case" in user_error("exercises", "new", "Bad Id")
+    assert "named for its id: knee.yaml, not other.yaml" in user_error("exercises", "new", "knee", "-o",
+                                                                         str(tmp_path / "other.yaml"))
 
 
 # ------------------------------------------------------------------ schema

@@ -215,6 +215,34 @@ def _title(exercise_id: str) -> str:
     return exercise_id.replace("_", " ").capitalize()
 
 
+#: What `new --from` writes instead of the copied exercise's name, description and set-up.
+_OWN_FIELDS = {
+    "name": "name: {title}",
+    "description": 'description: ""            # one or two sentences: what the exercise is',
+    "setup": "setup: []                   # what the person hears before the set, e.g.\n"
+             "#  - Side-on to the camera, the whole body in the picture.",
+}
+
+
+def _own_identity(text: str, title: str) -> str:
+    """`text` (a definition) with its top-level name, description and setup replaced by `_OWN_FIELDS`:
+    a copy says what it counts, not what the exercise it was copied from is."""
+    from coach.exercise.yaml_source import compose
+
+    _, lines = compose(text)
+    starts = sorted(line for path, line in lines.items() if len(path) == 1 and isinstance(path[0], str))
+    rows = text.splitlines(keepends=True)
+    for key in ("setup", "description", "name"):  # from the bottom up, so line numbers stay right
+        start = lines.get((key,))
+        if start is None:
+            continue
+        end = next((s for s in starts if s > start), len(rows) + 1) - 1  # last line of the field
+        while end > start and (not rows[end - 1].strip() or rows[end - 1].lstrip().startswith("#")):
+            end -= 1  # keep the comments and blank lines before the next field
+        rows[start - 1:end] = [_OWN_FIELDS[key].format(title=title) + "\n"]
+    return "".join(rows)
+
+
 @exercises_app.command("new")
 def new(exercise_id: str = typer.Argument(..., help="Id of the new exercise, e.g. seated_knee_extension."),
         from_: Optional[str] = typer.Option(None, "--from", help="Start from a copy of this exercise (an id "
@@ -245,6 +273,9 @@ def new(exercise_id: str = typer.Argument(..., help="Id of the new exercise, e.g
         dest = output
     if dest.suffix not in (".yaml", ".yml"):
         raise CoachError(f"a definition file ends in .yaml, not {dest.name}")
+    if dest.stem != exercise_id:
+        raise CoachError(f"a definition file is named for its id: {exercise_id}.yaml, not {dest.name} (write -o "
+                         f"{dest.with_name(exercise_id + '.yaml')}, or pick the id {dest.stem})")
     if dest.exists() and not force:
         raise CoachError(f"{dest} already exists; edit it, or pass --force to replace it")
     in_user_dir = dest.parent.resolve() == udir.resolve()
@@ -254,7 +285,9 @@ def new(exercise_id: str = typer.Argument(..., help="Id of the new exercise, e.g
         text, n = re.subn(r"(?m)^id:[ \t]*\S+", f"id: {exercise_id}", text, count=1)
         if n == 0:
             raise CoachError(f"{base.source}: no 'id:' line at the top level to replace")
-        text = f"# copied from {base.source} ({base.id})\n" + text
+        text = _own_identity(text, _title(exercise_id))
+        text = (f"# copied from {base.id} ({base.source}): its measures, movement, form and targets.\n"
+                f"# The name, description and set-up are this exercise's own to write.\n") + text
         if in_user_dir and "yaml-language-server" not in text:
             text = f"# yaml-language-server: $schema={SCHEMA_FILE}\n" + text
     else:
