@@ -437,3 +437,57 @@ def test_list_prints_the_problem_of_an_invalid_file_in_full(user_folder: Path):
     assert "…" not in res.output
     assert ("'squat' is already the id of squat.yaml (user), which is used instead; this file is never used "
             "(name it squat.yaml to replace that one, or give it another id)") in out, out
+
+
+# ------------------------------------------------------------------ the plot: every measure, and only where measured
+
+TWO_MEASURES = """\
+id: two_measures
+name: Two measures
+measures:
+  knee: {angle: [left_hip, left_knee, left_ankle]}
+  lean: {inclination: [left_hip, left_shoulder]}
+  hip: {angle: [left_shoulder, left_hip, left_knee]}
+movement:
+  measure: knee
+  phases:
+    up:   {when: "knee > 160 and lean < 40", until: "knee < 150"}
+    down: {when: "knee < 100", until: "knee > 110"}
+  rep: [up, down, up]
+form:
+  - {code: lean, check: during down, fail_if: "lean > 30", cue: "Chest up"}
+"""
+
+
+def test_plot_has_a_panel_per_measure_with_its_thresholds_and_no_curve_where_not_measurable():
+    from coach.devtools.trace_plot import trace_figure
+    from coach.engine.counter import count_measures
+    from coach.exercise.loader import parse_definition_text
+
+    d, problems = parse_definition_text(TWO_MEASURES)
+    assert not problems
+    t = np.arange(0, 13, 1 / 30)
+    knee = 125 + 45 * np.cos(2 * np.pi * t / 3)  # 4 squats, down at 1.5, 4.5, 7.5, 10.5 s
+    lean = 10 + 25 * (1 - np.cos(2 * np.pi * t / 3)) / 2  # leans to 35 at the bottom: a fault each rep
+    lean[(t > 5.5) & (t < 7.0)] = np.nan  # the shoulder hidden while standing: the "up" phase cannot be told
+    r = count_measures(d, t, {"knee": knee, "lean": lean, "hip": 150 + 0 * t}, offline=False)
+    assert any(n.start_s < 6.0 < n.end_s for n in r.not_measurable)
+    fig = trace_figure(r, d)
+    panels = {ax.get_gid(): ax for ax in fig.axes if ax.get_gid()}
+    assert list(panels) == ["knee", "lean", "hip"]  # the primary first, then every other measure
+
+    def lines(ax):
+        return {ln.get_label(): ln for ln in ax.get_lines()}
+
+    knee_lines, lean_lines = lines(panels["knee"]), lines(panels["lean"])
+    assert {"up: enter > 160", "up: leave < 150", "down: enter < 100", "down: leave > 110"} <= set(knee_lines)
+    assert list(lean_lines["up: enter < 40"].get_ydata()) == [40, 40]  # the phase threshold on lean
+    assert list(lean_lines["fault lean if > 30 (during down)"].get_ydata()) == [30, 30]  # and the rule's
+    assert any("not used" in h.get_text() for h in panels["hip"].get_legend().get_texts())
+    # the black curve of the primary measure is not drawn inside the stretch that could not be measured
+    curve = next(ln for ln in panels["knee"].get_lines() if ln.get_label().startswith("knee"))
+    x, y = np.asarray(curve.get_xdata()), np.asarray(curve.get_ydata(), dtype=float)
+    inside = (x > 6.0) & (x < 6.9)
+    assert np.isfinite(knee[inside]).all() and np.isnan(y[inside]).all()
+    assert np.isfinite(y[(x > 1) & (x < 5)]).all()
+

@@ -331,6 +331,15 @@ class ExerciseDefinition(_Model):
     def measure_unit(self, name: str) -> str:
         return self.measures[name].unit
 
+    def used_measures(self) -> set[str]:
+        """Measures the counting uses: the primary one, the one that credits sides, and every measure a
+        phase or a form rule compares."""
+        mv = self.movement
+        out = {mv.measure} | ({mv.credit_side.measure} if mv.credit_side else set())
+        for c in self._conditions.values():
+            out |= c.names
+        return out
+
     def rest_from_phases(self) -> str | None:
         """Where reps start by the phases' thresholds: "low" when the values of the primary measure that
         enter the rep's first phase (its ``when``) lie below those of the other phases of the rep ("x < 140"

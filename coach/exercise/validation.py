@@ -317,9 +317,7 @@ def definition_warnings(d: ExerciseDefinition, lines: dict[tuple, int]) -> list[
         out.append(Problem(line_for(loc, lines), dotted(loc), msg))
 
     mv = d.movement
-    used = {mv.measure} | ({mv.credit_side.measure} if mv.credit_side else set())
-    for c in d._conditions.values():
-        used |= c.names
+    used = d.used_measures()
     for name in d.measures:
         if name not in used:
             add(("measures", name), f"measure '{name}' is not used by any phase or form rule (keep it only to "
