@@ -491,3 +491,22 @@ def test_plot_has_a_panel_per_measure_with_its_thresholds_and_no_curve_where_not
     assert np.isfinite(knee[inside]).all() and np.isnan(y[inside]).all()
     assert np.isfinite(y[(x > 1) & (x < 5)]).all()
 
+
+def test_try_prints_every_measure_the_side_it_was_taken_on_and_why_a_rep_ends_before_its_phase(tmp_path: Path):
+    from coach.pose.recording import save_recording
+    from coach.devtools.synthetic import synthesize
+
+    rec = save_recording(tmp_path / "squat.npz", synthesize("squat", reps=3, side="left").series)
+    res = invoke("exercises", "try", "squat", "--source", str(rec))
+    assert res.exit_code == 0, res.output
+    lines = res.output.splitlines()
+    knee = next(ln for ln in lines if ln.startswith("knee ("))
+    assert knee.startswith("knee (left side): ") and "reps start at its high end and turn at its lowest value" in knee
+    assert any(ln.startswith("hip: ") and "not used by any phase or rule" in ln for ln in lines)
+    assert any(ln.startswith("trunk_lean: ") and " … " in ln for ln in lines)
+    # reps counted together are not credited to a side: no "side" column saying "both" under "left side"
+    header = next(ln for ln in lines if "start s" in ln)
+    assert "side" not in header and "both" not in res.output
+    assert "end s: when the condition of the rep's last phase began to hold" in " ".join(res.output.split())
+    shown = invoke("exercises", "show", "squat").output
+    assert "reps start at the high end of knee; each turns at its lowest value (from range.rest)" in shown

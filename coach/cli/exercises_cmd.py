@@ -146,6 +146,14 @@ def show(exercise_id: str = typer.Argument(..., help="Exercise id, e.g. squat, o
         _print(f"  {name}: when {ph.when!r} until {ph.until or 'not (when)'!r}")
     if mv.rep:
         _print(f"  rep: {' → '.join(mv.rep)}")
+        from coach.engine.compiled import rest_end
+
+        rest = rest_end(d)
+        by = "range.rest" if mv.range else "the phases' thresholds"
+        _print(f"  reps start at the {rest} end of {mv.measure}; each turns at its "
+               f"{'lowest' if rest == 'high' else 'highest'} value (from {by})" if rest else
+               f"  the phases do not say where reps start: each rep turns at the extreme of {mv.measure} "
+               f"farther from where it started")
     if mv.hold:
         _print(f"  hold: {mv.hold.phase}")
     if d.form:
@@ -412,14 +420,29 @@ def phase_changes(result) -> list[tuple[float, str]]:
 
 
 def _print_try(d, result, source: str, mode: str, changes) -> None:
+    from coach.devtools.trace_plot import side_words
+    from coach.engine.compiled import rest_end
+
     tr = result.trace
     nd = 1 if d.measure_unit(tr.primary) == "deg" else 2  # decimals of the measure
     console.print(f"[bold]{escape(d.name)}[/] ({d.id}, {escape(d.source)}, hash {d.content_hash[:12]}) on "
                   f"{escape(source)}  " + escape(f"[{mode}]"), highlight=False, soft_wrap=True)
-    vals = [v for v in tr.counted.tolist() if v == v]
-    if vals:
-        unit = d.measure_unit(tr.primary)
-        _print(f"{tr.primary} ({tr.side} side): {min(vals):.{nd}f} … {max(vals):.{nd}f} {unit}")
+    for name in d.measures:  # the range each measure went through: the first thing to compare with thresholds
+        primary = name == tr.primary
+        vals = [v for v in (tr.counted if primary else tr.values.get(name, [])).tolist() if v == v]
+        unit = d.measure_unit(name)
+        places = 1 if unit == "deg" else 2
+        side = side_words(tr.side) if primary else ""
+        if primary:
+            turns = {"high": "reps start at its high end and turn at its lowest value",
+                     "low": "reps start at its low end and turn at its highest value"}.get(
+                         rest_end(d) or "", "each rep turns at the extreme farther from where it started")
+            what = f"primary: {turns}"
+        else:
+            what = "not used by any phase or rule" if name not in d.used_measures() else ""
+        span = f"{min(vals):.{places}f} … {max(vals):.{places}f} {unit}".rstrip() if vals else "never measured"
+        label = f"{name} ({side})" if side else name
+        _print(f"{label}: {span}" + (f"   [{what}]" if what else ""))
     if changes:
         parts = [f"{t:.2f} {p or '·'}" for t, p in changes]
         _print("phases (time s, phase; · = moving between phases):")
@@ -433,16 +456,23 @@ def _print_try(d, result, source: str, mode: str, changes) -> None:
     for nm in result.not_measurable:
         _print(f"not measurable {nm.start_s:.2f}–{nm.end_s:.2f} s: {nm.reason}", style="yellow")
     if result.rep_records:
+        # reps are credited to a side only when the definition counts sides apart or credits them; else the
+        # side is the measure's (printed above), not the rep's
+        credited = d.movement.sides == "each" or d.movement.credit_side is not None
         t = Table(title="repetitions")
-        for col in ("#", "side", "start s", "turn s", "end s", "down s", "up s", "min", "max", "ROM",
-                    "faults"):
+        cols = ("#", "side", "start s", "turn s", "end s", "down s", "up s", "min", "max", "ROM", "faults")
+        for col in cols if credited else cols[:1] + cols[2:]:
             t.add_column(col, justify="right")
         for r in result.rep_records:
-            t.add_row(str(r.index), r.side, f"{r.start_s:.2f}", f"{r.start_s + r.eccentric_s:.2f}",
-                      f"{r.end_s:.2f}", f"{r.eccentric_s:.2f}", f"{r.concentric_s:.2f}", f"{r.min_value:.{nd}f}",
-                      f"{r.max_value:.{nd}f}", f"{r.range_of_motion:.{nd}f}",
-                      ", ".join(f.code for f in r.faults) or "–")
+            row = [str(r.index), r.side, f"{r.start_s:.2f}", f"{r.start_s + r.eccentric_s:.2f}",
+                   f"{r.end_s:.2f}", f"{r.eccentric_s:.2f}", f"{r.concentric_s:.2f}", f"{r.min_value:.{nd}f}",
+                   f"{r.max_value:.{nd}f}", f"{r.range_of_motion:.{nd}f}", ", ".join(f.code for f in r.faults) or "–"]
+            t.add_row(*(row if credited else row[:1] + row[2:]))
         console.print(t)
+        if d.movement.min_phase_s > 0:
+            _print(f"end s: when the condition of the rep's last phase began to hold; the phase list above shows "
+                   f"that phase min_phase_s ({d.movement.min_phase_s:g} s) later, once it had held that long",
+                   style="dim")
     for h in result.holds:
         _print(f"hold {h.start_s:.2f}–{h.end_s:.2f} s ({h.duration_s:.1f} s)")
     for f in result.faults:
@@ -492,6 +522,9 @@ def try_cmd(
     if side is not None and side not in ("left", "right", "both"):
         raise CoachError(f"--side must be left, right or both, not '{side}'")
     d = _load(definition, dirs or ())
+    if not as_json:
+        for w in d.warnings:
+            _print(f"! {d.source}:{w[0]}: {w[1]}: {w[2]}", style="yellow", err=True)
     series, _ = _series_for(source, model, variant, num_poses, save_recording_to, cache)
     if len(series) == 0:
         raise CoachError(f"{source} holds no frames")
