@@ -510,3 +510,19 @@ def test_try_prints_every_measure_the_side_it_was_taken_on_and_why_a_rep_ends_be
     assert "end s: when the condition of the rep's last phase began to hold" in " ".join(res.output.split())
     shown = invoke("exercises", "show", "squat").output
     assert "reps start at the high end of knee; each turns at its lowest value (from range.rest)" in shown
+
+
+def test_every_whole_definition_in_the_authoring_guide_loads_and_the_bridge_turns_at_the_top():
+    import re
+
+    from coach.engine.compiled import rest_end
+    from coach.exercise.loader import parse_definition_text
+
+    text = (BUILTIN_DIR / "README.md").read_text()
+    blocks = [b for b in re.findall(r"```yaml\n(.*?)```", text, re.S) if b.startswith("id: ") and "\nmovement:" in b]
+    assert len(blocks) >= 2
+    for b in blocks:
+        d, problems = parse_definition_text(b, "README.md")
+        assert not problems, [str(p) for p in problems]
+    bridge = next(parse_definition_text(b)[0] for b in blocks if b.startswith("id: bridge"))
+    assert rest_end(bridge) == "low" and bridge.measures["hip"].min_visibility == 0.2
