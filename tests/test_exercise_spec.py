@@ -230,3 +230,11 @@ def test_a_message_names_the_line_of_the_mistake_and_what_to_write(old, new, lin
         assert w in text, text
     for jargon in ("<scalar>", "<block", "token", "flow mapping", "Input should", "unable to parse", "valid integer"):
         assert jargon not in text, text
+
+
+def test_a_key_with_a_bracket_is_an_unknown_field_not_a_crash():
+    # pydantic's own type tags in error locations look like "list[str]"; a key such as 'movement[' is the
+    # author's, and dropping it left an empty location (IndexError)
+    d, probs = problems(GOOD.replace("movement:\n", "movement[:\n", 1))
+    assert d is None
+    assert any(p.line == 9 and "unknown field 'movement['; did you mean 'movement'?" in str(p) for p in probs), probs

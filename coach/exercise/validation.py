@@ -108,7 +108,7 @@ def _example(loc: tuple, typ: str) -> str:
 def _pydantic_problems(exc: ValidationError, lines: dict[tuple, int]) -> list[Problem]:
     out = []
     for err in exc.errors(include_url=False):
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
+        loc = _clean_loc(err["loc"])
         typ = err["type"]
         field = dotted(loc)
         line = line_for(loc, lines)
@@ -365,8 +365,15 @@ _PLACEHOLDERS: dict[str, Any] = {"id": "placeholder", "name": "placeholder", "re
 _PLACEHOLDER_PART = "shoulder"
 
 
+#: a part of a pydantic error location that names a type tried ("list[str]", "function-after[_one(), ...]"),
+#: not a field of the definition
+_TAG = re.compile(r"^[A-Za-z_-]+\[.*\]$", re.S)
+
+
 def _clean_loc(loc) -> tuple:
-    return tuple(p for p in loc if not (isinstance(p, str) and "[" in p))
+    """A pydantic error location as the path of the field in the definition (type tags left out; a key the
+    author wrote, such as 'movement[', stays)."""
+    return tuple(p for p in loc if not (isinstance(p, str) and _TAG.match(p)))
 
 
 def _at(data: Any, loc: tuple) -> Any:
