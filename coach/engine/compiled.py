@@ -67,6 +67,15 @@ def hold_tolerance(d: ExerciseDefinition) -> float | None:
     return HOLD_TOLERANCE_DEG if d.measures[d.movement.measure].unit == "deg" else None
 
 
+def rest_end(d: ExerciseDefinition) -> str | None:
+    """Where reps start, the "high" or "low" end of the primary measure, so that a rep turns at the other
+    end: ``movement.range.rest`` when a range is given, else read from the phases' thresholds
+    (`ExerciseDefinition.rest_from_phases`). None when the conditions do not say: then each rep turns at the
+    extreme farther from where it started."""
+    mv = d.movement
+    return mv.range.rest if mv.range is not None else d.rest_from_phases()
+
+
 def compile_definition(d: ExerciseDefinition, *, has_world: bool = True) -> Compiled:
     """Resolve `d` for keypoints with (`has_world`) or without world coordinates. Measures with ``space:
     auto`` are taken in 3-D when world coordinates exist, else in the image; ``space: 3d`` on keypoints
@@ -109,8 +118,7 @@ def compile_definition(d: ExerciseDefinition, *, has_world: bool = True) -> Comp
         hold_phase=phases.index(mv.hold.phase) if mv.hold else None, min_phase_s=mv.min_phase_s,
         max_gap_s=mv.max_gap_s, min_rep_s=mv.min_rep_s, max_rep_s=mv.max_rep_s,
         hold_min_s=mv.hold.min_s if mv.hold else 0.0, bridge_gap_s=mv.hold.bridge_gap_s if mv.hold else 0.0,
-        hold_tolerance=hold_tolerance(d),
-        rest=mv.range.rest if mv.range else None, rest_s=mv.rest_s)
+        hold_tolerance=hold_tolerance(d), rest=rest_end(d), rest_s=mv.rest_s)
     channels: list[Channel] = []
     channel_of: dict = {}
     sided: dict = {}

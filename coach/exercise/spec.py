@@ -302,6 +302,7 @@ class ExerciseDefinition(_Model):
     _content_hash: str = PrivateAttr("")
     _source: str = PrivateAttr("")
     _conditions: dict = PrivateAttr(default_factory=dict)
+    _warnings: list = PrivateAttr(default_factory=list)  #: (line, field, message) of each warning
 
     @field_validator("id")
     @classmethod
@@ -325,6 +326,12 @@ class ExerciseDefinition(_Model):
         return self._source
 
     @property
+    def warnings(self) -> tuple[tuple[int | None, str, str], ...]:
+        """(line, field, message) of what is allowed but probably a mistake (an unused measure, phases
+        that overlap), found when the definition was loaded; `exercises validate` prints them."""
+        return tuple(self._warnings)
+
+    @property
     def targets_dict(self) -> dict:
         return self.targets.model_dump(exclude_none=True)
 
@@ -334,3 +341,38 @@ class ExerciseDefinition(_Model):
 
     def measure_unit(self, name: str) -> str:
         return self.measures[name].unit
+
+    def used_measures(self) -> set[str]:
+        """Measures the counting uses: the primary one, the one that credits sides, and every measure a
+        phase or a form rule compares."""
+        mv = self.movement
+        out = {mv.measure} | ({mv.credit_side.measure} if mv.credit_side else set())
+        for c in self._conditions.values():
+            out |= c.names
+        return out
+
+    def rest_from_phases(self) -> str | None:
+        """Where reps start by the phases' thresholds: "low" when the values of the primary measure that
+        enter the rep's first phase (its ``when``) lie below those of the other phases of the rep ("x < 140"
+        then "x > 165"; "x < 60" then "x < 100"), "high" when above; None when the conditions do not say
+        (no plain comparison of the primary measure with a number, or bands that overlap)."""
+        mv = self.movement
+        if not mv.rep:
+            return None
+        pct = mv.range is not None
+
+        def band(phase: str):
+            try:
+                return self.condition(f"phase:{phase}:when").band(mv.measure, percent=pct)
+            except KeyError:
+                return None
+
+        first = band(mv.rep[0])
+        others = [band(p) for p in dict.fromkeys(mv.rep[1:]) if p != mv.rep[0]]
+        if first is None or not others or None in others:
+            return None
+        if all(first[0] <= o[0] and first[1] <= o[1] and first != o for o in others):
+            return "low"
+        if all(first[0] >= o[0] and first[1] >= o[1] and first != o for o in others):
+            return "high"
+        return None
