@@ -188,3 +188,27 @@ def test_a_rep_past_its_turning_point_at_a_cut_is_kept():
     r = count(get_definition("squat"), clip.series)
     assert r.reps == 4
     assert r.not_measurable and any("camera cut" in n.reason for n in r.not_measurable)
+
+
+# --------------------------------------------------------------------------------------------------- B. people
+
+
+@pytest.mark.parametrize("exercise,other,other_kw,x_frac", [
+    ("sit_up", "squat", {"reps": 0, "lead_in_s": 14.0}, [0.3, 0.65]),  # a larger partner standing by, still
+    ("sit_up", "squat", {"reps": 6}, [0.3, 0.65]),  # ... or squatting: the hip angle moves for both
+    ("crunch", "lateral_raise", {"reps": 6}, [0.3, 0.65]),
+    ("glute_bridge", "bicep_curl", {"reps": 8, "rep_s": 1.5}, [0.3, 0.65]),
+    ("squat", "crunch", {"reps": 6, "view": "side"}, [0.3, 0.7]),  # the other way round
+])
+def test_the_person_whose_posture_fits_is_followed(exercise, other, other_kw, x_frac):
+    """Two people found (the default), the other larger and central: the exerciser is the one lying for a
+    sit-up (upright for a squat) who moves like the exercise, from the first rep to the last."""
+    from coach.devtools.synthetic import group_scene
+
+    ex = synthesize(exercise, reps=5, lead_in_s=2.0, view="side")
+    kw = {"view": "front", "lead_in_s": 1.0, **other_kw}
+    partner = synthesize(other, seed=2, **kw)
+    scene = group_scene([ex, partner], x_frac=x_frac, scale=[0.6, 1.0])
+    d = get_definition(exercise)
+    for r in (count(d, scene.series), count(d, scene.series, offline=True), _live(d, scene.series)):
+        assert r.reps == ex.reps

@@ -170,7 +170,7 @@ def test_keypoints_cached_for_one_person_are_not_taken_for_auto(tmp_path, shared
     cache = tmp_path / "cache"
     p1 = recording_cache_path(clip, "sha", 1, cache)
     auto = recording_cache_path(clip, "sha", "auto", cache)
-    assert p1 != auto and p1.name.endswith("-p1-cuts.npz")
+    assert p1 != auto and p1.name.endswith("-p1-k3.npz")
     # a recording of one person per frame, cached under p1, must not be returned for "auto"
     with VideoFileSource(clip) as src:
         series, path, hit = extract_cached(src, pose_model, model_variant="full", model_sha256="sha", num_poses=1,
@@ -179,7 +179,7 @@ def test_keypoints_cached_for_one_person_are_not_taken_for_auto(tmp_path, shared
     with VideoFileSource(clip) as src:
         series, path, hit = extract_cached(src, pose_model, model_variant="full", model_sha256="sha",
                                            cache_root=cache)  # the default: auto
-    assert path == auto and not hit and auto.name.endswith(f"-{people_key('auto')}-cuts.npz")
+    assert path == auto and not hit and auto.name.endswith(f"-{people_key('auto')}-k3.npz")
     assert (series.n_people == 2).all() and series.meta["people"] == people_key("auto")
     assert PoseSeries.load(auto).n_people.tolist() == series.n_people.tolist()
 

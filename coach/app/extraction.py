@@ -12,9 +12,9 @@ from coach.pose.engine import AUTO, People, PoseEngine, ScoutingPoseEngine, open
 from coach.pose.series import PoseFrame, PoseSeries
 
 FrameCallback = Callable[[Frame, PoseFrame], None]
-#: Part of a cached recording's name; changes when what an extraction records changes ("cuts": recordings
-#: flag camera cuts), so an older cache is not taken for a new one.
-CACHE_GENERATION = "cuts"
+#: Part of a cached recording's name; changes when what an extraction records changes (camera cuts flagged,
+#: a person found twice kept once), so an older cache is not taken for a new one.
+CACHE_GENERATION = "k3"
 
 
 def extract_keypoints(source: FrameSource, engine: "PoseEngine | ScoutingPoseEngine", *, model_variant: str = "",

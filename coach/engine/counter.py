@@ -71,9 +71,10 @@ class CounterState:
 
 
 def make_chooser(d: ExerciseDefinition, comp: Compiled, choose: str | int = "auto") -> ExerciserChooser:
-    """The `ExerciserChooser` of a set of `d`: activity is the primary measure's spread (both sides of a
-    sided measure, raw keypoints); someone moves "in the exercise's pattern" from half the definition's
-    `range.min_span` (holds and definitions without a range: never, so the largest/central is taken)."""
+    """The `ExerciserChooser` of a set of `d`: among the people in the definition's `posture`, activity is the
+    primary measure's spread (both sides of a sided measure, raw keypoints); someone moves "in the
+    exercise's pattern" from half the definition's `range.min_span` (holds and definitions without a range:
+    never, so the largest/central is taken)."""
     chans = [c for c in comp.channels if c.measure == comp.primary]
 
     def measure_fn(xy, world, vis):
@@ -82,7 +83,8 @@ def make_chooser(d: ExerciseDefinition, comp: Compiled, choose: str | int = "aut
 
     rng = d.movement.range
     min_activity = 0.5 * rng.min_span if rng is not None and d.movement.hold is None else float("inf")
-    return ExerciserChooser(choose, measure_fn=measure_fn, min_activity=min_activity, window_s=CHOOSER_WINDOW_S)
+    return ExerciserChooser(choose, measure_fn=measure_fn, min_activity=min_activity, window_s=CHOOSER_WINDOW_S,
+                            posture=None if d.posture == "any" else d.posture)
 
 
 def _side_eps(d: ExerciseDefinition) -> float:

@@ -271,6 +271,11 @@ class ExerciseDefinition(_Model):
     view: Literal["side", "front", "any"] = Field(
         "any", description="The camera view the exercise needs (side, front, any); used in 'not measurable' reasons."
     )
+    posture: Literal["upright", "lying", "any"] = Field(
+        "any", description="How the exerciser's trunk is during the set: upright (standing or sitting), lying (on the "
+                           "floor, face up or down, at least part of the time) or any. With several people in view, "
+                           "the one whose posture fits is followed (a partner sitting by a sit-up is not).",
+    )
     setup: list[str] = Field(
         default_factory=list, description="Instructions shown before the set starts (text or a list of lines)."
     )

@@ -22,6 +22,7 @@ import numpy as np
 
 from coach.errors import ModelError
 from coach.pose.camera_cuts import CutDetector
+from coach.pose.people import distinct_people
 from coach.pose.landmarks import N_LANDMARKS
 from coach.pose.series import PoseFrame
 from coach.pose.native_output import (acquire_native_log_filter, native_stderr_silenced,
@@ -137,6 +138,8 @@ class PoseEngine:
         self.inference_s += time.perf_counter() - t0
         frame = PoseFrame.from_mediapipe(result, width_px=width, height_px=height, timestamp_s=timestamp_s,
                                          frame_index=frame_index)
+        if self.num_poses > 1 and self.mode == "video":  # a skeleton fitted again over someone is no one else
+            frame = distinct_people(frame)
         if self._cuts is not None:  # a stream: say where the picture cuts (counting restarts its range there)
             frame = dataclasses.replace(frame, cut=self._cuts.update(image_bgr))
         return frame
