@@ -212,3 +212,28 @@ def test_the_person_whose_posture_fits_is_followed(exercise, other, other_kw, x_
     d = get_definition(exercise)
     for r in (count(d, scene.series), count(d, scene.series, offline=True), _live(d, scene.series)):
         assert r.reps == ex.reps
+
+
+# --------------------------------------------------------------------------------------------------- D. views
+
+
+@pytest.mark.parametrize("exercise", ["squat", "sit_to_stand"])
+@pytest.mark.parametrize("view", ["side", "front"])
+def test_a_fallback_measure_counts_when_the_feet_leave_the_picture(exercise, view):
+    """Walking towards the camera between reps: from the third rep the ankles are out of the picture, so
+    there is no knee angle; the hip angle (the definitions' fallback) carries the count, and says so."""
+    clip = synthesize(exercise, reps=6, view=view, approach=(5.0, 7.0, 1.7))
+    d = get_definition(exercise)
+    for r in (count(d, clip.series), count(d, clip.series, offline=True), _live(d, clip.series)):
+        assert r.reps == 6
+        assert any(w["code"] == "fallback" for w in r.warnings)
+
+
+def test_a_movement_smaller_than_min_span_says_so():
+    """A shallow squat (a third of the textbook depth) still counts, and each rep says its movement was
+    smaller than the definition's min_span; full squats say nothing of the kind."""
+    shallow = count(get_definition("squat"), synthesize("squat", reps=4, view="side", depth=0.33).series)
+    assert shallow.reps == 4
+    assert sum(w["code"] == "small_movement" for w in shallow.warnings) == 4
+    full = count(get_definition("squat"), synthesize("squat", reps=4, view="side").series)
+    assert full.reps == 4 and not [w for w in full.warnings if w["code"] in ("small_movement", "thin_margin")]

@@ -9,6 +9,8 @@ Codes:
 - ``ended_early``: a rep's return was not seen (the source ended, faded, or lost the person);
 - ``cut``: the picture cut to another shot or zoomed (`coach.engine.cuts`);
 - ``person_switched``: another person was followed from then on;
+- ``fallback``: the primary measure could not be measured for a while and the definition's fallback
+  measure was counted instead;
 - ``side_not_measured``: with each side counted, one side could not be measured most of the time the other
   could, so reps that side did alone may be missing.
 """
@@ -75,3 +77,11 @@ def sides_caveats(seen_frames: dict) -> list[dict]:
             out.append(caveat("side_not_measured", f"the {side} side could be measured in only {seen / other:.0%} "
                                                    f"of the frames the other side was; reps it did alone may be missing"))
     return out
+
+
+def fallback_caveats(d, seconds: float) -> list[dict]:
+    """``fallback`` when the definition's fallback measure was counted for `seconds` (> 0)."""
+    if seconds <= 0 or d.movement.fallback is None:
+        return []
+    return [caveat("fallback", f"{d.movement.measure} could not be measured for {seconds:.1f} s; "
+                               f"{d.movement.fallback.measure} was counted instead")]

@@ -23,12 +23,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from coach.engine.adaptive_range import AdaptiveRange
-from coach.engine.caveats import caveat, margin_function, sides_caveats
+from coach.engine.caveats import caveat, fallback_caveats, margin_function, sides_caveats
 from coach.engine.compiled import SIDES, Compiled, compile_definition
 from coach.engine.cuts import CutWatcher, body_sizes
 from coach.engine.events import Event
 from coach.engine.filters import Smoother, sample_rate_hz
-from coach.engine.lanes import Lane, counted_sides
+from coach.engine.lanes import Lane, counted_sides, fallback_range
 from coach.engine.jump_gate import JumpGate, body_centres
 from coach.engine.machine import Machine, Tally
 from coach.engine.machine.rep_ledger import RepLedger
@@ -128,6 +128,7 @@ class Counter:
                            None, min_span) for s in sides]
         self._followed: int | None = None  # the person followed, once several have been seen
         self._conds = [(bit, c.compile()) for bit, c in self.comp.conditions]
+        self._rule_bit = 1 << (2 * len(self.comp.phases))  # bits from here on are form rules
         prim_geom = self.comp.channels[self.comp.channel_of[(mv.measure, "left")]].geometry
         self._quality_idx = {sd: [landmark_index(n) for n in prim_geom.landmarks(sd)] for sd in SIDES}
         self._fps = fps
@@ -169,6 +170,9 @@ class Counter:
         if mv.range is not None:
             for lane in self.lanes:
                 lane.range = AdaptiveRange(mv.range, fps)
+                fb = fallback_range(self.d, fps)
+                if fb is not None:
+                    lane.fallback, lane.flip = fb
         self._ready = True
 
     # ------------------------------------------------------------------ helpers
@@ -294,6 +298,7 @@ class Counter:
         shown = self.lanes[0]
         counted = lo = hi = _NAN
         vis = ctx["vis"]
+        fb_name = mv.fallback.measure if mv.fallback is not None else None
         for lane in self.lanes:
             s = lane.side
             if s is None:
@@ -301,7 +306,7 @@ class Counter:
             else:
                 env = {k: (per_side[k][s] if k in per_side and d.measures[k].side in ("auto", "both") else v)
                        for k, v in values.items()}
-            x, lo_s, hi_s = lane.measure(env[comp.primary])
+            x, lo_s, hi_s, fell_back = lane.measure(env[comp.primary], env[fb_name] if fb_name else _NAN)
             env[comp.primary] = x
             ok = True
             if lane.range is not None:
@@ -309,9 +314,10 @@ class Counter:
                 ok = lo_s == lo_s
             ok = ok and all(env[nm] == env[nm] for nm in comp.needed)
             mask = 0
+            rules_env = dict(env, **{comp.primary: _NAN}) if fell_back else env  # no form verdict on a stand-in
             for bit, fn in self._conds:
                 try:
-                    if fn(env):
+                    if fn(env if bit < self._rule_bit else rules_env):
                         mask |= bit
                 except (TypeError, ZeroDivisionError, KeyError):
                     pass
@@ -430,7 +436,8 @@ class Counter:
             faults=sorted(t.faults, key=lambda f: f.time_s),
             not_measurable=not_measurable_by_all([lane.machine.not_measurable for lane in self.lanes]),
             trace=trace, side=side, definition_hash=self.d.content_hash,
-            warnings=sorted(t.warnings + sides_caveats({ln.side: ln.seen_frames for ln in self.lanes}),
+            warnings=sorted(t.warnings + sides_caveats({ln.side: ln.seen_frames for ln in self.lanes})
+                            + fallback_caveats(self.d, sum(ln.fallback_frames for ln in self.lanes) / (self._fps or 30.0)),
                             key=lambda w: (w["time_s"] is None, w["time_s"] or 0.0)))
 
 

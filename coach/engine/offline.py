@@ -12,11 +12,11 @@ import warnings
 import numpy as np
 
 from coach.engine.adaptive_range import offline_range
-from coach.engine.caveats import caveat, margin_function, sides_caveats
+from coach.engine.caveats import caveat, fallback_caveats, margin_function, sides_caveats
 from coach.engine.compiled import SIDES, compile_definition
 from coach.engine.cuts import CutWatcher, body_sizes
-from coach.engine.lanes import counted_sides, shot_continues
-from coach.engine.filters import centred_median, zero_phase
+from coach.engine.lanes import counted_sides, from_fallback, shot_continues
+from coach.engine.filters import centred_median, sample_rate_hz, zero_phase
 from coach.engine.jump_gate import JumpGate, body_centres
 from coach.engine.machine import Machine, Tally
 from coach.engine.machine.rep_ledger import RepLedger
@@ -160,13 +160,20 @@ def _run(comp, times: np.ndarray, values: dict, per_side: dict, auto: str, side_
             for k, v in values.items()}
         x, lo, hi = vals[primary], None, None
         new_shots = _new_shots(x, times, cuts, mv.range)
+        fell_back = np.zeros(n, bool)
         if mv.range is not None:
             x, lo, hi = offline_range(mv.range, x, times, new_shots)
+            if mv.fallback is not None:
+                x, lo, hi, fell_back = _with_fallback(d, x, lo, hi, vals[mv.fallback.measure], times, new_shots)
             vals[primary] = x
         env = dict(vals)
         if lo is not None:
             env[RANGE_LO], env[RANGE_HI] = lo, hi
-        mask = _masks(comp.conditions, env, n)
+        rule_bit = 1 << (2 * len(comp.phases))
+        mask = _masks([c for c in comp.conditions if c[0] < rule_bit], env, n)
+        mask |= _masks([c for c in comp.conditions if c[0] >= rule_bit],
+                       dict(env, **{primary: np.where(fell_back, np.nan, x)}), n)  # no form verdict on a stand-in
+        fallback_s = float(np.count_nonzero(fell_back)) / sample_rate_hz(times) if len(times) else 0.0
         ok = np.ones(n, bool)
         for name in comp.needed:
             ok &= ~np.isnan(vals[name])
@@ -174,7 +181,7 @@ def _run(comp, times: np.ndarray, values: dict, per_side: dict, auto: str, side_
             ok &= ~np.isnan(lo)
         machine = Machine(comp.table, tally, side=run_side or "both", credit=credit, ledger=ledger, margin=margin)
         q = np.ones(n) if quality is None else quality[run_side or auto]
-        runs.append((run_side, machine, x, lo, hi, mask, ok, q, new_shots))
+        runs.append((run_side, machine, x, lo, hi, mask, ok, q, new_shots, fallback_s))
     phase_names = np.full(n, "", dtype=object)
     tl = times.tolist()
     nan = np.full(n, np.nan)
@@ -206,7 +213,8 @@ def _run(comp, times: np.ndarray, values: dict, per_side: dict, auto: str, side_
         faults=sorted(tally.faults, key=lambda f: f.time_s),
         not_measurable=not_measurable_by_all([r[1].not_measurable for r in runs]),
         trace=trace, side=side_label, definition_hash=d.content_hash,
-        warnings=sorted(tally.warnings + sides_caveats({r[0]: int(np.count_nonzero(r[6])) for r in runs}),
+        warnings=sorted(tally.warnings + sides_caveats({r[0]: int(np.count_nonzero(r[6])) for r in runs})
+                        + fallback_caveats(d, sum(r[9] for r in runs)),
                         key=lambda w: (w["time_s"] is None, w["time_s"] or 0.0)))
 
 
@@ -231,3 +239,29 @@ def _new_shots(x: np.ndarray, times: np.ndarray, cuts: np.ndarray | None, rg) ->
         span = max(float(max(b_hi, a_hi) - min(b_lo, a_lo)), rg.min_span)
         out[c] = not (shot_continues(b_lo, a_lo, span) and shot_continues(b_hi, a_hi, span))
     return out
+
+
+def _with_fallback(d: ExerciseDefinition, x: np.ndarray, lo: np.ndarray, hi: np.ndarray, fx: np.ndarray,
+                   times: np.ndarray, new_shots: np.ndarray | None):
+    """The primary trace with its unmeasurable frames taken from the fallback measure, at the same place in the
+    primary's range (nearest known range, else 0-100) as the fallback in its own (see `coach.engine.lanes`).
+    Returns (x, lo, hi, which frames came from the fallback)."""
+    mv = d.movement
+    fb = mv.fallback
+    rest = fb.rest or mv.range.rest
+    frg = mv.range.model_copy(update={"rest": rest, "min_span": fb.min_span})
+    fx, flo, fhi = offline_range(frg, np.asarray(fx, np.float64), times, new_shots)
+    use = np.isnan(x) & ~np.isnan(fx) & ~np.isnan(flo) & (fhi > flo)
+    if not use.any():
+        return x, lo, hi, use
+    known = np.flatnonzero(~np.isnan(lo))
+    if known.size:
+        idx = np.arange(len(x))
+        near = known[np.clip(np.searchsorted(known, idx), 0, known.size - 1)]
+        plo, phi = lo[near], hi[near]
+    else:
+        plo, phi = np.zeros(len(x)), np.full(len(x), 100.0)
+    x, lo, hi = x.copy(), lo.copy(), hi.copy()
+    x[use] = from_fallback(fx[use], flo[use], fhi[use], rest != mv.range.rest, plo[use], phi[use])
+    lo[use], hi[use] = plo[use], phi[use]
+    return x, lo, hi, use

@@ -196,6 +196,16 @@ class Smoothing(_Model):
     despike_frames: int = Field(5, ge=1, le=31, description="Running median window, frames.")
 
 
+class FallbackSpec(_Model):
+    """A second measure counted when the primary one cannot be measured (ankles out of the picture)."""
+
+    measure: str = Field(description="A measure of the definition that moves with the primary one.")
+    rest: Literal["high", "low"] | None = Field(
+        None, description="Where reps start on this measure (default: the range's rest)."
+    )
+    min_span: float = Field(gt=0, description="Its range is never narrower than this (in its unit).")
+
+
 class MovementSpec(_Model):
     measure: str = Field(
         description="The primary measure: reps' min/max/range of motion and turning point are of this."
@@ -232,6 +242,10 @@ class MovementSpec(_Model):
     rest_s: float | None = Field(None, gt=0, description="No change of phase for this long outside a hold is a rest.")
     range: RangeSpec | None = Field(
         None, description="Adaptive range for '%' thresholds: {rest: high|low, min_span, ...}."
+    )
+    fallback: FallbackSpec | None = Field(
+        None, description="A second measure, {measure, min_span[, rest]}, counted in its own adaptive range when the "
+                          "primary one cannot be measured (needs a range: its '%' thresholds apply to it).",
     )
     smoothing: Smoothing = Field(default_factory=Smoothing, description="Filter settings.")
 

@@ -273,6 +273,17 @@ def semantic_problems(d: ExerciseDefinition, lines: dict[tuple, int]) -> list[Pr
         elif not d.measures[cs.measure].sided:
             add(("movement", "credit_side", "measure"),
                 f"'{cs.measure}' has no side (it uses no left/right landmark), so it cannot tell sides apart")
+    if mv.fallback is not None:
+        fb = mv.fallback
+        if fb.measure not in d.measures:
+            hint = closest_name(fb.measure, names)
+            add(("movement", "fallback", "measure"), f"unknown measure '{fb.measure}'"
+                + (f"; did you mean '{hint}'?" if hint else ""))
+        elif fb.measure == mv.measure:
+            add(("movement", "fallback", "measure"), "the fallback must be another measure than the primary one")
+        if mv.range is None:
+            add(("movement", "fallback"), "a fallback is counted in its own range, so it needs movement.range "
+                                          "(and '%' thresholds), e.g. range: {rest: high, min_span: 40}")
     if mv.sides == "each" and not d.measures[mv.measure].sided:
         add(("movement", "sides"), f"sides: each needs a sided primary measure; '{mv.measure}' has no side")
     for i, rule in enumerate(d.form):

@@ -72,6 +72,9 @@ the most the model allows: deeper would pass anatomical limits and make traces n
 - ``cross_talk=True`` (side and oblique views): the far side's arm and leg landmarks copy the near side's
   movement (placed from the far shoulder and hip), as a pose model guesses a hidden limb from the visible
   one; they stay as poorly seen as the far side is. The truth is unchanged: the far limb did not move.
+- ``approach=(start_s, end_s, zoom)``: the person comes towards the camera: from `start_s` to `end_s` the
+  picture grows `zoom` times about the top of their head, so their feet (then knees) leave the bottom of
+  the frame and are reported barely visible. World coordinates and the truth are unchanged.
 - ``noise_px``: independent Gaussian noise of that standard deviation on every image coordinate, and the
   same in metres (noise_px / pixels-per-metre) on every world coordinate. Angle traces are noise-free.
 - ``second_person``: "still" (a bystander standing beside the exerciser, slightly further away),

@@ -77,6 +77,7 @@ def synthesize(
     fade_out: tuple[float, float] | None = None,
     camera_cuts: Sequence[tuple[float, float]] = (),
     cross_talk: bool = False,
+    approach: tuple[float, float, float] | None = None,
     pause: tuple[float, float] | None = None,
     jitter_at_deg: float | None = None,
     hold_s: float | None = None,
@@ -195,6 +196,16 @@ def synthesize(
         xy0[refit] = w * frozen_xy + (1.0 - w) * xy0[refit]
         wd0[refit] = w * frozen_wd + (1.0 - w) * wd0[refit]
         people[0] = (xy0, v0, pr0, wd0)
+
+    # ---- walking towards the camera: the picture grows about the top of the head, the feet leave the frame
+    if approach is not None:
+        a, b, zoom = (float(v) for v in approach)
+        check(0.0 <= a < b and zoom > 0, f"approach must be (start_s, end_s, zoom) with start < end, got {approach}")
+        k = int(np.searchsorted(t_s, a - 1e-9))
+        xy0 = people[0][0]
+        top = np.array([float(np.nanmean(xy0[k, :, 0])), float(np.nanmin(xy0[k, :, 1]))])
+        z = 1.0 + (zoom - 1.0) * np.clip((t_s - a) / (b - a), 0.0, 1.0)
+        people = [(top + z[:, None, None] * (xy - top), v, pr, wd) for xy, v, pr, wd in people]
 
     # ---- noise -------------------------------------------------------------------------------------------
     if noise_px > 0:
