@@ -179,6 +179,34 @@ def test_a_one_day_reports_summary_table_is_on_the_first_screen(tmp_path, browse
     assert box["y"] + box["height"] <= 800, box
 
 
+def test_the_reports_summary_reads_right_at_phone_width(seeded, browser, tmp_path):
+    """At 375 px each exercise is a card with its figures in a line: a percentage must not run into the
+    figure before it ("4 / 5" then "80%" must not read "4 / 580%"), nor the note into the exercise's name."""
+    from coach.reports import write_report
+    from db.engine import close_database, open_database
+
+    sm = open_database(seeded[0])
+    try:
+        for fmt in ("json", "html"):
+            write_report(sm, "ana", fmt, tmp_path / f"r.{fmt}")
+    finally:
+        close_database(sm)
+    exercises = json.loads((tmp_path / "r.json").read_text())["summary"]["exercises"]
+    page = browser.new_page(viewport={"width": 375, "height": 800})
+    try:
+        page.goto((tmp_path / "r.html").as_uri())
+        cards = page.locator("#summary tr").all_inner_texts()[1:]
+    finally:
+        page.close()
+    assert len(cards) == len(exercises) and any(x["notes"] for x in exercises)
+    for card, x in zip(cards, exercises):
+        flat = re.sub(r"\s+", " ", card)
+        assert f"{x['sessions_done']} / {x['sessions_prescribed']} {x['adherence_percent']}%" in flat, flat
+        assert f"{x['reps_done']} / {x['reps_prescribed']} {x['reps_percent']}%" in flat, flat
+        if x["notes"]:
+            assert f"{x['name']} Note: {x['notes']}" in flat, flat
+
+
 def test_the_patients_page_at_phone_width(server, browser, tmp_path):
     base, _, patient = server
     page = browser.new_page(viewport={"width": 375, "height": 800})
