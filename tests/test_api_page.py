@@ -81,6 +81,25 @@ def browser():
         b.close()
 
 
+#: The words of the elements matching a selector that the browser broke across two lines.
+_WORDS_SPLIT_ACROSS_LINES = """(selector) => {
+  const split = [];
+  for (const el of document.querySelectorAll(selector)) {
+    const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      for (const m of node.data.matchAll(/\\S+/g)) {
+        const range = document.createRange();
+        range.setStart(node, m.index);
+        range.setEnd(node, m.index + m[0].length);
+        const tops = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
+        if (tops.size > 1) split.push(m[0]);
+      }
+    }
+  }
+  return split;
+}"""
+
+
 def _sign_in(page, base, token):
     page.goto(base + "/")
     page.get_by_label("Access token").fill(token)
@@ -228,9 +247,13 @@ def test_the_patients_page_at_phone_width(server, browser, tmp_path):
         assert NOTE in page.locator("#live-note").inner_text()
         page.get_by_role("button", name="Show report").click()
         page.wait_for_selector("#summary-table")
+        page.wait_for_selector("#sessions-out table")
         widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
         page.screenshot(path=str(tmp_path / "phone.png"), full_page=True)
         assert widths[0] <= widths[1] == 375, widths  # no sideways scrolling
+        # the wide tables scroll in their own box; their column names stay whole words ("reps", not "re" "ps")
+        assert page.locator("#report-out table:not(.overview) th, #sessions-out th").count() >= 10
+        assert page.evaluate(_WORDS_SPLIT_ACROSS_LINES, "#report-out table:not(.overview) th, #sessions-out th") == []
         page.get_by_role("button", name="Sign out").click()
         assert page.locator("#signin-card").is_visible() and not page.locator("#app").is_visible()
         assert page.evaluate("sessionStorage.getItem('coach-token')") is None
