@@ -238,7 +238,7 @@ class Counter:
 
     def _step(self, t: float, raw: list[float], ctx: dict) -> list[Event]:
         """Camera cuts, then stages 3 and 4, for one frame of raw measure channels."""
-        cut, refitting = self.cuts.update(t, ctx["cut"], ctx["size"], ctx["jumped"])
+        cut, refitting = self.cuts.update(t, ctx["cut"], ctx["size"], ctx["jumped"], ctx["nobody"])
         if cut:
             self._restart_after_cut()
             self.tally.warnings.append(caveat("cut", f"camera cut or zoom at {t:.1f} s: the range of the movement "

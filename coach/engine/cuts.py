@@ -38,23 +38,29 @@ def body_sizes(xy: np.ndarray) -> np.ndarray:
 
 
 class CutWatcher:
-    """`update(t, cut, size, jumped)` per frame -> (a cut at this frame, keypoints not trusted yet).
+    """`update(t, cut, size, jumped, nobody)` per frame -> (a cut at this frame, keypoints not trusted yet).
 
     cut: the pose stage's flag for this frame (True/False), or None when no picture was seen; size: the
     followed body's `body_sizes` in this frame (NaN when nobody); jumped: the followed body jumped to
     elsewhere in the picture since the previous frame (`coach.engine.jump_gate`: another person is followed
-    now), which is no zoom."""
+    now), which is no zoom; nobody: nobody is followed in this frame. A cut matters only within the
+    watching of someone: a cut to the first shot with a person in it (after a title card, nobody in view)
+    is the start of watching, whose first fits the range's settling after a gap already leaves out."""
 
-    __slots__ = ("refit_until", "last_size")
+    __slots__ = ("refit_until", "last_size", "watching")
 
     def __init__(self) -> None:
         self.refit_until = -math.inf
         self.last_size = math.nan
+        self.watching = False  #: someone was followed in the previous frame
 
-    def update(self, t: float, cut: bool | None, size: float, jumped: bool = False) -> tuple[bool, bool]:
+    def update(self, t: float, cut: bool | None, size: float, jumped: bool = False,
+               nobody: bool = False) -> tuple[bool, bool]:
         if cut is None:  # keypoints only: a sudden change of the same body's size in the picture
             prev = self.last_size
             cut = bool(not jumped and prev > 0 and size > 0 and max(size / prev, prev / size) >= ZOOM_CUT)
+        cut = bool(cut) and self.watching
+        self.watching = not nobody
         if size == size:
             self.last_size = size
         if cut:

@@ -357,8 +357,3 @@ class ExerciserChooser:
         if self.choice == "center" and self.width_px:
             return min(boxes, key=lambda k: abs(float(boxes[k][0][0]) - self.width_px / 2))
         return max(boxes, key=lambda k: _centrality_score(boxes[k][0], boxes[k][1], self.width_px))
-
-
-def choose_slots(series: PoseSeries, chooser: ExerciserChooser) -> np.ndarray:
-    """Slot followed in every frame (-1 = not in view), running `chooser` over the recording."""
-    return np.array([chooser.step(f) for f in series.frames()], np.int64)

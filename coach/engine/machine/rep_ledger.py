@@ -11,8 +11,9 @@ completes here as `RepCandidate`s. One general rule makes a count from them, for
   other has quite finished.
 
 A rep seen on one side only, when both are counted, must move at least `LONE_REP_SPAN` of the definition's
-``min_span``: one side's estimate can be a guess (a hidden limb), and a real one-limb rep moves well beyond
-that.
+``min_span`` and last at least `LONE_REP_TIME` of the set's typical rep (the median of those recorded): one
+side's estimate can be a guess (a hidden limb, an arm the model loses behind a machine), which wobbles less
+or flicks faster than a real rep.
 
 A rep completed on one side waits (at most `MERGE_WAIT_S`) while the other side is in a rep that began
 before it ended, in case that one completes and joins it; the person's count shows it at once
@@ -26,6 +27,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+import numpy as np
+
 from coach.engine.caveats import THIN_MARGIN, caveat
 from coach.engine.events import FaultRaised, FormFault, RepCompleted, RepRecord
 
@@ -33,6 +36,8 @@ from coach.engine.events import FaultRaised, FormFault, RepCompleted, RepRecord
 MERGE_OVERLAP = 0.5
 #: A rep of one side alone (both sides counted) moves at least this fraction of the range's min_span.
 LONE_REP_SPAN = 0.5
+#: ... and lasts at least this fraction of the median duration of the reps recorded before it.
+LONE_REP_TIME = 0.4
 #: Longest a completed rep waits for the other side's rep to complete.
 MERGE_WAIT_S = 1.0
 
@@ -171,10 +176,12 @@ class RepLedger:
 
     def _record(self, cand: RepCandidate, out: list) -> None:
         tally = self.tally
-        if self.two_sides and cand.lane != "both" and \
-                cand.max_value - cand.min_value < LONE_REP_SPAN * self.min_span:
-            self.dropped += 1
-            return
+        if self.two_sides and cand.lane != "both":
+            typical = float(np.median([r.duration_s for r in tally.records])) if tally.records else 0.0
+            if cand.max_value - cand.min_value < LONE_REP_SPAN * self.min_span \
+                    or cand.duration_s < LONE_REP_TIME * typical:
+                self.dropped += 1
+                return
         index = tally.reps + 1
         faults = tuple(dataclasses.replace(f, rep_index=index, side=cand.side) for f in cand.faults)
         rec = RepRecord(index=index, side=cand.side, start_s=cand.start_s, end_s=cand.end_s,
