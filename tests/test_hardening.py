@@ -60,3 +60,17 @@ def test_the_built_in_definitions_stay_far_below_the_value_budget():
     for f in sorted(BUILTIN_DIR.glob("*.yaml")):
         d, problems = parse_definition_text(f.read_text(encoding="utf-8"), str(f))
         assert d is not None and not problems, (f, problems)
+
+
+# ------------------------------------------------------------------------------ 10. smaller
+
+
+def test_a_range_percentage_outside_0_to_100_is_a_problem(tmp_path: Path):
+    from coach.exercise.library import BUILTIN_DIR
+
+    f = tmp_path / "squat.yaml"
+    f.write_text((BUILTIN_DIR / "squat.yaml").read_text().replace('when: "knee > 75%"', 'when: "knee > 175%"'))
+    res = coach("exercises", "validate", str(f))
+    assert res.status == 1
+    assert (f"{f}:17: movement.phases.up.when: a range percentage is from 0% (the lowest value of the movement) "
+            f"to 100% (the highest); 175% is outside it, so \"knee > 175%\" is always or never true") in res.text
