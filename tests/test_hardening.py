@@ -74,3 +74,131 @@ def test_a_range_percentage_outside_0_to_100_is_a_problem(tmp_path: Path):
     assert res.status == 1
     assert (f"{f}:17: movement.phases.up.when: a range percentage is from 0% (the lowest value of the movement) "
             f"to 100% (the highest); 175% is outside it, so \"knee > 175%\" is always or never true") in res.text
+
+
+# ------------------------------------------------------------------- 5. bad recordings
+
+
+def recording_arrays(series, **meta) -> dict:
+    import json
+
+    import numpy as np
+
+    m = {"format": "coach-keypoints", "format_version": 2, "fps": series.fps, "width_px": series.width_px,
+         "height_px": series.height_px, "source": "test"}
+    m.update(meta)
+    return dict(timestamps_s=series.timestamps_s, frame_index=series.frame_index, n_people=series.n_people,
+                image_xy_px=series.xy_px, visibility=series.visibility, world_xyz_m=series.world_m,
+                meta_json=np.array(json.dumps(m)))
+
+
+def bad_recordings(series):
+    """(name, arrays or a writer, the sentence's telling part): recordings that were accepted silently or
+    crashed later, before coach validated them fully."""
+    import json
+
+    import numpy as np
+
+    a = recording_arrays(series)
+    yield "complex timestamps", {**a, "timestamps_s": a["timestamps_s"].astype(complex)}, \
+        "timestamps_s holds complex128 values, not numbers"
+    fi = a["frame_index"].astype(float)
+    fi[3] = np.nan
+    yield "a NaN frame index", {**a, "frame_index": fi}, "frame_index must hold whole numbers, found nan"
+    people = a["n_people"].astype(float)
+    people[3] = np.nan
+    yield "a NaN person count", {**a, "n_people": people}, "n_people must hold whole numbers, found nan"
+    xy = a["image_xy_px"].copy()
+    xy[5, 0, 0, 0] = np.inf
+    yield "an infinite coordinate", {**a, "image_xy_px": xy}, "image_xy_px holds an infinite coordinate"
+    yield "infinite world coordinates", {**a, "world_xyz_m": np.full_like(a["world_xyz_m"], np.inf)}, \
+        "world_xyz_m holds an infinite coordinate"
+    yield "fps 1e308", recording_arrays(series, fps=1e308), "fps must be at most 1000 frames a second"
+    yield "a width of 10**30 px", recording_arrays(series, width_px=10**30), \
+        "width_px must be a whole number of pixels from 0 to 100000"
+    yield "timestamps of 1e300 s", {**a, "timestamps_s": a["timestamps_s"] * 1e300 + 1}, \
+        "timestamps must be within ±1e+10 s"
+    yield "no frames", {k: (v if k == "meta_json" else v[:0]) for k, v in a.items()}, "it holds no frames"
+    yield "no person slots", {**a, "image_xy_px": a["image_xy_px"][:, :0], "visibility": a["visibility"][:, :0],
+                              "world_xyz_m": a["world_xyz_m"][:, :0], "n_people": np.zeros_like(a["n_people"])}, \
+        "it must have from 1 to 64 person slots, found 0"
+    yield "metadata as two texts", {**a, "meta_json": np.array([json.dumps({}), json.dumps({})])}, \
+        "its metadata must be one JSON text"
+    yield "a frame index past int64", {**a, "frame_index": a["frame_index"].astype(float) * 1e30}, \
+        "frame_index must be from 0"
+
+
+def write_bad(path: Path, data) -> Path:
+    import numpy as np
+
+    np.savez(path, **data)
+    return path
+
+
+def write_zip_bomb(path: Path, series) -> Path:
+    """A valid recording whose image_xy_px header declares 1 GB of zeros (about 1 MB on disk)."""
+    import io
+    import zipfile
+
+    import numpy as np
+
+    a = recording_arrays(series)
+    shape = (1_000_000, 4, 33, 2)
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        for k, v in a.items():
+            if k != "image_xy_px":
+                buf = io.BytesIO()
+                np.lib.format.write_array(buf, v)
+                z.writestr(k + ".npy", buf.getvalue())
+        with z.open("image_xy_px.npy", "w", force_zip64=True) as f:
+            np.lib.format.write_array_header_1_0(f, {"descr": "<f4", "fortran_order": False, "shape": shape})
+            left = int(np.prod(shape)) * 4
+            zeros = bytes(1 << 20)
+            while left > 0:
+                f.write(zeros[:left])
+                left -= len(zeros)
+    return path
+
+
+@pytest.fixture(scope="module")
+def squat_series():
+    from coach.devtools.synthetic import synthesize
+
+    return synthesize("squat", reps=2, seed=1).series
+
+
+def test_each_bad_recording_is_one_sentence(tmp_path: Path, squat_series):
+    from coach.errors import SourceError
+    from coach.pose.recording import load_recording
+
+    cases = list(bad_recordings(squat_series))
+    for i, (what, data, message) in enumerate(cases):
+        path = write_bad(tmp_path / f"bad{i}.npz", data)
+        with pytest.raises(SourceError) as exc:
+            load_recording(path)
+        assert message in str(exc.value), what
+        assert str(exc.value).startswith(f"{path} is not a valid keypoint recording: "), what
+        assert "\n" not in str(exc.value), what
+
+
+def test_a_recording_that_decompresses_to_a_gigabyte_is_refused_before_decompressing(tmp_path: Path, squat_series):
+    import resource
+
+    from coach.errors import SourceError
+    from coach.pose.recording import load_recording
+
+    bomb = write_zip_bomb(tmp_path / "bomb.npz", squat_series)
+    assert bomb.stat().st_size < 5_000_000
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(SourceError, match="is too large to be a keypoint recording: its arrays hold more than "
+                                          "256 MB once decompressed"):
+        load_recording(bomb)
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 100_000  # KiB: nothing decompressed
+
+
+def test_a_bad_recording_in_the_cli_is_one_sentence_not_a_traceback(tmp_path: Path, squat_series):
+    path = write_bad(tmp_path / "fast.npz", recording_arrays(squat_series, fps=1e308))
+    res = coach("workout", "-e", "squat", "-s", str(path), "--no-show", "--db", str(tmp_path / "c.sqlite"))
+    assert res.status == 2
+    assert res.sentence() == (f"error: {path} is not a valid keypoint recording: fps must be at most 1000 "
+                              f"frames a second, found 1e+308")
