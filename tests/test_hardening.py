@@ -202,3 +202,61 @@ def test_a_bad_recording_in_the_cli_is_one_sentence_not_a_traceback(tmp_path: Pa
     assert res.status == 2
     assert res.sentence() == (f"error: {path} is not a valid keypoint recording: fps must be at most 1000 "
                               f"frames a second, found 1e+308")
+
+
+# ------------------------------------------------------------ 4. file names that are not UTF-8
+
+
+def _tiny_video(path: bytes) -> bytes:
+    """A 1-second 15 frames/s grey video written under an ASCII name, then renamed to ``path`` (bytes)."""
+    import os
+
+    import cv2
+    import numpy as np
+
+    ascii_name = os.path.join(os.path.dirname(path), b"tiny.mp4")
+    w = cv2.VideoWriter(os.fsdecode(ascii_name), cv2.VideoWriter_fourcc(*"mp4v"), 15, (160, 120))
+    for i in range(15):
+        w.write(np.full((120, 160, 3), 8 * i, np.uint8))
+    w.release()
+    os.rename(ascii_name, path)
+    return path
+
+
+def test_a_latin1_file_name_that_is_not_a_video_is_one_sentence_not_a_segfault(tmp_path: Path):
+    import os
+
+    name = os.fsencode(tmp_path) + b"/caf\xe9.mp4"
+    with open(name, "wb") as f:
+        f.write(b"hello")
+    res = coach_process("workout", "-e", "squat", "-s", name, "--no-show", "--db", str(tmp_path / "c.sqlite"))
+    assert res.status == 2, (res.status, res.text)
+    assert res.sentence() == f"error: {tmp_path}/caf\\xe9.mp4 is not a video this program can read"
+
+
+def test_a_video_with_a_latin1_name_is_coached_and_saved(tmp_path: Path, pose_model):
+    import json
+    import os
+
+    video = _tiny_video(os.fsencode(tmp_path) + b"/v\xeddeo.mp4")
+    out = os.fsencode(tmp_path) + b"/coach\xe9d.mp4"
+    res = coach_process("workout", "-e", "squat", "-s", video, "--no-show", "--json", "-p", "ana", "--model",
+                        str(pose_model), "--save-video", out, "--db", str(tmp_path / "c.sqlite"))
+    assert res.status == 0, res.text
+    result = json.loads(res.out)
+    assert result["reps"] == 0 and result["source"] == f"{tmp_path}/v\\xeddeo.mp4"
+    assert os.path.getsize(out) > 0
+    shown = coach("sessions", "show", str(result["session_id"]), "--db", str(tmp_path / "c.sqlite"))
+    assert shown.status == 0 and f"source: {tmp_path}/v\\xeddeo.mp4" in " ".join(shown.out.split())
+
+
+@pytest.mark.parametrize("spec", ["-1", "+3", "100", ""])
+def test_a_source_that_is_neither_a_file_nor_a_camera_number(tmp_path: Path, spec: str):
+    res = coach("workout", "-e", "squat", "-s", spec, "--no-show", "--db", str(tmp_path / "c.sqlite"))
+    assert res.status == 2
+    if spec:
+        assert res.sentence() == (f"error: {spec} is neither a file nor a camera number (cameras are numbered 0 "
+                                  "to 99)")
+    else:
+        assert res.sentence() == ("error: No source given: name a video, image or recording file, or a camera "
+                                  "number (0, 1, ...)")
