@@ -46,6 +46,11 @@ NAMING_CONVENTION = {
 }
 
 
+#: Largest row id accepted from a user (a command argument, an API path): ids are 64-bit integers in both
+#: databases, and a larger number would overflow the driver instead of being "not found".
+MAX_ID = 2**62
+
+
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 

@@ -28,8 +28,8 @@ class Outcome:
         return self.out + self.err
 
     def sentence(self) -> str:
-        """The error as printed (one line starting 'error:' or click's 'Error:'), whitespace joined."""
-        return " ".join(self.err.split())
+        """What stderr says, whitespace joined and without the frame rich draws around a usage error."""
+        return " ".join(self.err.translate({ord(c): " " for c in "│╭╮╰╯─"}).split())
 
 
 def coach(*args: str, env: dict[str, str] | None = None) -> Outcome:

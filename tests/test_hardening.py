@@ -260,3 +260,97 @@ def test_a_source_that_is_neither_a_file_nor_a_camera_number(tmp_path: Path, spe
     else:
         assert res.sentence() == ("error: No source given: name a video, image or recording file, or a camera "
                                   "number (0, 1, ...)")
+
+
+# ------------------------------------------------------------------ 7. tracebacks in the CLI
+
+
+def _history(tmp_path: Path, series) -> Path:
+    """A history with one recorded squat session of patient ana."""
+    db = tmp_path / "history" / "coach.sqlite"
+    rec = write_bad(tmp_path / "good.npz", recording_arrays(series))
+    res = coach("workout", "-e", "squat", "-s", str(rec), "--no-show", "-p", "ana", "--db", str(db))
+    assert res.status == 0, res.text
+    return db
+
+
+def _read_only(db: Path, *argv: str):
+    """``coach ARGV`` in a child process that sees ``db`` on a read-only file system (a bind mount in a
+    private mount namespace when run as root, who may write any file; file permissions otherwise)."""
+    import os
+    import shlex
+    import shutil
+
+    if os.geteuid() != 0:
+        db.chmod(0o444)
+        return coach_process(*argv)
+    if shutil.which("unshare") is None:
+        pytest.skip("unshare is not installed here")
+    import sys
+
+    from cli_run import REPO
+
+    q = shlex.quote(str(db))
+    script = (f"mount --bind {q} {q} && mount -o remount,bind,ro {q} && cd {shlex.quote(str(REPO))} && "
+              f"exec {shlex.quote(sys.executable)} coach.py " + " ".join(shlex.quote(a) for a in argv))
+    import subprocess
+
+    proc = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, timeout=120)
+    if "mount:" in proc.stderr or "unshare:" in proc.stderr:
+        pytest.skip(f"no private read-only mount here: {proc.stderr.strip()}")
+    from cli_run import Outcome
+
+    return Outcome(proc.returncode, proc.stdout, proc.stderr)
+
+
+def test_a_workout_on_a_read_only_history_is_one_sentence(tmp_path: Path, squat_series):
+    db = _history(tmp_path, squat_series)
+    rec = tmp_path / "good.npz"
+    res = _read_only(db, "workout", "-e", "squat", "-s", str(rec), "--no-show", "-p", "ana", "--db", str(db))
+    assert res.status == 2, res.text
+    assert res.sentence() == (f"error: The history database {db} cannot be written: read-only (attempt to write a "
+                              "readonly database); make the file and its folder writable, or give another --db.")
+    assert "Traceback" not in res.text
+    report = _read_only(db, "report", "ana", "-f", "md", "-o", str(tmp_path / "ana.md"), "--db", str(db))
+    assert report.status == 0, report.text  # reading a read-only history still works
+
+
+def test_a_huge_session_id_is_a_usage_error(tmp_path: Path, squat_series):
+    db = _history(tmp_path, squat_series)
+    for command in (("sessions", "show"), ("sessions", "note")):
+        res = coach(*command, "99999999999999999999", "--db", str(db))
+        assert res.status == 2, res.text
+        assert "Invalid value for 'SESSION_ID': Input should be less than or equal to 4611686018427387904" \
+            in res.sentence()
+    assert coach("sessions", "show", str(2**62), "--db", str(db)).sentence() == (
+        "error: There is no session with id 4611686018427387904; see `coach sessions list` for the ids.")
+
+
+# ------------------------------------------------------------------------ 2. far dates (CLI)
+
+
+def test_far_report_dates_are_refused_in_one_sentence(tmp_path: Path, squat_series):
+    db = _history(tmp_path, squat_series)
+    res = coach("report", "ana", "--from", "9999-12-31", "--db", str(db))
+    assert res.status == 2
+    assert res.sentence() == ("error: The first day 9999-12-31 is outside the dates coach works with (2000-01-01 "
+                              "to 2099-12-31).")
+    res = coach("report", "ana", "--from", "2001-01-01", "--to", "2031-01-01", "--db", str(db))
+    assert res.sentence() == ("error: A report covers at most 3653 days (10 years); 2001-01-01 to 2031-01-01 is "
+                              "10958: ask for a shorter period.")
+    res = coach("plan", "assign", "ana", "squat", "--until", "0001-01-01", "--db", str(db))
+    assert res.sentence() == ("error: --until 0001-01-01 is outside the dates coach works with (2000-01-01 to "
+                              "2099-12-31).")
+    res = coach("plan", "assign", "ana", "squat", "--reps", "99999999999999999999", "--db", str(db))
+    assert res.status == 2 and "Invalid value for '--reps'" in res.sentence()
+
+
+# ------------------------------------------------------------------------------ 10. smaller
+
+
+def test_a_missing_exercises_folder_is_not_silently_ignored(tmp_path: Path):
+    for command in (("workout", "-e", "squat", "-s", "x.npz", "--no-show"), ("exercises", "list"),
+                    ("plan", "assign", "ana", "squat")):
+        res = coach(*command, "--exercises", str(tmp_path / "no" / "such"))
+        assert res.status == 2, (command, res.text)
+        assert f"Invalid value for '--exercises'" in res.sentence() and "does not exist" in res.sentence()

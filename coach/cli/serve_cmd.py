@@ -32,7 +32,8 @@ def serve(
                                  "failed (a worker killed mid-job, a passing error)."),
     max_live: int = typer.Option(2, "--max-live", min=1, max=64, help="Live coaching connections at once."),
     model: Optional[Path] = typer.Option(None, "--model", help="Pose model .task file (default: as `workout`)."),
-    exercises_dir: Optional[Path] = typer.Option(None, "--exercises", help="Extra folder of exercise definitions."),
+    exercises_dir: Optional[Path] = typer.Option(None, "--exercises", exists=True, file_okay=False,
+                                                 help="Extra folder of exercise definitions."),
     cors_origin: Optional[List[str]] = typer.Option(None, "--cors-origin", help="A web origin whose pages may "
                                                     "call the API (repeatable), e.g. https://portal.example."),
 ) -> None:
