@@ -55,7 +55,23 @@ def serve(
     s = app.state.settings
     err_console.print(f"coach API on http://{host}:{port}/  (docs: /docs, database: {describe(s.db_path)}, jobs: "
                       f"{describe_queue(s.queue)}, {s.job_workers} in this process)", highlight=False)
-    uvicorn.run(app, host=host, port=port, log_level="warning", ws_max_size=8 * 1024 * 1024)
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", ws_max_size=8 * 1024 * 1024,
+                            timeout_graceful_shutdown=GRACEFUL_S)
+
+    class Server(uvicorn.Server):
+        """On SIGTERM or Ctrl-C, tell the analyses and the report renders at once to stop at their next
+        frame or step (the jobs go back to the queue), rather than wait for them to end."""
+
+        def handle_exit(self, sig, frame) -> None:
+            app.state.stopping.set()
+            app.state.jobs.runner.stopping.set()
+            super().handle_exit(sig, frame)
+
+    Server(config).run()
+
+
+#: Seconds a stopping server gives the requests in flight before it cancels them.
+GRACEFUL_S = 10
 
 
 def register(app: typer.Typer) -> None:

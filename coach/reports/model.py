@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from coach.app.prescriptions import (FIRST_DAY, LAST_DAY, check_day, in_force, prescribed_reps, prescribed_sessions,
                                      week_days)
+from coach.reports.budget import checkpoint
 from coach.reports.joints import exercise_name, measure_info
 from db.models import utc_now
 from db.notes import NoteRow, session_notes
@@ -466,6 +467,7 @@ def build_report(
 
     out_ex: list[ExerciseReport] = []
     for ex_id, ex_sessions in sorted(exercises.items()):
+        checkpoint()  # a server's render budget (coach.reports.budget)
         ex_rxs = [r for r in rxs if r.exercise_id == ex_id and r.start_date <= period_to]
         # the one in force at the end of the period, else the latest one that started in it
         rx = in_force(rxs, ex_id, counted_to) or (max(ex_rxs, key=lambda r: (r.start_date, r.id))
