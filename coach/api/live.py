@@ -46,6 +46,8 @@ router = APIRouter()
 
 MAX_FRAME_BYTES = 4 * 1024 * 1024
 START_TIMEOUT_S = 30.0
+#: Seconds a refused connection (no live slot free) waits for the client's start message before closing.
+BUSY_WAIT_S = 5.0
 
 
 def clean(value: Any) -> Any:
@@ -273,7 +275,14 @@ async def live(ws: WebSocket) -> None:
     limiter: asyncio.Semaphore = app.state.live_slots
     if limiter.locked():
         await _send(ws, {"type": "error", "status": 503, "detail": "too many live sessions; try again later"})
-        await ws.close(1013)
+        # Close only after the client's start message (or a short wait): a client that sends it and then
+        # reads must find the answer, not a connection already closed under its send.
+        try:
+            msg = await asyncio.wait_for(ws.receive(), BUSY_WAIT_S)
+        except (asyncio.TimeoutError, WebSocketDisconnect):
+            msg = {}
+        if msg.get("type") != "websocket.disconnect":
+            await ws.close(1013)
         return
     async with limiter:
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="coach-live")
