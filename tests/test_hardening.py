@@ -354,3 +354,243 @@ def test_a_missing_exercises_folder_is_not_silently_ignored(tmp_path: Path):
         res = coach(*command, "--exercises", str(tmp_path / "no" / "such"))
         assert res.status == 2, (command, res.text)
         assert f"Invalid value for '--exercises'" in res.sentence() and "does not exist" in res.sentence()
+
+
+# --------------------------------------------------------------------------- the HTTP API
+
+
+@pytest.fixture
+def api_app(tmp_path: Path):
+    """A clinic's API over a fresh history: therapists dr and dr2, patient Łukasz (dr's) with a session,
+    carl (recorded at a clinic PC: nobody's) and bob (dr2's); returns (client, tokens, db path)."""
+    from fastapi.testclient import TestClient
+
+    from coach.api import create_app
+    from coach.api.users import add_user, issue_token
+    from coach.app.session_recorder import SessionRecorder
+    from coach.engine.events import RepRecord
+    from db.engine import close_database, open_database, write_session
+
+    db = tmp_path / "coach.sqlite"
+    sm = open_database(db)
+    tokens = {}
+    with write_session(sm) as s:
+        for name, role, th in (("dr", "therapist", None), ("dr2", "therapist", None),
+                               ("Łukasz", "patient", "dr"), ("bob", "patient", "dr2")):
+            tokens[name] = issue_token(s, add_user(s, name, role, th))
+    for who in ("Łukasz", "carl"):
+        with SessionRecorder(sm, who, "squat", "h" * 64, "1", "clip.mp4") as rec:
+            rec.start_set(1)
+            rec.add_rep(RepRecord(1, "both", 1.0, 3.0, 1.0, 1.0, "knee", 80.0, 170.0))
+    close_database(sm)
+    app = create_app(db, max_upload_mb=5)
+    with TestClient(app) as client:
+        yield client, tokens, db
+
+
+def H(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+# 3. a name outside Latin-1 in a download's file name
+
+
+@pytest.mark.parametrize("fmt,suffix", [("md", "report.md"), ("csv", "report.csv"), ("sessions_csv", "sessions.csv"),
+                                        ("fhir", "report.json"), ("pdf", "report.pdf")])
+def test_downloads_of_a_patient_named_lukasz(api_app, fmt, suffix):
+    client, tokens, _ = api_app
+    r = client.get("/api/patients/Łukasz/report", params={"format": fmt}, headers=H(tokens["dr"]))
+    assert r.status_code == 200, r.text
+    assert r.headers["content-disposition"] == (f'attachment; filename="_ukasz_{suffix}"; '
+                                                f"filename*=UTF-8''%C5%81ukasz_{suffix}")
+
+
+# 2. far dates
+
+
+def test_a_prescription_in_year_1_is_refused(api_app):
+    client, tokens, _ = api_app
+    r = client.post("/api/patients/Łukasz/prescriptions", json={"exercise_id": "squat", "start_date": "0001-01-01"},
+                    headers=H(tokens["dr"]))
+    assert r.status_code == 422
+    assert r.json()["detail"] == "body field 'start_date': Input should be a date from 2000-01-01 to 2099-12-31"
+    r = client.get("/api/patients/Łukasz/report", params={"from": "1900-01-01", "to": "8999-12-31", "format": "pdf"},
+                   headers=H(tokens["dr"]))
+    assert r.status_code == 422
+    assert r.json()["detail"] == ("query parameter 'from': Input should be a date from 2000-01-01 to 2099-12-31 "
+                                  "(and 1 more)")
+    r = client.get("/api/patients/Łukasz/report", params={"from": "2000-01-01", "to": "2099-12-31"},
+                   headers=H(tokens["dr"]))
+    assert r.status_code == 422
+    assert r.json()["detail"].startswith("A report covers at most 3653 days (10 years); 2000-01-01 to 2099-12-31 is ")
+
+
+def test_a_far_prescription_already_in_the_history_gives_a_bounded_report(api_app):
+    """A row written before dates were checked (start 0001-01-01): the default period keeps 10 years."""
+    import sqlite3
+
+    client, tokens, db = api_app
+    r = client.post("/api/patients/Łukasz/prescriptions", json={"exercise_id": "squat"}, headers=H(tokens["dr"]))
+    assert r.status_code == 201
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE prescriptions SET start_date = '0001-01-01'")
+    for fmt in ("json", "html", "pdf"):
+        r = client.get("/api/patients/Łukasz/report", params={"format": fmt}, headers=H(tokens["dr"]))
+        assert r.status_code == 200, (fmt, r.text[:300])
+        assert len(r.content) < 2_000_000, fmt
+    report = client.get("/api/patients/Łukasz/report", headers=H(tokens["dr"])).json()
+    from datetime import date
+
+    span = date.fromisoformat(report["period_to"]) - date.fromisoformat(report["period_from"])
+    assert span.days + 1 == 3653 and len(report["adherence"]) <= 523
+
+
+# 6. NaN in a JSON body
+
+
+def test_nan_in_a_json_body_is_a_422_that_echoes_nothing(api_app):
+    client, tokens, _ = api_app
+    sid = client.get("/api/patients/Łukasz/sessions", headers=H(tokens["dr"])).json()[0]["id"]
+    for path, body, field in (("/api/patients/Łukasz/prescriptions", '{"exercise_id": "squat", "hold_s": NaN}', "hold_s"),
+                              (f"/api/sessions/{sid}/notes", '{"pain_0_10": NaN}', "pain_0_10"),
+                              ("/api/patients", '{"name": Infinity}', "name")):
+        r = client.post(path, content=body, headers={**H(tokens["dr"]), "content-type": "application/json"})
+        assert r.status_code == 422, (path, r.text)
+        out = r.json()
+        assert out["detail"].startswith(f"body field {field!r}: "), out
+        assert all(set(e) == {"loc", "msg", "type"} for e in out["errors"])
+
+
+# 9. adoption and name probing
+
+
+def test_an_unowned_patient_is_never_taken_over_through_the_api(api_app):
+    client, tokens, _ = api_app
+    unowned = client.post("/api/patients", json={"name": "carl"}, headers=H(tokens["dr"]))
+    taken = client.post("/api/patients", json={"name": "bob"}, headers=H(tokens["dr"]))
+    assert unowned.status_code == taken.status_code == 409
+    assert unowned.json()["detail"].replace("carl", "N") == taken.json()["detail"].replace("bob", "N")
+    for path in ("/api/patients/carl", "/api/patients/carl/sessions", "/api/patients/carl/report",
+                 "/api/patients/bob", "/api/patients/nobody"):
+        r = client.get(path, headers=H(tokens["dr"]))
+        assert r.status_code == 404, path
+    assert [p["name"] for p in client.get("/api/patients", headers=H(tokens["dr"])).json()] == ["Łukasz"]
+
+
+@pytest.mark.parametrize("name,message", [
+    ("a\u0000b", "holds U+0000 (a control character), which is not printable"),
+    ("an\u200bna", "holds U+200B (zero width space), which is not printable"),
+    ("\u0430na", "mixes Cyrillic and Latin letters, which look alike"),
+    ("ana\u202e", "holds U+202E (right-to-left override), which is not printable"),
+])
+def test_a_new_patient_name_must_be_printable_text_in_one_alphabet(api_app, name, message):
+    client, tokens, _ = api_app
+    r = client.post("/api/patients", json={"name": name}, headers=H(tokens["dr"]))
+    assert r.status_code == 422 and message in r.json()["detail"], r.text
+
+
+def test_names_are_normalised(api_app):
+    client, tokens, _ = api_app
+    r = client.post("/api/patients", json={"name": "  Ｄｏｒａ   Ｍａｒｘ "}, headers=H(tokens["dr"]))
+    assert r.status_code == 201 and r.json()["name"] == "Dora Marx"
+    assert client.get("/api/patients/Dora Marx", headers=H(tokens["dr"])).status_code == 200
+    assert client.get("/api/patients/Ｄｏｒａ Marx", headers=H(tokens["dr"])).json()["name"] == "Dora Marx"
+    composed = "Łuka\u0301sz"  # a combining accent, NFKC-composed to á
+    r = client.post("/api/patients", json={"name": composed}, headers=H(tokens["dr"]))
+    assert r.status_code == 201 and r.json()["name"] == "Łukász"
+
+
+def test_only_an_audited_claim_gives_an_unowned_patient_a_therapist(api_app):
+    client, tokens, db = api_app
+    res = coach("users", "claim", "carl", "--therapist", "dr", "--db", str(db))
+    assert res.status == 0, res.text
+    assert client.get("/api/patients/carl", headers=H(tokens["dr"])).json()["sessions"] == 1
+    moved = coach("users", "claim", "carl", "--therapist", "dr2", "--db", str(db))
+    assert moved.status == 2
+    assert moved.sentence() == ("error: carl is dr's patient; to move them to dr2, run `coach users claim carl "
+                                "--therapist dr2 --from dr`.")
+    assert coach("users", "claim", "carl", "--therapist", "dr2", "--from", "dr", "--db", str(db)).status == 0
+    assert client.get("/api/patients/carl", headers=H(tokens["dr"])).status_code == 404
+    audit = coach("users", "claims", "carl", "--db", str(db))
+    rows = [line for line in audit.out.splitlines() if "coach users claim" in line]
+    assert len(rows) == 2 and "│ dr2 " in rows[1] and "│ dr " in rows[1]
+
+
+# 5. uploads of bad recordings: one sentence, nothing left on disk
+
+
+def test_each_bad_recording_upload_is_415_and_leaves_no_file(api_app, tmp_path: Path, squat_series):
+    client, tokens, _ = api_app
+    uploads = client.app.state.settings.uploads
+    cases = list(bad_recordings(squat_series))
+    for i, (what, data, message) in enumerate(cases):
+        path = write_bad(tmp_path / f"bad{i}.npz", data)
+        with open(path, "rb") as f:
+            r = client.post("/api/jobs", files={"file": (f"bad{i}.npz", f)}, data={"exercise_id": "squat",
+                                                                                 "patient": "Łukasz"},
+                            headers=H(tokens["dr"]))
+        assert r.status_code == 415, (what, r.status_code, r.text)
+        detail = r.json()["detail"]
+        assert detail.startswith("a zip file that is not a usable coach keypoint recording: the upload is not a "
+                                 "valid keypoint recording: ") and message in detail, (what, detail)
+        assert str(uploads) not in detail
+        assert list(uploads.iterdir()) == [], what
+
+
+# 8. orphaned uploads
+
+
+def test_leftover_uploads_are_cleaned_when_the_server_starts(tmp_path: Path):
+    import os
+    import subprocess
+    import sys
+    import tempfile
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from coach.api import create_app
+    from coach.api import job_queue as jq
+    from coach.api.users import add_user
+    from db.engine import close_database, open_database, write_session
+    from db.patients import get_or_create_patient
+
+    db = tmp_path / "coach.sqlite"
+    uploads = tmp_path / "uploads"
+    uploads.mkdir()
+    sm = open_database(db)
+    with write_session(sm) as s:
+        owner = add_user(s, "dr", "therapist").id
+        pid = get_or_create_patient(s, "ana").id
+    jobs = {}
+    for status, keep in (("done", False), ("failed", False), ("done", True), ("queued", False)):
+        job, _ = jq.create_job(sm, job_id=jq.new_job_id(), owner_user_id=owner, patient_id=pid, exercise_id="squat",
+                               filename="a.npz", kind="recording", upload_name="", prescription_id=None,
+                               keep_upload=keep, client_key=None)
+        with write_session(sm) as s:
+            from db.models import AnalysisJob
+
+            row = s.get(AnalysisJob, job.id)
+            row.status, row.upload_name = status, f"{job.id}.npz"
+        jobs[(status, keep)] = uploads / f"{job.id}.npz"
+        jobs[(status, keep)].write_bytes(b"PK")
+    close_database(sm)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True).stdout.strip()
+    killed_part = uploads / f"{jq.new_job_id()}.{jq._HOST}-{dead}.part"  # a server killed while receiving
+    live_part = uploads / f"{jq.new_job_id()}.{jq._HOST}-{os.getpid()}.part"  # one receiving now
+    no_job_old = uploads / f"{jq.new_job_id()}.video"  # killed between storing and recording, an hour ago
+    no_job_new = uploads / f"{jq.new_job_id()}.video"  # another server may be recording its job right now
+    legacy = Path(tempfile.mkdtemp(prefix="coach-uploads-"))  # what coach made before durable jobs
+    (legacy / "upload.mp4").write_bytes(b"x")
+    for p in (killed_part, live_part, no_job_old, no_job_new):
+        p.write_bytes(b"x")
+    hour_ago = time.time() - 3700
+    for p in (no_job_old, legacy):
+        os.utime(p, (hour_ago, hour_ago))
+    app = create_app(db, uploads=uploads, job_workers=0)
+    with TestClient(app):
+        pass
+    left = set(uploads.iterdir())
+    assert left == {live_part, no_job_new, jobs[("done", True)], jobs[("queued", False)]}
+    assert not legacy.exists()
