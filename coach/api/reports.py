@@ -1,16 +1,22 @@
 """Reports for the API, rendered by ``coach.reports`` (what ``coach report`` writes).
 
-Making a report is CPU work (charts, the PDF layout): it runs on a worker thread, never in the event
-loop, at most :data:`RENDERS_AT_ONCE` at a time (a request waits up to :data:`SLOT_WAIT_S` for a turn,
-then gets 503 with ``Retry-After``), each within :data:`RENDER_BUDGET_S` (then 503: ask for a shorter
-period), and stops at its next step when the server shuts down. The period itself is bounded by
-``coach.reports.model`` (2000–2099, at most 10 years).
+Making a report is CPU work: it runs on a worker thread, never in the event loop, at most
+:data:`RENDERS_AT_ONCE` at a time (a request waits up to :data:`SLOT_WAIT_S` for a turn, then gets 503 with
+``Retry-After``), each within :data:`RENDER_BUDGET_S` (then 503: ask for a shorter period), and stops when
+the server shuts down. The charts and the PDF layout of the HTML and PDF formats are drawn in a child
+process (:func:`render_page`): matplotlib and xhtml2pdf hold Python's interpreter lock for half a second
+at a time, which in the server's own process would stall every other request; a child is killed when its
+budget is spent or the server stops. The period itself is bounded by ``coach.reports.model`` (2000–2099,
+at most 10 years).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import multiprocessing
+import threading
 import unicodedata
 from datetime import date
 from urllib.parse import quote
@@ -18,6 +24,8 @@ from urllib.parse import quote
 from fastapi import HTTPException, Response, status
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
 
 #: API format -> (media type, file suffix)
 FORMATS = {
@@ -58,10 +66,8 @@ def render(db: Session, patient: str, fmt: str, *, period_from: date | None = No
     report = build_report(db, patient, period_from=period_from, period_to=period_to)
     if fmt == "json":
         body: str | bytes = r.render_json(report)
-    elif fmt == "html":
-        body = r.render_html(report)
-    elif fmt == "pdf":
-        body = r.render_pdf(report)
+    elif fmt in ("html", "pdf"):
+        body = render_page(report, fmt)
     elif fmt == "md":
         body = r.render_markdown(report)
     elif fmt == "csv":
@@ -98,3 +104,81 @@ async def in_budget(app, work, *args):
     task = asyncio.ensure_future(run_in_threadpool(run))
     task.add_done_callback(lambda _t: slots.release())  # when the thread is done, even if the client left
     return await asyncio.shield(task)
+
+
+# ------------------------------------------------------------------------------ the page in a child process
+
+#: Modules the children start with already imported (the fork server imports them once; "__main__": the
+#: program itself, which each child would import again otherwise).
+_PRELOAD = ["__main__", "coach.reports.render", "coach.reports.charts", "matplotlib.backends.backend_agg",
+            "xhtml2pdf.pisa"]
+_context_lock = threading.Lock()
+_context = None
+
+
+def _forkserver():
+    """The multiprocessing context of the render children: a fork server, started once (a clean
+    process of its own, not a fork of this threaded server) with the report modules imported."""
+    global _context
+    with _context_lock:
+        if _context is None:
+            ctx = multiprocessing.get_context("forkserver")
+            ctx.set_forkserver_preload(_PRELOAD)
+            _context = ctx
+        return _context
+
+
+def _draw(conn, report, fmt: str) -> None:
+    """In the child: the page as HTML text or PDF bytes, sent back as ("ok", body) or ("error", sentence)."""
+    from coach.errors import CoachError
+    from coach.reports import render as r
+
+    try:
+        conn.send(("ok", r.render_html(report) if fmt == "html" else r.render_pdf(report)))
+    except CoachError as exc:
+        conn.send(("error", str(exc)))
+    except Exception as exc:  # reported to the parent, which answers with one sentence and logs it
+        conn.send(("crash", f"{type(exc).__name__}: {exc}"))
+    finally:
+        conn.close()
+
+
+def render_page(report, fmt: str) -> str | bytes:
+    """``report`` as HTML (text) or PDF (bytes), drawn in a child process that is killed when the
+    current render budget is spent or the server stops (``coach.reports.budget``)."""
+    from coach.errors import CoachError
+    from coach.reports.budget import checkpoint
+
+    try:
+        ctx = _forkserver()
+        parent, child = ctx.Pipe(duplex=False)
+        proc = ctx.Process(target=_draw, args=(child, report, fmt), name=f"coach-report-{fmt}", daemon=True)
+        proc.start()
+    except OSError as exc:  # no child processes here: draw in this thread, within the same budget
+        log.warning("drawing the report in this process (%s)", exc)
+        from coach.reports import render as r
+
+        return r.render_html(report) if fmt == "html" else r.render_pdf(report)
+    child.close()
+    try:
+        while not parent.poll(0.1):
+            checkpoint()  # raises when the budget is spent or the server stops: the child is killed below
+            if not proc.is_alive() and not parent.poll(0):
+                raise CoachError(f"the {fmt.upper()} report could not be made (its drawing process ended with "
+                                 f"code {proc.exitcode}); the JSON and Markdown formats work")
+        kind, payload = parent.recv()
+    except EOFError:
+        raise CoachError(f"the {fmt.upper()} report could not be made (its drawing process ended early); the "
+                         "JSON and Markdown formats work") from None
+    finally:
+        if proc.is_alive():
+            proc.kill()
+        proc.join()
+        parent.close()
+    if kind == "crash":
+        log.error("drawing a %s report failed: %s", fmt, payload)
+        raise CoachError(f"the {fmt.upper()} report could not be made ({payload}); the JSON and Markdown formats "
+                         "work")
+    if kind == "error":
+        raise CoachError(payload)
+    return payload
