@@ -206,7 +206,7 @@ def write_session(sm: sessionmaker[Session]) -> Iterator[Session]:
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK_KEY})
             yield session
     except DBAPIError as exc:
-        unwritable = _unwritable(sm, exc)
+        unwritable = unwritable_error(sm, exc)
         if unwritable is None:
             raise
         raise unwritable from exc
@@ -218,8 +218,9 @@ _UNWRITABLE = (("readonly database", "read-only"), ("read-only transaction", "re
                ("disk I/O error", "its disk cannot be written"))
 
 
-def _unwritable(sm: sessionmaker[Session], exc: DBAPIError) -> DatabaseUnwritable | None:
-    """A write refused because the database is read-only or full, as one sentence; None for other errors."""
+def unwritable_error(sm: sessionmaker[Session], exc: DBAPIError) -> DatabaseUnwritable | None:
+    """A write refused because the database is read-only or full, as one sentence; None for other errors.
+    (:func:`write_session` raises it; the API turns the same driver errors of its other writes into it.)"""
     detail = str(exc.orig) if exc.orig is not None else str(exc)
     for needle, why in _UNWRITABLE:
         if needle.lower() in detail.lower():

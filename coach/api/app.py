@@ -146,6 +146,20 @@ def create_app(db_path: str | os.PathLike | None = None, *, model_path: str | os
     app.add_exception_handler(RequestValidationError, request_validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
 
+    from sqlalchemy.exc import DBAPIError
+
+    @app.exception_handler(DBAPIError)
+    async def _driver_error(request: Request, exc: DBAPIError):
+        """A database error no handler expected: 503 (the history cannot be written or reached), said so."""
+        from db.engine import describe, unwritable_error
+
+        log.warning("database error on %s %s: %s", request.method, request.url.path, exc.orig or exc)
+        known = unwritable_error(sm, exc)
+        detail = str(known) if known is not None else (
+            f"the history database {describe(settings.db_path)} did not complete the request "
+            f"({type(exc.orig or exc).__name__}); try again in a moment")
+        return JSONResponse({"detail": safe_text(detail)}, status_code=503, headers={"Retry-After": "30"})
+
     @app.exception_handler(CoachError)
     @app.exception_handler(DatabaseError)
     async def _coach_error(request: Request, exc: Exception):
