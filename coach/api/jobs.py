@@ -155,16 +155,16 @@ def _manager(request: Request) -> JobManager:
                         422: {**responses(422)[422], "description": "Unknown exercise, or a missing field"},
                         **responses(400, 403, 404)})
 def create_job(request: Request,
-                     file: UploadFile = File(..., description="A video (mp4, mov, webm, …) or a .npz recording."),
-                     exercise_id: str = Form(..., max_length=100, description="An id from /api/exercises."),
-                     patient: str | None = Form(None, max_length=200,
-                                                description="Whose session (therapists; a patient is themself)."),
-                     keep_video: bool = Form(False, description="Keep the uploaded file after the analysis "
-                                             "(by default it is deleted once analysed)."),
-                     idempotency_key: str | None = Header(None, max_length=100,
-                                                          description="Resending an upload with the same key "
-                                                          "returns the job made the first time."),
-                     user: Principal = Depends(current_user), db: Session = Depends(get_db)) -> dict:
+               file: UploadFile = File(..., description="A video (mp4, mov, webm, …) or a .npz recording."),
+               exercise_id: str = Form(..., max_length=100, description="An id from /api/exercises."),
+               patient: str | None = Form(None, max_length=200,
+                                          description="Whose session (therapists; a patient is themself)."),
+               keep_video: bool = Form(False, description="Keep the uploaded file after the analysis "
+                                       "(by default it is deleted once analysed)."),
+               idempotency_key: str | None = Header(None, max_length=100,
+                                                    description="Resending an upload with the same key "
+                                                    "returns the job made the first time."),
+               user: Principal = Depends(current_user), db: Session = Depends(get_db)) -> dict:
     """Returns 202 with the job; poll ``GET /api/jobs/{id}`` (``status_url``) until status is done/failed.
 
     Runs on a worker thread (sniffing a recording validates all of it). The upload is deleted on every
