@@ -594,3 +594,49 @@ def test_leftover_uploads_are_cleaned_when_the_server_starts(tmp_path: Path):
     left = set(uploads.iterdir())
     assert left == {live_part, no_job_new, jobs[("done", True)], jobs[("queued", False)]}
     assert not legacy.exists()
+
+
+# ------------------------------------------------------------ live frames: a decompression bomb
+
+
+def test_a_live_frame_that_says_30000_by_30000_pixels_is_refused_by_its_header(tmp_path: Path):
+    """600 bytes of JPEG whose header says 30000 × 30000: decoding it took 5 GB and 10 s of the server."""
+    import json
+    import resource
+    import struct
+
+    import cv2
+    import numpy as np
+    from fastapi.testclient import TestClient
+
+    from coach.api import create_app
+    from coach.api.users import add_user, issue_token
+    from coach.devtools.synthetic import synthesize
+    from db.engine import close_database, open_database, write_session
+    from test_api_live import ReplayEngine, frame_msg
+
+    clip = synthesize("squat", reps=1, fps=30.0)
+    db = tmp_path / "c.sqlite"
+    sm = open_database(db)
+    with write_session(sm) as s:
+        add_user(s, "dr", "therapist")
+        token = issue_token(s, add_user(s, "ana", "patient", "dr"))
+    close_database(sm)
+    bomb = bytearray(cv2.imencode(".jpg", np.zeros((16, 16, 3), np.uint8))[1].tobytes())
+    at = bomb.find(b"\xff\xc0")
+    struct.pack_into(">HH", bomb, at + 5, 30000, 30000)
+    app = create_app(db, pose_engine_factory=lambda: ReplayEngine(clip.series))
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with TestClient(app) as client, client.websocket_connect("/api/live") as ws:
+        ws.send_text(json.dumps({"type": "start", "token": token, "exercise_id": "squat", "ready_s": 0}))
+        assert ws.receive_json()["type"] == "ready"
+        ws.send_bytes(frame_msg(1.0, bytes(bomb)))
+        answer = ws.receive_json()
+        assert (answer["type"], answer["status"], answer["detail"]) == ("error", 413, (
+            "a frame is at most 4096 pixels wide and high, this one says 30000 × 30000; skipped (send about 640 px "
+            "wide)"))
+        ws.send_bytes(frame_msg(2.0))
+        assert ws.receive_json()["type"] == "frame"  # the session goes on
+        ws.send_text(json.dumps({"type": "stop"}))
+        assert ws.receive_json()["type"] == "summary"
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 500_000  # KiB
