@@ -95,7 +95,10 @@ def create_app(db_path: str | os.PathLike | None = None, *, model_path: str | os
 
     @asynccontextmanager
     async def lifespan(_app):
+        from coach.api.reports import warm_up
+
         _app.state.stopping.clear()
+        warm_up()  # the processes that draw HTML and PDF reports
         _app.state.jobs.start()
         yield
         _app.state.stopping.set()  # renders still running stop at their next step

@@ -128,6 +128,21 @@ def _forkserver():
         return _context
 
 
+def warm_up() -> None:
+    """Start the fork server now (in the background), so that the first report does not wait for it
+    (a few seconds: it imports matplotlib and xhtml2pdf)."""
+    def start() -> None:
+        try:
+            from multiprocessing import forkserver
+
+            _forkserver()
+            forkserver.ensure_running()
+        except Exception as exc:  # the first render will try again, and fall back to a thread
+            log.warning("could not start the report drawing processes: %s", exc)
+
+    threading.Thread(target=start, name="report-forkserver", daemon=True).start()
+
+
 def _draw(conn, report, fmt: str) -> None:
     """In the child: the page as HTML text or PDF bytes, sent back as ("ok", body) or ("error", sentence)."""
     from coach.errors import CoachError

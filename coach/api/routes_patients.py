@@ -186,11 +186,12 @@ def prescriptions(name: str, include_ended: bool = Query(False, description="Als
 class NewPrescription(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     exercise_id: str = Field(..., min_length=1, max_length=100, description="An id from /api/exercises.")
-    reps: int | None = Field(None, ge=1, le=MAX_REPS)
-    sets: int | None = Field(None, ge=1, le=MAX_SETS)
-    hold_s: float | None = Field(None, gt=0, le=MAX_HOLD_S)
-    rom_deg: float | None = Field(None, gt=0, le=360)
-    per_week: int | None = Field(None, ge=1, le=MAX_PER_WEEK)
+    # strict: true and false are not numbers (JSON would otherwise read them as 1 and 0)
+    reps: int | None = Field(None, ge=1, le=MAX_REPS, strict=True)
+    sets: int | None = Field(None, ge=1, le=MAX_SETS, strict=True)
+    hold_s: float | None = Field(None, gt=0, le=MAX_HOLD_S, strict=True)
+    rom_deg: float | None = Field(None, gt=0, le=360, strict=True)
+    per_week: int | None = Field(None, ge=1, le=MAX_PER_WEEK, strict=True)
     start_date: Day | None = Field(None, description="Default: today (UTC).")
     until_date: Day | None = None
     notes: str = Field("", max_length=5_000)
@@ -264,8 +265,8 @@ def session(session_id: int = IdPath(), series: bool = Query(False, description=
 
 class NewNote(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    pain_0_10: int | None = Field(None, ge=0, le=10)
-    effort_rpe_0_10: int | None = Field(None, ge=0, le=10)
+    pain_0_10: int | None = Field(None, ge=0, le=10, strict=True)  # strict: not true/false
+    effort_rpe_0_10: int | None = Field(None, ge=0, le=10, strict=True)
     text: str = Field("", max_length=5_000)
 
 
