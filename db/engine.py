@@ -45,7 +45,7 @@ from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from db.errors import DatabaseError
+from db.errors import DatabaseError, DatabaseUnwritable
 
 #: Environment variable that overrides the default database location (a path or a URL).
 ENV_VAR = "COACH_DB"
@@ -198,12 +198,41 @@ def write_session(sm: sessionmaker[Session]) -> Iterator[Session]:
     to :data:`BUSY_TIMEOUT_S`) instead of failing half-way with "database is locked". PostgreSQL: a
     transaction-level advisory lock (:data:`WRITE_LOCK_KEY`), released at commit, does the same.
     """
-    with sm() as session, session.begin():
-        # The first connection of the transaction, so the options apply to its BEGIN.
-        conn = session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK_KEY})
-        yield session
+    try:
+        with sm() as session, session.begin():
+            # The first connection of the transaction, so the options apply to its BEGIN.
+            conn = session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK_KEY})
+            yield session
+    except DBAPIError as exc:
+        unwritable = unwritable_error(sm, exc)
+        if unwritable is None:
+            raise
+        raise unwritable from exc
+
+
+#: Driver messages of a database that cannot take a write (SQLite and PostgreSQL).
+_UNWRITABLE = (("readonly database", "read-only"), ("read-only transaction", "read-only"),
+               ("database or disk is full", "its disk is full"), ("No space left on device", "its disk is full"),
+               ("disk I/O error", "its disk cannot be written"))
+
+
+def unwritable_error(sm: sessionmaker[Session], exc: DBAPIError) -> DatabaseUnwritable | None:
+    """A write refused because the database is read-only or full, as one sentence; None for other errors.
+    (:func:`write_session` raises it; the API turns the same driver errors of its other writes into it.)"""
+    detail = str(exc.orig) if exc.orig is not None else str(exc)
+    for needle, why in _UNWRITABLE:
+        if needle.lower() in detail.lower():
+            bind = sm.kw.get("bind")
+            url = bind.url if isinstance(bind, Engine) else None
+            where = (url.database if url is not None and url.get_backend_name() == "sqlite"
+                     else describe(url) if url is not None else "the history database")
+            hint = ("make the file and its folder writable, or give another --db" if why == "read-only"
+                    else "free some space, or give another --db")
+            return DatabaseUnwritable(f"The history database {where} cannot be written: {why} "
+                                      f"({_first_line(detail)}); {hint}.")
+    return None
 
 
 def alembic_config(engine_or_connection: Engine | Connection | None = None, script_location: Path | None = None):

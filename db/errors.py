@@ -13,3 +13,7 @@ class DatabaseError(Exception):
 
 class NotFound(DatabaseError):
     """A session, patient or other record that is not in the database."""
+
+
+class DatabaseUnwritable(DatabaseError):
+    """The history cannot take a change: its file, folder or server is read-only, or its disk is full."""

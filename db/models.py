@@ -46,6 +46,11 @@ NAMING_CONVENTION = {
 }
 
 
+#: Largest row id accepted from a user (a command argument, an API path): ids are 64-bit integers in both
+#: databases, and a larger number would overflow the driver instead of being "not found".
+MAX_ID = 2**62
+
+
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -94,6 +99,29 @@ class Patient(Base):
 
     def __repr__(self) -> str:
         return f"Patient(id={self.id}, name={self.name!r})"
+
+
+class PatientClaim(Base):
+    """The audit of a patient's owning therapist changing: who took the patient over, from whom, when, and
+    by which command. A patient recorded without a therapist (``workout --patient NAME`` at a clinic PC)
+    is taken over only by this explicit step (``coach users claim``, ``coach users add``), never by the
+    HTTP API, so that no therapist can read a history by naming it."""
+
+    __tablename__ = "patient_claims"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    therapist_id: Mapped[int | None] = mapped_column(ForeignKey("therapists.id", ondelete="SET NULL"))
+    previous_therapist_id: Mapped[int | None] = mapped_column(ForeignKey("therapists.id", ondelete="SET NULL"))
+    claimed_at: Mapped[datetime] = mapped_column(default=utc_now)
+    #: the operating-system account and machine that ran the command, e.g. "admin@clinic-pc"
+    claimed_by: Mapped[str] = mapped_column(String(200))
+    #: the command: "users claim" or "users add"
+    how: Mapped[str] = mapped_column(String(100))
+
+    patient: Mapped[Patient] = relationship()
+    therapist: Mapped[Therapist | None] = relationship(foreign_keys=[therapist_id])
+    previous_therapist: Mapped[Therapist | None] = relationship(foreign_keys=[previous_therapist_id])
 
 
 class Therapist(Base):

@@ -127,11 +127,19 @@ def test_a_patient_sees_only_themself(api):
 
 
 def test_add_patient(api):
+    """A new name is the caller's patient; a name in use is 409 with one answer whether the patient has
+    another therapist (bob) or none (carl, recorded at a clinic PC): the API never takes a patient over."""
     client, tokens = api
-    r = client.post("/api/patients", json={"name": "carl"}, headers=H(tokens["drjones"]))
-    assert r.status_code == 201 and r.json()["therapist"] == "drjones" and r.json()["sessions"] == 1
-    assert client.post("/api/patients", json={"name": "carl"}, headers=H(tokens["drsmith"])).status_code == 409
-    assert client.post("/api/patients", json={"name": "dora"}, headers=H(tokens["ana"])).status_code == 403
+    r = client.post("/api/patients", json={"name": "dora"}, headers=H(tokens["drjones"]))
+    assert r.status_code == 201 and r.json()["therapist"] == "drjones" and r.json()["sessions"] == 0
+    again = client.post("/api/patients", json={"name": "dora"}, headers=H(tokens["drjones"]))
+    assert again.status_code == 200 and again.json()["name"] == "dora"
+    taken = client.post("/api/patients", json={"name": "bob"}, headers=H(tokens["drsmith"]))
+    unowned = client.post("/api/patients", json={"name": "carl"}, headers=H(tokens["drsmith"]))
+    assert taken.status_code == unowned.status_code == 409
+    assert taken.json()["detail"].replace("bob", "X") == unowned.json()["detail"].replace("carl", "X")
+    assert client.get("/api/patients/carl", headers=H(tokens["drsmith"])).status_code == 404
+    assert client.post("/api/patients", json={"name": "erin"}, headers=H(tokens["ana"])).status_code == 403
     assert client.post("/api/patients", json={"name": "  "}, headers=H(tokens["drsmith"])).status_code == 422
 
 

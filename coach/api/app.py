@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -94,8 +95,13 @@ def create_app(db_path: str | os.PathLike | None = None, *, model_path: str | os
 
     @asynccontextmanager
     async def lifespan(_app):
+        from coach.api.reports import warm_up
+
+        _app.state.stopping.clear()
+        warm_up()  # the processes that draw HTML and PDF reports
         _app.state.jobs.start()
         yield
+        _app.state.stopping.set()  # renders still running stop at their next step
         _app.state.jobs.shutdown()
         close_database(sm)
 
@@ -117,20 +123,55 @@ def create_app(db_path: str | os.PathLike | None = None, *, model_path: str | os
                                      workers=job_workers, max_attempts=job_attempts or jq.DEFAULT_ATTEMPTS,
                                      lease_s=job_lease_s)
     app.state.live_slots = asyncio.Semaphore(max_live)
+    from coach.api.reports import RENDERS_AT_ONCE
+
+    app.state.render_slots = asyncio.Semaphore(RENDERS_AT_ONCE)
+    #: Set when the server stops (SIGTERM, Ctrl-C: see `coach serve`): renders and analyses stop at once.
+    app.state.stopping = threading.Event()
     routes_patients._EXTRA_DIRS[:] = settings.exercise_dirs
     if cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 
         app.add_middleware(CORSMiddleware, allow_origins=list(cors_origins), allow_credentials=False,
                            allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type"])
-    app.add_middleware(BodySizeLimit, limits={"/api/jobs": settings.max_upload_bytes}, default=16 * 1024 * 1024)
+    from coach.api.routes_exercises import MAX_DEFINITION_BYTES
+
+    app.add_middleware(BodySizeLimit, limits={"/api/jobs": settings.max_upload_bytes,
+                                              "/api/exercises/validate": MAX_DEFINITION_BYTES},
+                       default=1024 * 1024)
+
+    from fastapi.exceptions import RequestValidationError
+
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    from coach.api.errors import http_error, request_validation_error, safe_text
+
+    app.add_exception_handler(RequestValidationError, request_validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+
+    from sqlalchemy.exc import DBAPIError
+
+    @app.exception_handler(DBAPIError)
+    async def _driver_error(request: Request, exc: DBAPIError):
+        """A database error no handler expected: 503 (the history cannot be written or reached), said so."""
+        from db.engine import describe, unwritable_error
+
+        log.warning("database error on %s %s: %s", request.method, request.url.path, exc.orig or exc)
+        known = unwritable_error(sm, exc)
+        detail = str(known) if known is not None else (
+            f"the history database {describe(settings.db_path)} did not complete the request "
+            f"({type(exc.orig or exc).__name__}); try again in a moment")
+        return JSONResponse({"detail": safe_text(detail)}, status_code=503, headers={"Retry-After": "30"})
 
     @app.exception_handler(CoachError)
     @app.exception_handler(DatabaseError)
     async def _coach_error(request: Request, exc: Exception):
-        from db.errors import NotFound
+        from coach.reports.budget import RenderStopped
+        from db.errors import DatabaseUnwritable, NotFound
 
-        return JSONResponse({"detail": str(exc)}, status_code=404 if isinstance(exc, NotFound) else 422)
+        if isinstance(exc, (RenderStopped, DatabaseUnwritable)):
+            return JSONResponse({"detail": safe_text(str(exc))}, status_code=503, headers={"Retry-After": "30"})
+        return JSONResponse({"detail": safe_text(str(exc))}, status_code=404 if isinstance(exc, NotFound) else 422)
 
     app.include_router(routes_patients.router)
     app.include_router(routes_exercises.router)

@@ -11,7 +11,6 @@ from typing import Iterator
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from coach.api.users import AuthError, Principal, authenticate
@@ -58,8 +57,11 @@ def can_see_patient(user: Principal, patient: Patient) -> bool:
 
 
 def visible_patient(db: Session, user: Principal, name: str) -> Patient:
-    """The patient ``name`` if the caller may see them, else 404."""
-    patient = db.scalars(select(Patient).where(Patient.name == name.strip())).one_or_none()
+    """The patient ``name`` if the caller may see them, else 404 (the same answer whether the name is
+    unknown, another therapist's patient, or nobody's)."""
+    from db.patients import find_patient
+
+    patient = find_patient(db, name)
     if patient is None or not can_see_patient(user, patient):
         who = "among your patients" if user.role == "therapist" else "that is you"
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no patient named {name!r} {who}")

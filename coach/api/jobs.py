@@ -21,9 +21,11 @@ import threading
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, File, Form, Header, HTTPException, Request, UploadFile, status
+from fastapi import Path as PathParam
 from sqlalchemy.orm import Session
 
 from coach.api.deps import current_user, get_db, visible_patient
+from coach.api.errors import COMMON, responses
 from coach.api import job_queue
 from coach.api.job_queue import DEFAULT_ATTEMPTS, Job, JobQueue, JobRunner, QueueWorkers, UploadStore, new_job_id
 from coach.api.users import Principal
@@ -31,7 +33,7 @@ from coach.errors import CoachError
 
 log = logging.getLogger(__name__)
 
-router = APIRouter(prefix="/api/jobs", tags=["jobs"])
+router = APIRouter(prefix="/api/jobs", tags=["jobs"], responses=responses(*COMMON))
 
 __all__ = ["Job", "JobManager", "run_analysis", "sniff_upload", "router"]
 
@@ -56,7 +58,7 @@ class JobManager:
     def start(self) -> None:
         """Start the in-process workers (none if ``workers`` is 0: separate `coach worker`s do the jobs)."""
         with self._lock:
-            self.uploads.sweep()
+            self.uploads.sweep(lambda ids: job_queue.upload_states(self.sm, ids))
             if self._n_workers > 0 and self.workers is None:
                 self.workers = QueueWorkers(self.runner, self._n_workers)
                 self.workers.start()
@@ -124,9 +126,10 @@ def sniff_upload(path: Path) -> str:
 
         try:
             load_recording(path)
-        except CoachError as exc:
+        except CoachError as exc:  # the sentence names the server's file: say "the upload" instead
+            why = str(exc).replace(str(path), "the upload")
             raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
-                                detail=f"a zip file that is not a coach keypoint recording ({exc})") from None
+                                detail=f"a zip file that is not a usable coach keypoint recording: {why}") from None
         return "recording"
     import cv2
 
@@ -146,21 +149,28 @@ def _manager(request: Request) -> JobManager:
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, summary="Analyse an uploaded video (background job)",
-             responses={413: {"description": "The upload is larger than the server's limit"},
-                        415: {"description": "Not a video OpenCV can decode, nor a keypoint recording"},
-                        422: {"description": "Unknown exercise, or a missing field"}})
-async def create_job(request: Request,
-                     file: UploadFile = File(..., description="A video (mp4, mov, webm, …) or a .npz recording."),
-                     exercise_id: str = Form(..., max_length=100, description="An id from /api/exercises."),
-                     patient: str | None = Form(None, max_length=200,
-                                                description="Whose session (therapists; a patient is themself)."),
-                     keep_video: bool = Form(False, description="Keep the uploaded file after the analysis "
-                                             "(by default it is deleted once analysed)."),
-                     idempotency_key: str | None = Header(None, max_length=100,
-                                                          description="Resending an upload with the same key "
-                                                          "returns the job made the first time."),
-                     user: Principal = Depends(current_user), db: Session = Depends(get_db)) -> dict:
-    """Returns 202 with the job; poll ``GET /api/jobs/{id}`` (``status_url``) until status is done/failed."""
+             responses={413: {**responses(413)[413], "description": "The upload is larger than the server's limit"},
+                        415: {**responses(415)[415], "description": "Not a video OpenCV can decode, nor a keypoint "
+                                                                    "recording (the detail says what is wrong)"},
+                        422: {**responses(422)[422], "description": "Unknown exercise, or a missing field"},
+                        **responses(400, 403, 404)})
+def create_job(request: Request,
+               file: UploadFile = File(..., description="A video (mp4, mov, webm, …) or a .npz recording."),
+               exercise_id: str = Form(..., max_length=100, description="An id from /api/exercises."),
+               patient: str | None = Form(None, max_length=200,
+                                          description="Whose session (therapists; a patient is themself)."),
+               keep_video: bool = Form(False, description="Keep the uploaded file after the analysis "
+                                       "(by default it is deleted once analysed)."),
+               idempotency_key: str | None = Header(None, max_length=100,
+                                                    description="Resending an upload with the same key "
+                                                    "returns the job made the first time."),
+               user: Principal = Depends(current_user), db: Session = Depends(get_db)) -> dict:
+    """Returns 202 with the job; poll ``GET /api/jobs/{id}`` (``status_url``) until status is done/failed.
+
+    Runs on a worker thread (sniffing a recording validates all of it). The upload is deleted on every
+    path that does not end in a recorded job."""
+    import shutil
+
     from coach.exercise.library import get_definition
     from db.models import Patient
 
@@ -183,29 +193,24 @@ async def create_job(request: Request,
             return _answer(earlier)
     job_id = new_job_id()
     dest = mgr.uploads.partial(job_id)
-    size = 0
-    with open(dest, "wb") as out:
-        while chunk := await file.read(1 << 20):
-            size += len(chunk)
-            out.write(chunk)
-    if size == 0:
-        dest.unlink(missing_ok=True)
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="the uploaded file is empty")
+    upload_name = None
     try:
+        with open(dest, "wb") as out:
+            shutil.copyfileobj(file.file, out, 1 << 20)
+        if dest.stat().st_size == 0:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="the uploaded file is empty")
         kind = sniff_upload(dest)
-    except HTTPException:
-        dest.unlink(missing_ok=True)
-        raise
-    upload_name = mgr.uploads.save(dest, job_id, kind)
-    rx = _prescription_id(db, p.name, definition.id)
-    name = Path(file.filename or "upload").name[:200]
-    try:
+        upload_name = mgr.uploads.save(dest, job_id, kind)
+        rx = _prescription_id(db, p.name, definition.id)
+        name = Path(file.filename or "upload").name[:200]
         job, created = job_queue.create_job(mgr.sm, job_id=job_id, owner_user_id=user.user_id, patient_id=p.id,
                                             exercise_id=definition.id, filename=name, kind=kind,
                                             upload_name=upload_name, prescription_id=rx, keep_upload=keep_video,
                                             client_key=idempotency_key, max_attempts=mgr.max_attempts)
-    except BaseException:  # not recorded: the upload must not linger
-        mgr.uploads.delete(upload_name)
+    except BaseException:  # not recorded: the upload must not linger, whatever went wrong
+        dest.unlink(missing_ok=True)
+        if upload_name is not None:
+            mgr.uploads.delete(upload_name)
         raise
     if created:
         mgr.submit(job)
@@ -233,8 +238,9 @@ def list_jobs(request: Request, user: Principal = Depends(current_user)) -> list
     return [j.to_dict(with_result=False) for j in _manager(request).list_for(user.user_id)]
 
 
-@router.get("/{job_id}", summary="A job's status, progress and (when done) result")
-def get_job(request: Request, job_id: str, user: Principal = Depends(current_user)) -> dict:
+@router.get("/{job_id}", summary="A job's status, progress and (when done) result", responses=responses(404))
+def get_job(request: Request, job_id: str = PathParam(..., max_length=100),
+            user: Principal = Depends(current_user)) -> dict:
     job = _manager(request).get(job_id)
     if job is None or job.owner_user_id != user.user_id:
         raise HTTPException(status.HTTP_404_NOT_FOUND,

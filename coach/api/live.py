@@ -45,7 +45,38 @@ log = logging.getLogger(__name__)
 router = APIRouter()
 
 MAX_FRAME_BYTES = 4 * 1024 * 1024
+#: Largest width or height of a frame, pixels (a 4K camera's 3840 × 2160 fits).
+MAX_FRAME_SIDE_PX = 4096
 START_TIMEOUT_S = 30.0
+#: Seconds a refused connection (no live slot free) waits for the client's start message before closing.
+BUSY_WAIT_S = 5.0
+
+
+def image_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from a JPEG's frame header or a PNG's IHDR, without decoding; None for anything else
+    (or a JPEG whose header cannot be found)."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) >= 24:
+        width, height = struct.unpack(">II", data[16:24])
+        return width, height
+    if data[:2] != b"\xff\xd8":
+        return None
+    i = 2
+    while i + 9 <= len(data):
+        if data[i] != 0xFF:
+            return None
+        marker = data[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:  # markers without a length
+            i += 2
+            continue
+        (length,) = struct.unpack(">H", data[i + 2:i + 4])
+        if marker in (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF):
+            height, width = struct.unpack(">HH", data[i + 5:i + 9])
+            return width, height
+        i += 2 + length
+    return None
 
 
 def clean(value: Any) -> Any:
@@ -122,6 +153,13 @@ class LiveCoach:
 
         if not math.isfinite(t) or (self.last_t is not None and t <= self.last_t):
             return {"type": "error", "status": 422, "detail": f"timestamp {t} does not increase; frame skipped"}
+        size = image_size(jpeg)
+        if size is None:
+            return {"type": "error", "status": 415, "detail": "the frame is not a JPEG (or PNG) image; skipped"}
+        if size[0] > MAX_FRAME_SIDE_PX or size[1] > MAX_FRAME_SIDE_PX:
+            # decoded, a 600-byte JPEG that says 30000 × 30000 takes 2.7 GB: refuse it by its header
+            return {"type": "error", "status": 413, "detail": f"a frame is at most {MAX_FRAME_SIDE_PX} pixels wide "
+                    f"and high, this one says {size[0]} × {size[1]}; skipped (send about 640 px wide)"}
         image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
         if image is None:
             return {"type": "error", "status": 415, "detail": "the frame is not a JPEG (or PNG) image; skipped"}
@@ -273,7 +311,14 @@ async def live(ws: WebSocket) -> None:
     limiter: asyncio.Semaphore = app.state.live_slots
     if limiter.locked():
         await _send(ws, {"type": "error", "status": 503, "detail": "too many live sessions; try again later"})
-        await ws.close(1013)
+        # Close only after the client's start message (or a short wait): a client that sends it and then
+        # reads must find the answer, not a connection already closed under its send.
+        try:
+            msg = await asyncio.wait_for(ws.receive(), BUSY_WAIT_S)
+        except (asyncio.TimeoutError, WebSocketDisconnect):
+            msg = {}
+        if msg.get("type") != "websocket.disconnect":
+            await ws.close(1013)
         return
     async with limiter:
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="coach-live")

@@ -9,16 +9,21 @@ field, message; never a folder path); ``GET /api/exercises/{id}`` of a broken on
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
 
 from coach.api.deps import current_user, therapist_only
+from coach.api.errors import COMMON, responses, safe_text
 from coach.api.users import Principal
 from coach.errors import CoachError
 from coach.exercise.library import LibraryProblem
 
-router = APIRouter(prefix="/api/exercises", tags=["exercises"])
+log = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/api/exercises", tags=["exercises"], responses=responses(*COMMON))
 
 #: Largest definition text accepted by /validate.
 MAX_DEFINITION_BYTES = 256 * 1024
@@ -78,7 +83,7 @@ def exercises(request: Request, response: Response, user: Principal = Depends(cu
                 "of that id is hidden by the broken file); `line` is 1-based or null. An empty list: every "
                 "file loads. The problems are those `POST /api/exercises/validate` reports for the file's "
                 "text.",
-    responses={403: {"description": "Not a therapist"}},
+    responses=responses(403),
 )
 def problems(request: Request, user: Principal = Depends(therapist_only)) -> list[dict]:
     from coach.exercise.library import load_library
@@ -88,10 +93,11 @@ def problems(request: Request, user: Principal = Depends(therapist_only)) -> lis
 
 @router.get(
     "/{exercise_id}", summary="One exercise: set-up, measures, phases, form rules, targets, YAML",
-    responses={404: {"description": "No exercise with this id (the detail suggests close ids)"},
-               422: {"description": "The definition file for this id does not load: it cannot be used "
-                                    "until it is fixed. A therapist's detail names the file (no folder), "
-                                    "line, field and message; see also `GET /api/exercises/problems`"}},
+    responses={404: {**responses(404)[404], "description": "No exercise with this id (the detail suggests "
+                                                           "close ids)"},
+               422: {**responses(422)[422], "description": "The definition file for this id does not load: it "
+                     "cannot be used until it is fixed. A therapist's detail names the file (no folder), line, "
+                     "field and message; see also `GET /api/exercises/problems`"}},
 )
 def exercise(request: Request, exercise_id: str = Path(..., max_length=100),
              user: Principal = Depends(current_user)) -> dict:
@@ -140,14 +146,18 @@ def _unavailable(request: Request, exercise_id: str, message: str, user: Princip
         "text/plain": {"schema": {"type": "string"}, "example": "id: squat\nname: Squat\n"}}}},
     responses={200: {"description": "valid is true when problems is empty; each problem has the line "
                                     "(1-based, null when unknown), the field path and a message"},
-               413: {"description": "Larger than 256 KiB"}},
+               413: {**responses(413)[413], "description": "Larger than 256 KiB"}, **responses(403)},
 )
 async def validate(request: Request, user: Principal = Depends(therapist_only)) -> dict:
     """Send the YAML as the request body (text/plain or application/yaml). Answers
-    ``{"valid": bool, "id": str|null, "problems": [{"line", "field", "message", "text"}]}``."""
-    from coach.exercise.loader import parse_definition_text
+    ``{"valid": bool, "id": str|null, "problems": [{"line", "field", "message", "text"}]}``.
 
+    Parsing runs on a worker thread, never in the server's event loop; aliases that would expand past
+    10000 values are refused as a problem of the line they are on (``coach.exercise.yaml_source``)."""
     raw = await request.body()
+    if not raw.strip():
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            detail="the body is empty: send the definition's YAML text as the request body")
     if len(raw) > MAX_DEFINITION_BYTES:
         raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE,
                             detail=f"a definition is at most {MAX_DEFINITION_BYTES} bytes")
@@ -156,7 +166,14 @@ async def validate(request: Request, user: Principal = Depends(therapist_only)) 
     except UnicodeDecodeError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                             detail=f"the body is not UTF-8 text (byte {exc.start})") from None
+    return safe_text(await run_in_threadpool(_validate_text, text))
+
+
+def _validate_text(text: str) -> dict:
+    """The answer of /validate for a definition text (CPU work: call it on a worker thread)."""
     import yaml
+
+    from coach.exercise.loader import parse_definition_text
 
     try:
         d, problems = parse_definition_text(text, "<posted>")
@@ -166,6 +183,15 @@ async def validate(request: Request, user: Principal = Depends(therapist_only)) 
         message = f"not readable as YAML: {getattr(exc, 'reason', None) or exc}"
         return {"valid": False, "id": None, "problems": [{"line": line, "field": "", "message": message,
                                                            "text": f"<posted>:{line}: {message}"}]}
+    except RecursionError:
+        message = "not readable as a definition: nested too deeply"
+        return {"valid": False, "id": None, "problems": [{"line": None, "field": "", "message": message,
+                                                           "text": f"<posted>: {message}"}]}
+    except Exception as exc:  # a parser failure on odd input is the text's problem (as in the library)
+        log.debug("the definition parser failed on a posted text", exc_info=True)
+        message = f"not readable as a definition ({type(exc).__name__}: {exc})"
+        return {"valid": False, "id": None, "problems": [{"line": None, "field": "", "message": message,
+                                                           "text": f"<posted>: {message}"}]}
     return {"valid": not problems, "id": d.id if d is not None else None,
             "problems": [{"line": p.line, "field": p.field, "message": p.message, "text": str(p)}
                          for p in problems]}

@@ -1,28 +1,62 @@
-"""Patients, prescriptions, sessions and reports."""
+"""Patients, prescriptions, sessions and reports.
+
+Dates (``start_date``, ``until_date``, ``from``, ``to``, ``since``, ``until``) are written YYYY-MM-DD (a
+moment: ISO 8601) and lie within 2000-01-01 … 2099-12-31 (``coach.app.prescriptions``); a report covers
+at most 10 years. Patient names are normalised and must be printable (``db.patients``).
+"""
 
 from __future__ import annotations
 
 import math
+import re
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response, status
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from coach.api.deps import current_user, get_db, therapist_only, visible_patient, visible_session
+from coach.api.errors import COMMON, responses
 from coach.api.users import Principal
+from coach.app.prescriptions import FIRST_DAY, LAST_DAY, MAX_HOLD_S, MAX_PER_WEEK, MAX_REPS, MAX_SETS
 from coach.errors import USER_ERRORS
-from db.models import Patient, Prescription, SessionNote, WorkoutSession, utc_now
+from db.models import MAX_ID, Patient, Prescription, SessionNote, WorkoutSession, utc_now
 from db.sessions import list_sessions, session_detail
 
-router = APIRouter(prefix="/api", tags=["patients"])
+router = APIRouter(prefix="/api", tags=["patients"], responses=responses(*COMMON))
 
-#: Largest id accepted in a path (SQLite integers are 64-bit).
-MAX_ID = 2**62
+
 def IdPath():
     return Path(..., ge=1, le=MAX_ID)
+
+
+def _iso_text(value: Any, pattern: str, example: str) -> Any:
+    """Only ISO text (or a date already) becomes a date: pydantic would read 0 or 0.5 as a Unix time."""
+    if isinstance(value, (date, datetime)):
+        return value
+    if not isinstance(value, str) or not re.fullmatch(pattern, value):
+        raise PydanticCustomError("iso_date", "Input should be a date written like {example}", {"example": example})
+    return value
+
+
+def _within(value: date | datetime) -> date | datetime:
+    day = value.date() if isinstance(value, datetime) else value
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise PydanticCustomError("date_range", "Input should be a date from {first} to {last}",
+                                  {"first": FIRST_DAY.isoformat(), "last": LAST_DAY.isoformat()})
+    return value
+
+
+#: A day, YYYY-MM-DD, within the dates coach works with.
+Day = Annotated[date, BeforeValidator(lambda v: _iso_text(v, r"[0-9]{4}-[0-9]{2}-[0-9]{2}", "2026-03-31")),
+                AfterValidator(_within)]
+#: A moment, ISO 8601 (e.g. 2026-03-31T08:00:00Z), within the dates coach works with.
+Moment = Annotated[datetime, BeforeValidator(lambda v: _iso_text(v, r"[0-9]{4}-[0-9]{2}-[0-9]{2}([T ].*)?",
+                                                                    "2026-03-31T08:00:00Z")),
+                   AfterValidator(_within)]
 
 
 def _iso(dt):
@@ -84,28 +118,44 @@ def patients(user: Principal = Depends(current_user), db: Session = Depends(get_
 
 class NewPatient(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(..., min_length=1, max_length=200, pattern=r"\S")
+    name: str = Field(..., min_length=1, max_length=200, pattern=r"\S",
+                      description="Printable text; kept in Unicode NFKC with single spaces (db.patients).")
 
 
-@router.post("/patients", status_code=status.HTTP_201_CREATED, summary="Add a patient (therapist)")
-def add_patient(body: NewPatient, user: Principal = Depends(therapist_only), db: Session = Depends(get_db)
-                ) -> dict:
-    """A new patient looked after by the calling therapist. A patient who already exists (recorded by a
-    workout, with no therapist yet) is taken over; one who has another therapist is a conflict (409).
-    To let the patient sign in, run `coach users add NAME --role patient --therapist YOU`."""
-    name = body.name.strip()
-    p = db.scalars(select(Patient).where(Patient.name == name)).one_or_none()
-    if p is not None and p.therapist_id not in (None, user.therapist_id):
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=f"the name {name!r} is taken")
-    if p is None:
-        p = Patient(name=name)
-        db.add(p)
-    p.therapist_id = user.therapist_id
-    db.commit()
-    return _patient_dict(db, p)
+@router.post("/patients", status_code=status.HTTP_201_CREATED, summary="Add a patient (therapist)",
+             responses={200: {"description": "Already the caller's patient (nothing changed)"},
+                        **responses(400, 403, 409, 413)})
+def add_patient(body: NewPatient, request: Request, response: Response,
+                user: Principal = Depends(therapist_only), db: Session = Depends(get_db)) -> dict:
+    """A new patient looked after by the calling therapist (201); the caller's own patient again: 200.
+
+    A name in use by anyone else is 409 with the same answer whether that patient has another therapist
+    or none: a patient recorded without a therapist (``workout --patient NAME``) is taken over only by
+    the clinic's administrator (``coach users claim NAME --therapist YOU``, audited), never through the
+    API, so naming a patient never opens their history. To let the patient sign in, run
+    ``coach users add NAME --role patient --therapist YOU``."""
+    from db.engine import write_session
+    from db.patients import check_name, find_patient
+
+    name = check_name(body.name)
+    with write_session(request.app.state.sessionmaker) as w:  # one at a time: no race on a name
+        p = find_patient(w, name)
+        if p is not None and p.therapist_id == user.therapist_id:
+            response.status_code = status.HTTP_200_OK
+        elif p is not None:
+            raise HTTPException(status.HTTP_409_CONFLICT, detail=(
+                f"the name {p.name!r} is in use, so it cannot name a new patient: choose another (add an "
+                f"initial), or, for a patient recorded at the clinic without a therapist, ask the administrator "
+                f"to run `coach users claim {p.name} --therapist {user.name}`"))
+        else:
+            p = Patient(name=name, therapist_id=user.therapist_id)
+            w.add(p)
+            w.flush()
+        pid = p.id
+    return _patient_dict(db, db.get(Patient, pid))
 
 
-@router.get("/patients/{name}", summary="One patient")
+@router.get("/patients/{name}", summary="One patient", responses=responses(404))
 def patient(name: str, user: Principal = Depends(current_user), db: Session = Depends(get_db)) -> dict:
     return _patient_dict(db, visible_patient(db, user, name))
 
@@ -121,7 +171,8 @@ def _rx_dict(r: Prescription) -> dict:
             "created_at": _iso(r.created_at), "ended_at": _iso(r.ended_at)}
 
 
-@router.get("/patients/{name}/prescriptions", tags=["prescriptions"], summary="A patient's prescriptions")
+@router.get("/patients/{name}/prescriptions", tags=["prescriptions"], summary="A patient's prescriptions",
+            responses=responses(404))
 def prescriptions(name: str, include_ended: bool = Query(False, description="Also the ended ones."),
                   user: Principal = Depends(current_user), db: Session = Depends(get_db)) -> list[dict]:
     p = visible_patient(db, user, name)
@@ -135,18 +186,19 @@ def prescriptions(name: str, include_ended: bool = Query(False, description="Als
 class NewPrescription(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     exercise_id: str = Field(..., min_length=1, max_length=100, description="An id from /api/exercises.")
-    reps: int | None = Field(None, ge=1, le=10_000)
-    sets: int | None = Field(None, ge=1, le=1_000)
-    hold_s: float | None = Field(None, gt=0, le=86_400)
-    rom_deg: float | None = Field(None, gt=0, le=360)
-    per_week: int | None = Field(None, ge=1, le=100)
-    start_date: date | None = Field(None, description="Default: today (UTC).")
-    until_date: date | None = None
+    # strict: true and false are not numbers (JSON would otherwise read them as 1 and 0)
+    reps: int | None = Field(None, ge=1, le=MAX_REPS, strict=True)
+    sets: int | None = Field(None, ge=1, le=MAX_SETS, strict=True)
+    hold_s: float | None = Field(None, gt=0, le=MAX_HOLD_S, strict=True)
+    rom_deg: float | None = Field(None, gt=0, le=360, strict=True)
+    per_week: int | None = Field(None, ge=1, le=MAX_PER_WEEK, strict=True)
+    start_date: Day | None = Field(None, description="Default: today (UTC).")
+    until_date: Day | None = None
     notes: str = Field("", max_length=5_000)
 
 
 @router.post("/patients/{name}/prescriptions", tags=["prescriptions"], status_code=status.HTTP_201_CREATED,
-             summary="Assign an exercise to a patient (therapist)")
+             summary="Assign an exercise to a patient (therapist)", responses=responses(400, 403, 404, 413))
 def assign(name: str, body: NewPrescription, user: Principal = Depends(therapist_only),
            db: Session = Depends(get_db)) -> dict:
     """A new prescription (``coach.app.prescriptions.assign``, as ``coach plan assign``): an active one of the
@@ -171,7 +223,7 @@ def assign(name: str, body: NewPrescription, user: Principal = Depends(therapist
 
 
 @router.post("/prescriptions/{prescription_id}/end", tags=["prescriptions"],
-             summary="End a prescription (therapist)")
+             summary="End a prescription (therapist)", responses=responses(403, 404))
 def end_prescription(prescription_id: int = IdPath(), user: Principal = Depends(therapist_only),
                      db: Session = Depends(get_db)) -> dict:
     r = db.get(Prescription, prescription_id)
@@ -193,16 +245,18 @@ _EXTRA_DIRS: list = []
 # ------------------------------------------------------------------------------------- sessions
 
 
-@router.get("/patients/{name}/sessions", tags=["sessions"], summary="A patient's sessions, newest first")
-def sessions(name: str, exercise_id: str | None = None, since: datetime | None = None,
-             until: datetime | None = None, limit: int = Query(100, ge=1, le=10_000),
+@router.get("/patients/{name}/sessions", tags=["sessions"], summary="A patient's sessions, newest first",
+            responses=responses(404))
+def sessions(name: str, exercise_id: str | None = Query(None, max_length=100), since: Moment | None = None,
+             until: Moment | None = None, limit: int = Query(100, ge=1, le=10_000),
              user: Principal = Depends(current_user), db: Session = Depends(get_db)) -> list[dict]:
     p = visible_patient(db, user, name)
     rows = list_sessions(db, p.name, exercise_id=exercise_id, since=since, until=until, limit=limit)
     return [_jsonable(r.to_dict()) for r in rows]
 
 
-@router.get("/sessions/{session_id}", tags=["sessions"], summary="One session with sets, reps and faults")
+@router.get("/sessions/{session_id}", tags=["sessions"], summary="One session with sets, reps and faults",
+            responses=responses(404))
 def session(session_id: int = IdPath(), series: bool = Query(False, description="Add the angle series."),
             user: Principal = Depends(current_user), db: Session = Depends(get_db)) -> dict:
     visible_session(db, user, session_id)
@@ -211,13 +265,13 @@ def session(session_id: int = IdPath(), series: bool = Query(False, description=
 
 class NewNote(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    pain_0_10: int | None = Field(None, ge=0, le=10)
-    effort_rpe_0_10: int | None = Field(None, ge=0, le=10)
+    pain_0_10: int | None = Field(None, ge=0, le=10, strict=True)  # strict: not true/false
+    effort_rpe_0_10: int | None = Field(None, ge=0, le=10, strict=True)
     text: str = Field("", max_length=5_000)
 
 
 @router.post("/sessions/{session_id}/notes", tags=["sessions"], status_code=status.HTTP_201_CREATED,
-             summary="Add how the session felt: pain, effort, text")
+             summary="Add how the session felt: pain, effort, text", responses=responses(400, 404, 413))
 def add_note(body: NewNote, session_id: int = IdPath(), user: Principal = Depends(current_user),
              db: Session = Depends(get_db)) -> dict:
     visible_session(db, user, session_id)
@@ -240,24 +294,38 @@ ReportFormat = Literal["json", "html", "pdf", "md", "csv", "sessions_csv", "fhir
 
 @router.get("/patients/{name}/report", tags=["reports"], summary="A patient's progress report",
             responses={200: {"content": {"application/json": {}, "text/html": {}, "application/pdf": {},
-                                         "text/markdown": {}, "text/csv": {}, "application/fhir+json": {}}}})
-def report(name: str, format: ReportFormat = Query("json", description=(
-               "json, html (charts inline), pdf, md, csv (a row per rep), sessions_csv (a row per session) "
-               "or fhir (an R4 Bundle of Observations)")),
-           period_from: date | None = Query(None, alias="from", description="First day (default: the first "
-                                            "session or prescription)."),
-           period_to: date | None = Query(None, alias="to", description="Last day, inclusive (default: today)."),
-           user: Principal = Depends(current_user), db: Session = Depends(get_db)) -> Response:
+                                         "text/markdown": {}, "text/csv": {}, "application/fhir+json": {}}},
+                       **responses(404)})
+async def report(request: Request, name: str, format: ReportFormat = Query("json", description=(
+                     "json, html (charts inline), pdf, md, csv (a row per rep), sessions_csv (a row per session) "
+                     "or fhir (an R4 Bundle of Observations)")),
+                 period_from: Day | None = Query(None, alias="from", description="First day (default: the first "
+                                                 "session or prescription, at most 10 years back)."),
+                 period_to: Day | None = Query(None, alias="to", description="Last day, inclusive (default: "
+                                               "today); at most 10 years after the first."),
+                 user: Principal = Depends(current_user)) -> Response:
     """What `coach report` writes: adherence, reps against target, range of motion per joint and side,
-    tempo, form faults, holds, time not measurable, first against latest, pain and effort."""
+    tempo, form faults, holds, time not measurable, first against latest, pain and effort.
+
+    Made on a worker thread, a few at a time, within a time budget (``coach.api.reports``): 503 with
+    ``Retry-After`` when the server is busy with other reports or shutting down."""
     from coach.api import reports as rep
 
-    p = visible_patient(db, user, name)
+    app = request.app
+
+    def make() -> Response:
+        with app.state.sessionmaker() as db:
+            p = visible_patient(db, user, name)
+            _check_period(period_from, period_to)
+            return rep.render(db, p.name, format, period_from=period_from, period_to=period_to)
+
+    return await rep.in_budget(app, make)
+
+
+def _check_period(period_from: date | None, period_to: date | None) -> None:
     if period_from is not None and period_to is not None and period_to < period_from:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="'to' is before 'from'")
-    if (period_from and period_from.year < 1900) or (period_to and period_to.year > 9000):
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="dates from 1900 to 9000, please")
-    return rep.render(db, p.name, format, period_from=period_from, period_to=period_to)
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            detail=f"'to' ({period_to.isoformat()}) is before 'from' ({period_from.isoformat()})")
 
 
 class TrendOut(BaseModel):
@@ -348,11 +416,12 @@ class PatientSummaryOut(BaseModel):
 
 
 @router.get("/patients/{name}/summary", tags=["reports"], response_model=PatientSummaryOut,
-            summary="What a physiotherapist reads first: on track or not, per exercise")
+            summary="What a physiotherapist reads first: on track or not, per exercise", responses=responses(404))
 def summary(name: str,
-            period_from: date | None = Query(None, alias="from", description="First day (default: the first "
-                                             "session or prescription)."),
-            period_to: date | None = Query(None, alias="to", description="Last day, inclusive (default: today)."),
+            period_from: Day | None = Query(None, alias="from", description="First day (default: the first "
+                                            "session or prescription, at most 10 years back)."),
+            period_to: Day | None = Query(None, alias="to", description="Last day, inclusive (default: today); "
+                                          "at most 10 years after the first."),
             user: Principal = Depends(current_user), db: Session = Depends(get_db)) -> PatientSummaryOut:
     """The summary table of the progress report (``coach.reports.summary``): sessions and reps done against
     prescribed, adherence, range of motion reached against the target, left/right symmetry, pain (max,
@@ -361,9 +430,6 @@ def summary(name: str,
     from coach.reports.model import build_report
 
     p = visible_patient(db, user, name)
-    if period_from is not None and period_to is not None and period_to < period_from:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="'to' is before 'from'")
-    if (period_from and period_from.year < 1900) or (period_to and period_to.year > 9000):
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="dates from 1900 to 9000, please")
+    _check_period(period_from, period_to)
     report = build_report(db, p.name, period_from=period_from, period_to=period_to)
     return PatientSummaryOut.model_validate(report.summary)

@@ -2,14 +2,20 @@
 
 - A user is a therapist or a patient, linked to the ``therapists`` / ``patients`` row of the same name.
   A patient has an owning therapist (``patients.therapist_id``); a therapist sees only their patients.
+- A patient recorded without a therapist (``workout --patient NAME``) gets one only by an explicit,
+  audited step run where the database is (:func:`claim_patient`: ``coach users claim``, or ``coach users
+  add NAME --role patient --therapist T``); moving a patient from one therapist to another must name the
+  one they leave. Every change of owner is a ``patient_claims`` row (:func:`list_claims`).
 - A token is ``coach_`` + ``secrets.token_urlsafe(32)``. Only its sha256 (hex) is stored, with an
   expiry; the secret is shown once, when it is made. A user may hold several tokens (phone, laptop).
 """
 
 from __future__ import annotations
 
+import getpass
 import hashlib
 import secrets
+import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -17,7 +23,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from coach.errors import CoachError
-from db.models import ApiToken, Patient, Therapist, User, utc_now
+from db.models import ApiToken, Patient, PatientClaim, Therapist, User, utc_now
+from db.patients import check_name, find_patient
 
 ROLES = ("therapist", "patient")
 TOKEN_PREFIX = "coach_"
@@ -38,14 +45,14 @@ def get_user(db: Session, name: str) -> User:
 def add_user(db: Session, name: str, role: str, therapist: str | None = None) -> User:
     """Add a user (not committed). A patient needs ``therapist``, the name of a therapist user.
 
-    The therapist or patient row of the same name is created if new, or taken over if it exists
-    (e.g. a patient whose sessions were recorded with ``workout --patient NAME``).
+    The therapist or patient row of the same name is created if new. An existing patient (one whose
+    sessions were recorded with ``workout --patient NAME``) with no therapist is claimed for ``therapist``,
+    recorded in the audit (:func:`claim_patient`); one who has another therapist is refused.
     """
-    name = name.strip()
-    if not name:
-        raise CoachError("The user name is empty.")
     if role not in ROLES:
         raise CoachError(f"The role must be therapist or patient, not {role!r}.")
+    existing = find_patient(db, name) if role == "patient" else None
+    name = existing.name if existing is not None else check_name(name, "user name")
     if db.scalars(select(User).where(User.name == name)).one_or_none() is not None:
         raise CoachError(f"There is already a user named {name!r}; `coach users token {name}` makes a new token.")
     if role == "therapist":
@@ -64,16 +71,69 @@ def add_user(db: Session, name: str, role: str, therapist: str | None = None) ->
         if owner is None or owner.role != "therapist":
             raise CoachError(f"{therapist!r} is not a therapist user; add them first with "
                              f"`coach users add {therapist} --role therapist`.")
-        row = db.scalars(select(Patient).where(Patient.name == name)).one_or_none()
+        row = existing
         if row is None:
-            row = Patient(name=name)
+            row = Patient(name=name, therapist_id=owner.therapist_id)
             db.add(row)
-        row.therapist_id = owner.therapist_id
-        db.flush()
+            db.flush()
+        elif row.therapist_id != owner.therapist_id:  # recorded before: taken over, audited
+            claim_patient(db, row.name, owner.name, how="users add")
         user = User(name=name, role=role, patient_id=row.id)
     db.add(user)
     db.flush()
     return user
+
+
+def _operator() -> str:
+    """Who runs this command, for the audit: the operating-system account and the machine."""
+    try:
+        who = getpass.getuser()
+    except Exception:  # no account name in this environment (a container without a passwd entry)
+        who = "unknown"
+    return f"{who}@{socket.gethostname()}"[:200]
+
+
+def claim_patient(db: Session, patient: str, therapist: str, *, how: str = "users claim",
+                  previous: str | None = None) -> PatientClaim:
+    """Make the therapist user ``therapist`` the owner of ``patient`` and record who did it (added, not
+    committed). A patient without a therapist is claimed as is; one with another therapist only when
+    ``previous`` names that therapist (a deliberate transfer). Raises :class:`CoachError` otherwise."""
+    p = find_patient(db, patient)
+    if p is None:
+        raise CoachError(f"No patient named {patient!r}; a patient is recorded by a workout "
+                         "(`coach workout -p NAME`) or added by their therapist.")
+    owner = db.scalars(select(User).where(User.name == therapist.strip())).one_or_none()
+    if owner is None or owner.role != "therapist":
+        raise CoachError(f"{therapist!r} is not a therapist user; add them first with "
+                         f"`coach users add {therapist} --role therapist`.")
+    current = p.therapist.name if p.therapist is not None else None
+    if p.therapist_id == owner.therapist_id:
+        raise CoachError(f"{p.name} is already {owner.name}'s patient.")
+    if current is not None and (previous is None or previous.strip() != current):
+        raise CoachError(f"{p.name} is {current}'s patient; to move them to {owner.name}, run "
+                         f"`coach users claim {p.name} --therapist {owner.name} --from {current}`.")
+    if current is None and previous is not None:
+        raise CoachError(f"{p.name} has no therapist, so --from {previous} does not apply; leave it out.")
+    claim = PatientClaim(patient_id=p.id, therapist_id=owner.therapist_id, previous_therapist_id=p.therapist_id,
+                         claimed_by=_operator(), how=how)
+    p.therapist_id = owner.therapist_id
+    db.add(claim)
+    db.flush()
+    return claim
+
+
+def list_claims(db: Session, patient: str | None = None) -> list[dict]:
+    """The audit of owner changes, oldest first (of one patient if named)."""
+    q = select(PatientClaim).order_by(PatientClaim.claimed_at, PatientClaim.id)
+    if patient is not None:
+        p = find_patient(db, patient)
+        if p is None:
+            raise CoachError(f"No patient named {patient!r}.")
+        q = q.where(PatientClaim.patient_id == p.id)
+    return [{"patient": c.patient.name, "therapist": c.therapist.name if c.therapist else None,
+             "previous": c.previous_therapist.name if c.previous_therapist else None,
+             "claimed_at": c.claimed_at, "claimed_by": c.claimed_by, "how": c.how}
+            for c in db.scalars(q)]
 
 
 def issue_token(db: Session, user: User, *, days: float = DEFAULT_TOKEN_DAYS,

@@ -22,6 +22,23 @@ from db.patients import get_or_create_patient, get_patient
 from db.prescriptions import patient_prescriptions, prescription_for
 
 
+#: The days coach accepts anywhere (prescriptions, report periods, session filters): dates outside them
+#: are typing mistakes (0001-01-01, 9999-12-31) that would make a report span thousands of years.
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2099, 12, 31)
+#: Largest targets of a prescription (the API's limits, for the command line too).
+MAX_REPS, MAX_SETS, MAX_HOLD_S, MAX_PER_WEEK = 10_000, 1_000, 86_400.0, 21
+
+
+def check_day(day: date | None, what: str) -> date | None:
+    """``day`` if it is within :data:`FIRST_DAY` … :data:`LAST_DAY` (None stays None); else
+    :class:`CoachError` saying so, naming the option or field ``what``."""
+    if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+        raise CoachError(f"{what} {day.isoformat()} is outside the dates coach works with "
+                         f"({FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}).")
+    return day
+
+
 def describe(rx, *, with_start: bool = False) -> str:
     """A prescription's targets in words, e.g. "3 sets, 10 reps, 3 sessions a week, until 2026-03-31".
 
@@ -170,15 +187,17 @@ def assign(
     from coach.exercise.library import get_definition
 
     definition = get_definition(exercise_id, extra_dirs=exercise_dirs)
-    start = start or utc_now().date()
+    start = check_day(start, "The start date") or utc_now().date()
+    check_day(until, "--until")
     if until is not None and until < start:
         raise CoachError(f"--until {until.isoformat()} is before the prescription starts ({start.isoformat()}).")
-    for label, value in (("--reps", reps), ("--sets", sets), ("--per-week", per_week)):
-        if value is not None and value < 1:
-            raise CoachError(f"{label} must be at least 1, got {value}.")
-    for label, value in (("--hold-s", hold_s), ("--rom-deg", rom_deg)):
-        if value is not None and value <= 0:
-            raise CoachError(f"{label} must be positive, got {value}.")
+    for label, value, most in (("--reps", reps, MAX_REPS), ("--sets", sets, MAX_SETS),
+                               ("--per-week", per_week, MAX_PER_WEEK)):
+        if value is not None and not 1 <= value <= most:
+            raise CoachError(f"{label} must be from 1 to {most}, got {value}.")
+    for label, value, most in (("--hold-s", hold_s, MAX_HOLD_S), ("--rom-deg", rom_deg, 360.0)):
+        if value is not None and not (math.isfinite(value) and 0 < value <= most):
+            raise CoachError(f"{label} must be above 0 and at most {most:g}, got {value}.")
     t = definition.targets
     is_hold = bool(getattr(t, "hold_s", None)) and not t.reps
     p = get_or_create_patient(db, patient)

@@ -7,6 +7,8 @@ mid-way (truncated file, camera unplugged) simply ends; `ended_reason` says why.
 
 from __future__ import annotations
 
+import os
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +21,8 @@ from coach.errors import SourceError
 from coach.pose.native_output import native_stderr_silenced
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
+#: Highest camera number accepted (operating systems number a handful of cameras from 0).
+MAX_CAMERA = 99
 
 
 @dataclass(frozen=True)
@@ -56,11 +60,48 @@ class FrameSource:
 
 def _check_file(path: Path, what: str) -> None:
     if not path.exists():
-        raise SourceError(f"{what} not found: {path}")
+        raise SourceError(f"{what} not found: {shown(path)}")
     if path.is_dir():
-        raise SourceError(f"{path} is a directory, not a {what.lower()} file")
+        raise SourceError(f"{shown(path)} is a directory, not a {what.lower()} file")
     if path.stat().st_size == 0:
-        raise SourceError(f"{path} is empty (0 bytes)")
+        raise SourceError(f"{shown(path)} is empty (0 bytes)")
+
+
+def shown(path: str | Path) -> str:
+    """A path for a message: a file name that is not UTF-8 (bytes of another encoding, which Python keeps
+    as surrogates) shows those bytes as \\xNN, so printing it cannot fail."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def _is_utf8(path: Path) -> bool:
+    try:
+        str(path).encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
+class _OpenCVPath:
+    """A name OpenCV can open for ``path``: the path itself, or, for a name that is not UTF-8 (OpenCV
+    crashes with a segmentation fault on one), the file opened here and given as /proc/self/fd/N for as
+    long as this object is open."""
+
+    def __init__(self, path: Path) -> None:
+        self.fd: int | None = None
+        if _is_utf8(path):
+            self.name = str(path)
+            return
+        self.fd = os.open(path, os.O_RDONLY)
+        self.name = f"/proc/self/fd/{self.fd}"
+        if not os.path.exists(self.name):
+            self.close()
+            raise SourceError(f"{shown(path)}: this file name is not UTF-8 text, which the video reader cannot "
+                              "open here; rename the file")
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
 
 
 class VideoFileSource(FrameSource):
@@ -69,11 +110,12 @@ class VideoFileSource(FrameSource):
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         _check_file(self.path, "Video")
+        self._name = _OpenCVPath(self.path)
         with native_stderr_silenced():  # FFmpeg prints its own complaint about damaged files
-            self._cap = cv2.VideoCapture(str(self.path))
+            self._cap = cv2.VideoCapture(self._name.name)
         if not self._cap.isOpened():
-            self._cap.release()
-            raise SourceError(f"{self.path} is not a video this program can read")
+            self.close()
+            raise SourceError(f"{shown(self.path)} is not a video this program can read")
         self.fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
         self.width_px = int(self._cap.get(cv2.CAP_PROP_FRAME_WIDTH))
         self.height_px = int(self._cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
@@ -84,10 +126,10 @@ class VideoFileSource(FrameSource):
         with native_stderr_silenced():
             ok, first = self._cap.read()
         if not ok or first is None:
-            self._cap.release()
-            raise SourceError(f"{self.path} has no readable video frames (damaged or not a video)")
+            self.close()
+            raise SourceError(f"{shown(self.path)} has no readable video frames (damaged or not a video)")
         self._first: np.ndarray | None = first
-        self.description = str(self.path)
+        self.description = shown(self.path)
 
     def __iter__(self) -> Iterator[Frame]:
         index = 0
@@ -115,6 +157,7 @@ class VideoFileSource(FrameSource):
 
     def close(self) -> None:
         self._cap.release()
+        self._name.close()
 
 
 class CameraSource(FrameSource):
@@ -169,14 +212,18 @@ class ImageSource(FrameSource):
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         _check_file(self.path, "Image")
-        image = cv2.imread(str(self.path), cv2.IMREAD_COLOR)
+        try:  # read by Python, decoded by OpenCV: any file name works
+            data = np.fromfile(self.path, dtype=np.uint8)
+        except OSError as exc:
+            raise SourceError(f"Cannot read {shown(self.path)}: {exc.strerror}") from None
+        image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
         if image is None:
-            raise SourceError(f"{self.path} is not an image this program can read")
+            raise SourceError(f"{shown(self.path)} is not an image this program can read")
         self._image = image
         self.height_px, self.width_px = image.shape[:2]
         self.fps = 1.0
         self.frame_count = 1
-        self.description = str(self.path)
+        self.description = shown(self.path)
 
     def __iter__(self) -> Iterator[Frame]:
         yield Frame(0, 0.0, self._image)
@@ -186,7 +233,13 @@ class ImageSource(FrameSource):
 def open_source(spec: str | Path) -> FrameSource:
     """Open a camera (a number such as "0"), a still image (by suffix) or a video file."""
     text = str(spec)
-    if text.isdigit():
+    if not text.strip():
+        raise SourceError("No source given: name a video, image or recording file, or a camera number (0, 1, ...)")
+    number = re.fullmatch(r"[+-]?[0-9]+", text)
+    if number and (text.isdigit() or not Path(text).exists()):
+        if not text.isdigit() or int(text) > MAX_CAMERA:
+            raise SourceError(f"{text} is neither a file nor a camera number (cameras are numbered 0 to "
+                              f"{MAX_CAMERA})")
         return CameraSource(int(text))
     path = Path(text)
     if path.suffix.lower() in IMAGE_SUFFIXES:

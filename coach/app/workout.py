@@ -365,8 +365,10 @@ def pose_stream(source: str | Path, *, model_path: Path | None = None, num_poses
     frame_count, and a callable `ended_reason()`. A recording is replayed without the model (frame None).
     """
     if is_recording(source):
+        from coach.app.sources import shown
+
         series = load_recording(source)
-        info = dict(description=str(source), fps=series.fps, width_px=series.width_px,
+        info = dict(description=shown(source), fps=series.fps, width_px=series.width_px,
                     height_px=series.height_px, is_live=False, frame_count=len(series),
                     ended_reason=lambda: "end of recording")
         return ((None, pf) for pf in series.frames()), info

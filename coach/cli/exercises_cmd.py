@@ -20,7 +20,7 @@ from coach.errors import CoachError, DefinitionError
 exercises_app = typer.Typer(help="Exercise definitions (YAML): list, show, new, validate, schema, try.",
                             no_args_is_help=True)
 
-ExtraDirsOption = typer.Option(None, "--exercises", "--dir", "-d", help="Extra folder of definitions "
+ExtraDirsOption = typer.Option(None, "--exercises", "--dir", "-d", exists=True, file_okay=False, help="Extra folder of definitions "
                                "(repeatable); a definition there replaces a built-in or user one with the "
                                "same id.")
 

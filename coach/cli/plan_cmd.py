@@ -29,15 +29,15 @@ def _num(value, fmt: str = ".0f") -> str:
 def assign_cmd(
     patient: str = typer.Argument(..., help="Patient name."),
     exercise: str = typer.Argument(..., help="Exercise id (see `coach exercises list`)."),
-    reps: Optional[int] = typer.Option(None, "--reps", min=1, help="Reps per set (default: the exercise's)."),
-    sets: Optional[int] = typer.Option(None, "--sets", min=1, help="Sets per session (default: the exercise's)."),
-    hold_s: Optional[float] = typer.Option(None, "--hold-s", min=0.1, help="Seconds to hold, for holds."),
-    rom_deg: Optional[float] = typer.Option(None, "--rom-deg", min=1, help="Target range of motion, degrees."),
+    reps: Optional[int] = typer.Option(None, "--reps", min=1, max=10_000, help="Reps per set (default: the exercise's)."),
+    sets: Optional[int] = typer.Option(None, "--sets", min=1, max=1_000, help="Sets per session (default: the exercise's)."),
+    hold_s: Optional[float] = typer.Option(None, "--hold-s", min=0.1, max=86_400.0, help="Seconds to hold, for holds."),
+    rom_deg: Optional[float] = typer.Option(None, "--rom-deg", min=1, max=360, help="Target range of motion, degrees."),
     per_week: Optional[int] = typer.Option(None, "--per-week", min=1, max=21, help="Sessions a week."),
     until: Optional[str] = typer.Option(None, "--until", help="Last day of the prescription (YYYY-MM-DD)."),
     notes: str = typer.Option("", "--note", help="What the patient should know, shown to them before each set "
                               "and in the report (e.g. \"stop if knee pain > 4\": the report flags pain over 4)."),
-    exercises_dir: Optional[Path] = typer.Option(None, "--exercises", help="Extra folder of exercise "
+    exercises_dir: Optional[Path] = typer.Option(None, "--exercises", exists=True, file_okay=False, help="Extra folder of exercise "
                                                  "definitions."),
     db_path: Optional[Path] = DbOption,
 ) -> None:

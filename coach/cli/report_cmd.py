@@ -27,8 +27,8 @@ def report(
     db_path: Optional[Path] = DbOption,
     bench: bool = typer.Option(False, "--bench", help="Benchmark: make a history by replaying synthetic "
                                "recordings through the workout pipeline, then time every format."),
-    weeks: int = typer.Option(8, "--weeks", min=1, help="With --bench: weeks of sessions."),
-    days: Optional[int] = typer.Option(None, "--days", min=1, help="With --bench: daily sessions for this "
+    weeks: int = typer.Option(8, "--weeks", min=1, max=520, help="With --bench: weeks of sessions."),
+    days: Optional[int] = typer.Option(None, "--days", min=1, max=3653, help="With --bench: daily sessions for this "
                                        "many days instead of --weeks."),
 ) -> None:
     """A physiotherapy progress report of a patient: adherence, reps against target, range of motion per

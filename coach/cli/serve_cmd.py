@@ -32,7 +32,8 @@ def serve(
                                  "failed (a worker killed mid-job, a passing error)."),
     max_live: int = typer.Option(2, "--max-live", min=1, max=64, help="Live coaching connections at once."),
     model: Optional[Path] = typer.Option(None, "--model", help="Pose model .task file (default: as `workout`)."),
-    exercises_dir: Optional[Path] = typer.Option(None, "--exercises", help="Extra folder of exercise definitions."),
+    exercises_dir: Optional[Path] = typer.Option(None, "--exercises", exists=True, file_okay=False,
+                                                 help="Extra folder of exercise definitions."),
     cors_origin: Optional[List[str]] = typer.Option(None, "--cors-origin", help="A web origin whose pages may "
                                                     "call the API (repeatable), e.g. https://portal.example."),
 ) -> None:
@@ -54,7 +55,23 @@ def serve(
     s = app.state.settings
     err_console.print(f"coach API on http://{host}:{port}/  (docs: /docs, database: {describe(s.db_path)}, jobs: "
                       f"{describe_queue(s.queue)}, {s.job_workers} in this process)", highlight=False)
-    uvicorn.run(app, host=host, port=port, log_level="warning", ws_max_size=8 * 1024 * 1024)
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", ws_max_size=8 * 1024 * 1024,
+                            timeout_graceful_shutdown=GRACEFUL_S)
+
+    class Server(uvicorn.Server):
+        """On SIGTERM or Ctrl-C, tell the analyses and the report renders at once to stop at their next
+        frame or step (the jobs go back to the queue), rather than wait for them to end."""
+
+        def handle_exit(self, sig, frame) -> None:
+            app.state.stopping.set()
+            app.state.jobs.runner.stopping.set()
+            super().handle_exit(sig, frame)
+
+    Server(config).run()
+
+
+#: Seconds a stopping server gives the requests in flight before it cancels them.
+GRACEFUL_S = 10
 
 
 def register(app: typer.Typer) -> None:

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from coach.cli.common import DbOption
 from coach.errors import CoachError
+from db.models import MAX_ID
 
 sessions_app = typer.Typer(
     help="Recorded workout sessions: list them, show one with its sets, reps, faults and holds, add how "
@@ -69,7 +70,7 @@ def _status(ended_at: datetime | None, end_reason: str | None) -> str:
 def list_cmd(
     patient: Optional[str] = typer.Option(None, "--patient", "-p", help="Only this patient's sessions."),
     exercise: Optional[str] = typer.Option(None, "--exercise", "-e", help="Only this exercise id."),
-    limit: int = typer.Option(50, "--limit", min=1, help="Show at most this many, newest first."),
+    limit: int = typer.Option(50, "--limit", min=1, max=1_000_000, help="Show at most this many, newest first."),
     db_path: Optional[Path] = DbOption,
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
@@ -121,7 +122,7 @@ def list_cmd(
 
 
 def show_cmd(
-    session_id: int = typer.Argument(..., help="Session id, from `coach sessions list`."),
+    session_id: int = typer.Argument(..., min=1, max=MAX_ID, help="Session id, from `coach sessions list`."),
     db_path: Optional[Path] = DbOption,
     as_json: bool = typer.Option(False, "--json", help="Print the whole session as JSON."),
     series: bool = typer.Option(False, "--series", help="With --json: include the angle series samples."),
@@ -146,7 +147,7 @@ def show_cmd(
 
 
 def note_cmd(
-    session_id: int = typer.Argument(..., help="Session id, from `coach sessions list`."),
+    session_id: int = typer.Argument(..., min=1, max=MAX_ID, help="Session id, from `coach sessions list`."),
     pain: Optional[int] = typer.Option(None, "--pain", min=0, max=10, help="Pain during the session, 0–10."),
     effort: Optional[int] = typer.Option(None, "--effort", min=0, max=10,
                                          help="Perceived effort (RPE), 0–10."),

@@ -48,9 +48,10 @@ def add(name: str = typer.Argument(..., help="User name (for a patient: the name
         with write_session(sm) as s:
             user = add_user(s, name, role, therapist)
             secret = issue_token(s, user, days=days)
+            name = user.name
     finally:
         close_database(sm)
-    _print_token(name.strip(), secret, days)
+    _print_token(name, secret, days)
 
 
 @users_app.command("token")
@@ -93,6 +94,55 @@ def list_cmd(db: Optional[Path] = DbOption) -> None:
     for r in rows:
         exp = r["expires_at"].strftime("%Y-%m-%d %H:%M") if r["expires_at"] else "–"
         table.add_row(r["name"], r["role"], r["therapist"] or "–", str(r["tokens"]), exp)
+    console.print(table)
+
+
+@users_app.command("claim")
+def claim(patient: str = typer.Argument(..., help="The patient (as their sessions name them)."),
+          therapist: str = typer.Option(..., "--therapist", help="The therapist user who takes the patient over."),
+          previous: Optional[str] = typer.Option(None, "--from", help="The patient's current therapist, to move "
+                                                 "a patient who has one (a deliberate transfer)."),
+          db: Optional[Path] = DbOption) -> None:
+    """Give a patient recorded without a therapist (`coach workout -p NAME` at a clinic PC) to a therapist,
+    who can then see their whole history in the API. Recorded with who ran it, when and from whom
+    (`coach users claims`); the API itself never takes a patient over.
+
+    Examples:\n
+      coach users claim carl --therapist drsmith\n
+      coach users claim carl --therapist drjones --from drsmith
+    """
+    from coach.api.users import claim_patient
+    from db.engine import close_database, write_session
+
+    sm = _open(db)
+    try:
+        with write_session(sm) as s:
+            c = claim_patient(s, patient, therapist, previous=previous)
+            name, by = c.patient.name, c.claimed_by
+    finally:
+        close_database(sm)
+    console.print(f"{name} is now {therapist.strip()}'s patient (recorded as done by {by}).", highlight=False)
+
+
+@users_app.command("claims")
+def claims_cmd(patient: Optional[str] = typer.Argument(None, help="Only this patient's."),
+               db: Optional[Path] = DbOption) -> None:
+    """The audit of patients taken over: who, from whom, when, by which command and account."""
+    from coach.api.users import list_claims
+    from db.engine import close_database
+
+    sm = _open(db)
+    try:
+        with sm() as s:
+            rows = list_claims(s, patient)
+    finally:
+        close_database(sm)
+    table = Table(title="patients taken over")
+    for col in ("when (UTC)", "patient", "therapist", "from", "command", "by"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["claimed_at"].strftime("%Y-%m-%d %H:%M"), r["patient"], r["therapist"] or "–",
+                      r["previous"] or "–", f"coach {r['how']}", r["claimed_by"])
     console.print(table)
 
 

@@ -20,7 +20,8 @@ def worker(
                                 "process (the pose model already uses several cores; run one worker per "
                                 "machine or per two cores)."),
     model: Optional[Path] = ModelPathOption,
-    exercises_dir: Optional[Path] = typer.Option(None, "--exercises", help="Extra folder of exercise definitions "
+    exercises_dir: Optional[Path] = typer.Option(None, "--exercises", exists=True, file_okay=False,
+                                                 help="Extra folder of exercise definitions "
                                                  "(the same as the server's)."),
     lease_s: float = typer.Option(30.0, "--lease-s", min=1.0, max=3600.0, help="Seconds this worker's claim on "
                                   "a job lasts without renewal; a killed worker's job is retried after it."),

@@ -149,11 +149,11 @@ def workout(
     patient: str = typer.Option("me", "--patient", "-p", help="Whose session this is (kept in the history)."),
     source: str = typer.Option("0", "--source", "-s", help="Camera index, video file, or keypoint recording "
                                "(.npz from `pose extract`)."),
-    sets: Optional[int] = typer.Option(None, "--sets", min=1, help="Sets (default: the definition's target; "
+    sets: Optional[int] = typer.Option(None, "--sets", min=1, max=1_000, help="Sets (default: the definition's target; "
                                        "1 for files)."),
-    reps: Optional[int] = typer.Option(None, "--reps", min=1, help="Reps per set (default: the definition's "
+    reps: Optional[int] = typer.Option(None, "--reps", min=1, max=10_000, help="Reps per set (default: the definition's "
                                        "target for the camera; count to the end for files)."),
-    rest_s: float = typer.Option(60.0, "--rest", help="Seconds of rest between sets (camera)."),
+    rest_s: float = typer.Option(60.0, "--rest", min=0.0, max=3600.0, help="Seconds of rest between sets (camera)."),
     side: Optional[str] = SideOption,
     show: bool = typer.Option(True, "--show/--no-show", help="Open a window with the overlay (needs a display)."),
     save_video: Optional[Path] = typer.Option(None, "--save-video", help="Write the annotated video (.mp4)."),
@@ -164,7 +164,7 @@ def workout(
     effort: Optional[int] = typer.Option(None, "--effort", min=0, max=10, help="Perceived effort (RPE), 0–10."),
     note: str = typer.Option("", "--note", help="A note for the therapist, kept with the session."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON on stdout."),
-    exercises_dir: Optional[Path] = typer.Option(None, "--exercises", help="Extra folder of exercise "
+    exercises_dir: Optional[Path] = typer.Option(None, "--exercises", exists=True, file_okay=False, help="Extra folder of exercise "
                                                  "definitions (overrides built-ins with the same id)."),
     model: Optional[Path] = ModelPathOption,
     variant: str = VariantOption,

@@ -172,6 +172,19 @@ def _simple_compare(node: Node) -> tuple[str, str, float, bool] | None:
     return None
 
 
+def _percent_outside_range(node: Node) -> float | None:
+    """The first ``N%`` of an expression outside 0..100 (a threshold the range never reaches), else None."""
+    if node.kind == "pct" and not 0.0 <= float(node.value) <= 100.0:
+        return float(node.value)
+    if node.kind == "neg" and node.args[0].kind == "pct" and float(node.args[0].value) > 0:
+        return -float(node.args[0].value)
+    for arg in node.args:
+        found = _percent_outside_range(arg)
+        if found is not None:
+            return found
+    return None
+
+
 def semantic_problems(d: ExerciseDefinition, lines: dict[tuple, int]) -> list[Problem]:
     probs: list[Problem] = []
 
@@ -204,6 +217,11 @@ def semantic_problems(d: ExerciseDefinition, lines: dict[tuple, int]) -> list[Pr
                 pct_reported.append(True)
                 add(loc, f"'%' thresholds are relative to the movement's range, but movement.range is not "
                          f"given (add e.g. range: {{rest: high, min_span: 40}}) in \"{text}\"")
+                return None
+            outside = _percent_outside_range(c.root)
+            if outside is not None:
+                add(loc, f"a range percentage is from 0% (the lowest value of the movement) to 100% (the "
+                         f"highest); {outside:g}% is outside it, so \"{text}\" is always or never true")
                 return None
         conds[key] = c
         return c

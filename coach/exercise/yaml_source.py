@@ -18,10 +18,53 @@ class Problem(Exception):
         self.line, self.field, self.message = line, field, message
 
 
+#: Most values (scalars, lists, mappings) a definition may hold once its aliases are expanded. The
+#: largest built-in definition has about 120; the budget stops a few hundred bytes of nested aliases
+#: ("billion laughs") from expanding into billions of values, in every program that reads definitions.
+MAX_VALUES = 10_000
+
+
+class BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader that counts, while it composes, how many values each node stands for with
+    its aliases expanded, and raises :class:`Problem` (naming the line) past :data:`MAX_VALUES` or on an
+    alias that refers to a value containing it. Composing shares an aliased node instead of copying it,
+    so counting costs one addition per child, whatever the expansion would cost."""
+
+    def __init__(self, stream) -> None:
+        super().__init__(stream)
+        self._expanded: dict[int, int] = {}  # id(node) -> values it stands for, aliases expanded
+        self._aliases = 0
+
+    def compose_node(self, parent, index):
+        alias = self.peek_event() if self.check_event(yaml.AliasEvent) else None
+        node = super().compose_node(parent, index)
+        if alias is not None:
+            self._aliases += 1
+            if id(node) not in self._expanded:  # its anchor's value is still being composed
+                raise Problem(alias.start_mark.line + 1, "",
+                              f"not accepted: the alias *{alias.anchor} is used inside the value it names, "
+                              "which would make the definition infinite")
+            return node
+        if isinstance(node, yaml.MappingNode):
+            children = [c for pair in node.value for c in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            children = node.value
+        else:
+            children = ()
+        size = 1 + sum(self._expanded[id(c)] for c in children)
+        self._expanded[id(node)] = size
+        if size > MAX_VALUES:
+            what = "its aliases expand" if self._aliases else "it holds"
+            raise Problem(node.start_mark.line + 1, "",
+                          f"not accepted: {what} to more than {MAX_VALUES} values here (a definition needs a "
+                          "few hundred)" + ("; write the values out or use fewer aliases" if self._aliases else ""))
+        return node
+
+
 def compose(text: str) -> tuple[Any, dict[tuple, int]]:
     """Parse YAML text into Python data and a map from field path to line number (1-based)."""
     try:
-        loader = yaml.SafeLoader(text)  # the reader checks characters already here
+        loader = BoundedLoader(text)  # the reader checks characters already here
     except yaml.reader.ReaderError as exc:
         line = text.count("\n", 0, exc.position) + 1
         raise Problem(line, "", f"not valid YAML: character U+{exc.character:04X} is not allowed") from None

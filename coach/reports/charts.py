@@ -334,14 +334,19 @@ def pain_chart(report: Report, window: tuple[datetime, datetime] | None = None) 
 
 def all_charts(report: Report) -> dict[str, bytes]:
     """Every chart of the report by key: "adherence", "pain", "<exercise>.rom|reps|faults|tempo"."""
+    from coach.reports.budget import checkpoint
+
     out: dict[str, bytes] = {}
     window = report_window(report)
-    for key, png in (("adherence", adherence_chart(report)), ("pain", pain_chart(report, window))):
+    charts = [("adherence", lambda: adherence_chart(report)), ("pain", lambda: pain_chart(report, window))]
+    for ex in report.exercises:
+        charts += [(f"{ex.exercise_id}.rom", lambda ex=ex: rom_chart(ex, window)),
+                   (f"{ex.exercise_id}.reps", lambda ex=ex: reps_chart(ex, window)),
+                   (f"{ex.exercise_id}.faults", lambda ex=ex: faults_chart(ex)),
+                   (f"{ex.exercise_id}.tempo", lambda ex=ex: tempo_chart(ex, window))]
+    for key, draw in charts:
+        checkpoint()  # a server's render budget (coach.reports.budget)
+        png = draw()
         if png:
             out[key] = png
-    for ex in report.exercises:
-        for kind, png in (("rom", rom_chart(ex, window)), ("reps", reps_chart(ex, window)),
-                          ("faults", faults_chart(ex)), ("tempo", tempo_chart(ex, window))):
-            if png:
-                out[f"{ex.exercise_id}.{kind}"] = png
     return out

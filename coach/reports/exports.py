@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from coach.reports.budget import checkpoint
 from coach.reports.joints import JOINT_CODES, LATERALITY_CODES, SNOMED, measure_info
 from coach.reports.model import Report, period_bounds
 from db.report_queries import rep_rows
@@ -68,7 +69,9 @@ def reps_csv(db: Session, report: Report) -> str:
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")
     w.writerow(REP_COLUMNS)
-    for r in rep_rows(db, report.patient, since=since, until=until):
+    for i, r in enumerate(rep_rows(db, report.patient, since=since, until=until)):
+        if i % 1000 == 0:
+            checkpoint()  # a server's render budget (coach.reports.budget)
         info = measure_info(r.exercise_id, r.measure)
         deg = info.is_degrees
         w.writerow([_cell(v) for v in (
@@ -174,6 +177,7 @@ def fhir_bundle(db: Session, report: Report) -> dict[str, Any]:
         reps_by_session.setdefault(r.session_id, []).append(r)
 
     for sid, (ex, s) in sorted(sessions.items(), key=lambda kv: (kv[1][1].started_at, kv[0])):
+        checkpoint()  # a server's render budget (coach.reports.budget)
         end = s.ended_at or s.started_at
         period = {"start": _instant(s.started_at), "end": _instant(max(end, s.started_at))}
         ident = [{"system": "urn:coach:session", "value": str(sid)}]

@@ -18,7 +18,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from coach.app.prescriptions import in_force, prescribed_reps, prescribed_sessions, week_days
+from coach.app.prescriptions import (FIRST_DAY, LAST_DAY, check_day, in_force, prescribed_reps, prescribed_sessions,
+                                     week_days)
+from coach.reports.budget import checkpoint
 from coach.reports.joints import exercise_name, measure_info
 from db.models import utc_now
 from db.notes import NoteRow, session_notes
@@ -32,6 +34,11 @@ from db.report_queries import (
     set_seconds_per_session,
 )
 from db.sessions import list_sessions
+
+
+#: Longest report period, in days: 10 years. Longer ones are refused (a report of 100 years took minutes and
+#: gigabytes); a default period (from the first session or prescription) keeps its latest 10 years.
+MAX_PERIOD_DAYS = 3653
 
 
 @dataclass
@@ -367,24 +374,38 @@ def build_report(
     """
     from coach.errors import CoachError
 
-    p = get_patient(db, patient)
-    name = p.name
-    now = now or utc_now()
+    check_day(period_from, "The first day")
+    check_day(period_to, "The last day")
     if period_from is not None and period_to is not None and period_to < period_from:
         raise CoachError(f"The period ends ({period_to.isoformat()}) before it starts "
                          f"({period_from.isoformat()}); swap --from and --to.")
+    if period_from is not None and period_to is not None and (period_to - period_from).days + 1 > MAX_PERIOD_DAYS:
+        raise CoachError(f"A report covers at most {MAX_PERIOD_DAYS} days (10 years); {period_from.isoformat()} to "
+                         f"{period_to.isoformat()} is {(period_to - period_from).days + 1}: ask for a shorter period.")
+    p = get_patient(db, patient)
+    name = p.name
+    now = now or utc_now()
     rxs = [
         PrescriptionInfo(r.id, r.exercise_id, r.sets, r.reps, r.hold_s, r.rom_deg, r.per_week, r.start_date,
                          r.until_date, r.active, r.ended_at, r.notes or "")
         for r in patient_prescriptions(db, name)
     ]
-    if period_from is None:
+    today = min(max(now.date(), FIRST_DAY), LAST_DAY)
+    if period_from is not None:
+        if period_to is None:
+            period_to = max(today, period_from)
+            if (period_to - period_from).days + 1 > MAX_PERIOD_DAYS:
+                raise CoachError(f"A report covers at most {MAX_PERIOD_DAYS} days (10 years); from "
+                                 f"{period_from.isoformat()} to today is more: give a later first day, or a last "
+                                 "day too.")
+    else:  # from the first session or prescription, the latest 10 years at most
         first = list_sessions(db, name, limit=1, newest_first=False)
         starts = [first[0].started_at.date()] if first else []
         starts += [r.start_date for r in rxs]
-        period_from = min(starts) if starts else now.date()
-    if period_to is None:
-        period_to = max(now.date(), period_from)
+        period_from = min(max(min(starts), FIRST_DAY), LAST_DAY) if starts else today
+        if period_to is None:
+            period_to = max(today, period_from)
+        period_from = min(max(period_from, period_to - timedelta(days=MAX_PERIOD_DAYS - 1)), period_to)
     since, until = period_bounds(period_from, period_to)
 
     sessions = list_sessions(db, name, since=since, until=until, newest_first=False)
@@ -446,6 +467,7 @@ def build_report(
 
     out_ex: list[ExerciseReport] = []
     for ex_id, ex_sessions in sorted(exercises.items()):
+        checkpoint()  # a server's render budget (coach.reports.budget)
         ex_rxs = [r for r in rxs if r.exercise_id == ex_id and r.start_date <= period_to]
         # the one in force at the end of the period, else the latest one that started in it
         rx = in_force(rxs, ex_id, counted_to) or (max(ex_rxs, key=lambda r: (r.start_date, r.id))

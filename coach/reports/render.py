@@ -14,6 +14,7 @@ import logging
 from functools import lru_cache
 
 from coach.app.prescriptions import describe
+from coach.reports.budget import checkpoint
 from coach.reports.model import ExerciseReport, PrescriptionInfo, Report
 from coach.reports.summary import ExerciseLine, Summary, Trend, fault_words, review_thresholds
 
@@ -202,6 +203,7 @@ def render_html(report: Report, charts: dict[str, bytes] | None = None, *, pdf: 
         from coach.reports.charts import all_charts
 
         charts = all_charts(report)
+    checkpoint()
     encoded = _Charts({k: base64.b64encode(v).decode("ascii") for k, v in charts.items()})
     template = _environment().get_template("report.html.j2")
     return template.render(
@@ -230,6 +232,7 @@ def render_pdf(report: Report, charts: dict[str, bytes] | None = None) -> bytes:
     from coach.errors import CoachError
 
     html = render_html(report, charts, pdf=True)
+    checkpoint()
     out = io.BytesIO()
     # xhtml2pdf warns about CSS it does not implement (the page still lays out): keep the terminal quiet
     loggers = [logging.getLogger(n) for n in ("xhtml2pdf", "xhtml2pdf.context", "xhtml2pdf.parser")]
