@@ -28,6 +28,7 @@ from sqlalchemy import (
     Integer,
     JSON,
     LargeBinary,
+    false,
     MetaData,
     String,
     Text,
@@ -256,6 +257,8 @@ class Rep(Base):
     min_value: Mapped[float | None]
     max_value: Mapped[float | None]
     range_of_motion: Mapped[float | None]  #: max_value - min_value
+    #: its return was not seen (the source ended, faded or lost the person); counted all the same
+    ended_early: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     set: Mapped[WorkoutSet] = relationship(back_populates="reps")
     #: In the order they were recorded, which is the order of ``RepRecord.faults``.

@@ -214,6 +214,7 @@ def rep_dict(r: Rep) -> dict[str, Any]:
         "faults": [fault_dict(f) for f in r.faults],
         "duration_s": r.duration_s,
         "range_of_motion": r.range_of_motion,
+        "ended_early": r.ended_early,
     }
 
 

@@ -69,10 +69,12 @@ def test_a_range_percentage_outside_0_to_100_is_a_problem(tmp_path: Path):
     from coach.exercise.library import BUILTIN_DIR
 
     f = tmp_path / "squat.yaml"
-    f.write_text((BUILTIN_DIR / "squat.yaml").read_text().replace('when: "knee > 75%"', 'when: "knee > 175%"'))
+    text = (BUILTIN_DIR / "squat.yaml").read_text().replace('when: "knee > 75%"', 'when: "knee > 175%"')
+    f.write_text(text)
+    line = next(k for k, ln in enumerate(text.splitlines(), 1) if "175%" in ln)
     res = coach("exercises", "validate", str(f))
     assert res.status == 1
-    assert (f"{f}:17: movement.phases.up.when: a range percentage is from 0% (the lowest value of the movement) "
+    assert (f"{f}:{line}: movement.phases.up.when: a range percentage is from 0% (the lowest value of the movement) "
             f"to 100% (the highest); 175% is outside it, so \"knee > 175%\" is always or never true") in res.text
 
 

@@ -318,6 +318,7 @@ class SessionRecorder:
                 min_value=_finite(rep.min_value),
                 max_value=_finite(rep.max_value),
                 range_of_motion=_finite(rep.range_of_motion),
+                ended_early=rep.ended_early,
             )
             s.add(row)
             s.flush()
