@@ -1,4 +1,5 @@
-"""Workout sessions: the list with per-session totals, one session with everything recorded, as JSON-ready data.
+"""Workout sessions: the list with per-session totals, and one session with everything recorded loaded (its JSON
+shape, what the API answers and ``sessions show --json`` prints, is the API's ``SessionOut``).
 
 All functions take an open ORM ``Session`` (``with open_database(path)() as db: ...``). Periods are
 ``since <= started_at < until`` on the session's wall-clock start, with timezone-aware datetimes (naive
@@ -7,7 +8,6 @@ ones are taken as UTC). An unknown session id raises :class:`~db.errors.NotFound
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -184,115 +184,6 @@ def get_session(db: Session, session_id: int) -> WorkoutSession:
         hint = "the database holds no sessions yet" if n == 0 else "see `coach sessions list` for the ids"
         raise NotFound(f"There is no session with id {session_id}; {hint}.")
     return session
-
-
-def fault_dict(f: FormEvent) -> dict[str, Any]:
-    """A form event with the keys of ``FormFault.to_dict()``."""
-    return {
-        "code": f.code,
-        "cue": f.cue,
-        "time_s": f.time_s,
-        "severity": f.severity,
-        "rep_index": f.rep_index,
-        "side": f.side,
-        "value": f.value,
-    }
-
-
-def rep_dict(r: Rep) -> dict[str, Any]:
-    """A rep with the keys of ``RepRecord.to_dict()``."""
-    return {
-        "index": r.index,
-        "side": r.side,
-        "start_s": r.start_s,
-        "end_s": r.end_s,
-        "eccentric_s": r.eccentric_s,
-        "concentric_s": r.concentric_s,
-        "measure": r.measure,
-        "min_value": r.min_value,
-        "max_value": r.max_value,
-        "faults": [fault_dict(f) for f in r.faults],
-        "duration_s": r.duration_s,
-        "range_of_motion": r.range_of_motion,
-        "ended_early": r.ended_early,
-    }
-
-
-def session_detail(db: Session, session_id: int, *, with_series: bool = False) -> dict[str, Any]:
-    """Everything about one session as JSON-ready data (what ``sessions show --json`` prints).
-
-    Reps, faults, holds and not-measurable intervals use the keys of the ``to_dict()`` of their
-    ``coach.engine.events`` record, so the workout's JSON output and the database compare key by key.
-    ``with_series`` adds the angle series arrays (times_s, values) as lists.
-    """
-    s = get_session(db, session_id)
-    sets = []
-    totals = Counter()
-    hold_s = nm_s = 0.0
-    for st in s.sets:
-        series = []
-        for a in st.angle_series:
-            item: dict[str, Any] = {"measure": a.measure, "n_samples": a.n_samples}
-            if with_series:
-                t, v = a.arrays()
-                item["times_s"] = [float(x) for x in t]
-                item["values"] = [None if x != x else float(x) for x in v]
-            series.append(item)
-        holds = [
-            {"start_s": h.start_s, "end_s": h.end_s, "side": h.side, "duration_s": h.duration_s}
-            for h in st.holds
-        ]
-        nms = [
-            {"start_s": n.start_s, "end_s": n.end_s, "reason": n.reason, "duration_s": n.duration_s}
-            for n in st.not_measurable
-        ]
-        sets.append(
-            {
-                "index": st.index,
-                "target_reps": st.target_reps,
-                "target_hold_s": st.target_hold_s,
-                "started_s": st.started_s,
-                "ended_s": st.ended_s,
-                "ended_reason": st.ended_reason,
-                "reps": [rep_dict(r) for r in st.reps],
-                "faults_outside_reps": [fault_dict(f) for f in st.form_events if f.rep_id is None],
-                "holds": holds,
-                "not_measurable": nms,
-                "angle_series": series,
-            }
-        )
-        totals["reps"] += len(st.reps)
-        totals["faults"] += len(st.form_events)
-        hold_s += sum(h.duration_s for h in st.holds)
-        nm_s += sum(n.duration_s for n in st.not_measurable)
-    return {
-        "id": s.id,
-        "patient": s.patient.name,
-        "exercise_id": s.exercise_id,
-        "definition_hash": s.definition_hash,
-        "definition_version": s.definition_version,
-        "source": s.source,
-        "started_at": _iso(s.started_at),
-        "ended_at": _iso(s.ended_at),
-        "end_reason": s.end_reason,
-        "sets": sets,
-        "notes": [
-            {
-                "pain_0_10": n.pain_0_10,
-                "effort_rpe_0_10": n.effort_rpe_0_10,
-                "text": n.text,
-                "created_at": _iso(n.created_at),
-            }
-            for n in s.notes
-        ],
-        "totals": {
-            "sets": len(s.sets),
-            "reps": totals["reps"],
-            "faults": totals["faults"],
-            "hold_s": hold_s,
-            "not_measurable_s": nm_s,
-        },
-    }
 
 
 def angle_series(db: Session, session_id: int) -> list[tuple[int, AngleSeries]]:

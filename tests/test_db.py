@@ -18,6 +18,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from coach.api.schemas.sessions import session_detail
 from db.engine import (
     MIGRATIONS_DIR,
     alembic_config,
@@ -49,7 +50,7 @@ from db.models import (
 from db.patients import get_patient
 from db.prescriptions import active_prescriptions
 from db.report_queries import patient_summary, rep_rows, sessions_per_week
-from db.sessions import count_sessions, get_session, list_sessions, session_detail
+from db.sessions import count_sessions, get_session, list_sessions
 
 
 @pytest.fixture

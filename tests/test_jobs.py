@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from coach.api import create_app
 from coach.api import job_queue as jq
+from coach.api.schemas.jobs import JobDetailOut
 from coach.api.users import add_user, issue_token
 from db.engine import close_database, open_database, write_session
 from db.models import Patient, User, utc_now
@@ -124,7 +125,7 @@ def _row_get(db):
         sm = open_database(db)
         try:
             job = jq.get_job(sm, job_id)
-            return job.to_dict() if job else None
+            return JobDetailOut.model_validate(job).model_dump(mode="json") if job else None
         finally:
             close_database(sm)
     return get

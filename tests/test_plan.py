@@ -13,7 +13,7 @@ from coach.pose.recording import save_recording
 from coach.devtools.synthetic import synthesize
 from db.engine import close_database, open_database
 from db.prescriptions import patient_prescriptions, prescription_for
-from db.sessions import session_detail
+from coach.api.schemas.sessions import session_detail
 
 runner = CliRunner()
 

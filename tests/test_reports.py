@@ -159,7 +159,7 @@ def test_first_against_latest_and_pain(report, history):
 
 def test_report_agrees_with_the_recorded_session_detail(report, history):
     """The model reads the same rows `sessions show` does."""
-    from db.sessions import session_detail
+    from coach.api.schemas.sessions import session_detail
 
     db, _ = history
     squat = _ex(report, "squat")

@@ -35,7 +35,7 @@ from coach.engine.events import (
 )
 from coach.app.session_recorder import SessionRecorder, downsample
 from db.engine import close_database, open_database
-from db.sessions import session_detail
+from coach.api.schemas.sessions import session_detail
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -378,22 +378,14 @@ class Job:
                    attempts=row.attempts, max_attempts=row.max_attempts, prescription_id=row.prescription_id,
                    upload_name=row.upload_name, keep_upload=row.keep_upload)
 
-    def to_dict(self, with_result: bool = True) -> dict:
-        progress = None
+    @property
+    def progress(self) -> float | None:
+        """Share done, 0 to 1 (1 when done); None while the frame count is unknown."""
         if self.status == "done":
-            progress = 1.0
-        elif self.frame_count:
-            progress = min(1.0, self.frames_done / self.frame_count)
-        d = {"id": self.id, "status": self.status, "patient": self.patient, "exercise_id": self.exercise_id,
-             "filename": self.filename, "kind": self.kind, "frames_done": self.frames_done,
-             "frame_count": self.frame_count, "progress": progress, "session_id": self.session_id,
-             "attempts": self.attempts, "max_attempts": self.max_attempts, "keep_upload": self.keep_upload,
-             "created_at": self.created_at.isoformat(),
-             "started_at": self.started_at.isoformat() if self.started_at else None,
-             "finished_at": self.finished_at.isoformat() if self.finished_at else None, "error": self.error}
-        if with_result:
-            d["result"] = self.result
-        return d
+            return 1.0
+        if self.frame_count:
+            return min(1.0, self.frames_done / self.frame_count)
+        return None
 
 
 def new_job_id() -> str:

@@ -28,6 +28,7 @@ from coach.api.deps import current_user, get_db, visible_patient
 from coach.api.errors import COMMON, responses
 from coach.api import job_queue
 from coach.api.job_queue import DEFAULT_ATTEMPTS, Job, JobQueue, JobRunner, QueueWorkers, UploadStore, new_job_id
+from coach.api.schemas.jobs import JobAcceptedOut, JobDetailOut, JobOut
 from coach.api.users import Principal
 from coach.errors import CoachError
 
@@ -149,6 +150,7 @@ def _manager(request: Request) -> JobManager:
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, summary="Analyse an uploaded video (background job)",
+             response_model=JobAcceptedOut,
              responses={413: {**responses(413)[413], "description": "The upload is larger than the server's limit"},
                         415: {**responses(415)[415], "description": "Not a video OpenCV can decode, nor a keypoint "
                                                                     "recording (the detail says what is wrong)"},
@@ -164,7 +166,7 @@ def create_job(request: Request,
                idempotency_key: str | None = Header(None, max_length=100,
                                                     description="Resending an upload with the same key "
                                                     "returns the job made the first time."),
-               user: Principal = Depends(current_user), db: Session = Depends(get_db)) -> dict:
+               user: Principal = Depends(current_user), db: Session = Depends(get_db)) -> JobAcceptedOut:
     """Returns 202 with the job; poll ``GET /api/jobs/{id}`` (``status_url``) until status is done/failed.
 
     Runs on a worker thread (sniffing a recording validates all of it). The upload is deleted on every
@@ -190,7 +192,7 @@ def create_job(request: Request,
     if idempotency_key is not None:
         earlier = job_queue.find_by_client_key(mgr.sm, user.user_id, idempotency_key)
         if earlier is not None:
-            return _answer(earlier)
+            return JobAcceptedOut.model_validate(earlier)
     job_id = new_job_id()
     dest = mgr.uploads.partial(job_id)
     upload_name = None
@@ -216,13 +218,7 @@ def create_job(request: Request,
         mgr.submit(job)
     else:  # the same key posted twice at once: the other request's job stands
         mgr.uploads.delete(upload_name)
-    return _answer(job)
-
-
-def _answer(job: Job) -> dict:
-    out = job.to_dict(with_result=False)
-    out["status_url"] = f"/api/jobs/{job.id}"
-    return out
+    return JobAcceptedOut.model_validate(job)
 
 
 def _prescription_id(db: Session, patient: str, exercise_id: str) -> int | None:
@@ -233,16 +229,17 @@ def _prescription_id(db: Session, patient: str, exercise_id: str) -> int | None:
     return rx.id if rx is not None else None
 
 
-@router.get("", summary="The caller's jobs, newest first (the latest 200)")
-def list_jobs(request: Request, user: Principal = Depends(current_user)) -> list[dict]:
-    return [j.to_dict(with_result=False) for j in _manager(request).list_for(user.user_id)]
+@router.get("", summary="The caller's jobs, newest first (the latest 200)", response_model=list[JobOut])
+def list_jobs(request: Request, user: Principal = Depends(current_user)) -> list[JobOut]:
+    return [JobOut.model_validate(j) for j in _manager(request).list_for(user.user_id)]
 
 
-@router.get("/{job_id}", summary="A job's status, progress and (when done) result", responses=responses(404))
+@router.get("/{job_id}", summary="A job's status, progress and (when done) result", response_model=JobDetailOut,
+            responses=responses(404))
 def get_job(request: Request, job_id: str = PathParam(..., max_length=100),
-            user: Principal = Depends(current_user)) -> dict:
+            user: Principal = Depends(current_user)) -> JobDetailOut:
     job = _manager(request).get(job_id)
     if job is None or job.owner_user_id != user.user_id:
         raise HTTPException(status.HTTP_404_NOT_FOUND,
                             detail=f"no job {job_id!r} of yours")
-    return job.to_dict()
+    return JobDetailOut.model_validate(job)

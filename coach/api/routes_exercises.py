@@ -16,10 +16,11 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response, 
 from fastapi.concurrency import run_in_threadpool
 
 from coach.api.deps import current_user, therapist_only
-from coach.api.errors import COMMON, responses, safe_text
+from coach.api.errors import COMMON, responses
+from coach.api.schemas.exercises import ExerciseDetailOut, ExerciseOut, LibraryProblemOut, ProblemOut, ValidationOut
 from coach.api.users import Principal
 from coach.errors import CoachError
-from coach.exercise.library import LibraryProblem
+from coach.exercise.loader import DefinitionProblem
 
 log = logging.getLogger(__name__)
 
@@ -36,23 +37,6 @@ def _extra_dirs(request: Request):
     return request.app.state.settings.exercise_dirs
 
 
-def _summary(d) -> dict:
-    mv = d.movement
-    return {"id": d.id, "name": d.name, "category": d.category, "view": d.view, "version": d.version,
-            "description": d.description,
-            "counts": "hold" if mv.hold is not None else ("reps per side" if mv.sides == "each" else "reps"),
-            "targets": d.targets_dict, "content_hash": d.content_hash}
-
-
-def _problem(p: LibraryProblem) -> dict:
-    """A broken file for a therapist: its file name (no folder), where it comes from, what is wrong."""
-    name = p.path.name
-    return {"id": p.id, "file": name, "source": p.entry.source,
-            "overrides": [src for src, _ in p.entry.overrides],
-            "problems": [{"line": q.line, "field": q.field, "message": q.message, "text": str(replace(q, path=name))}
-                         for q in p.problems]}
-
-
 @router.get(
     "", summary="Every usable exercise in the library",
     description="The definitions in force (built-in, the user folder, the server's extra folders; a later "
@@ -60,17 +44,18 @@ def _problem(p: LibraryProblem) -> dict:
                 "not load is left out, and so is its id (it is not replaced by the built-in one); the "
                 f"`{PROBLEMS_HEADER}` header counts such files (0 when there are none) and "
                 "`GET /api/exercises/problems` (therapists) says what is wrong with each.",
+    response_model=list[ExerciseOut],
     responses={200: {"headers": {PROBLEMS_HEADER: {
         "description": "How many definition files in force do not load (their exercises are not listed)",
         "schema": {"type": "integer", "minimum": 0}}}}},
 )
-def exercises(request: Request, response: Response, user: Principal = Depends(current_user)) -> list[dict]:
+def exercises(request: Request, response: Response, user: Principal = Depends(current_user)) -> list[ExerciseOut]:
     from coach.exercise.library import load_library
 
     definitions, problems = load_library(_extra_dirs(request))
     response.headers[PROBLEMS_HEADER] = str(len(problems))
     response.headers["Access-Control-Expose-Headers"] = PROBLEMS_HEADER  # readable by allowed web origins
-    return [_summary(d) for d in definitions]
+    return [ExerciseOut.model_validate(d) for d in definitions]
 
 
 @router.get(
@@ -83,16 +68,17 @@ def exercises(request: Request, response: Response, user: Principal = Depends(cu
                 "of that id is hidden by the broken file); `line` is 1-based or null. An empty list: every "
                 "file loads. The problems are those `POST /api/exercises/validate` reports for the file's "
                 "text.",
-    responses=responses(403),
+    response_model=list[LibraryProblemOut], responses=responses(403),
 )
-def problems(request: Request, user: Principal = Depends(therapist_only)) -> list[dict]:
+def problems(request: Request, user: Principal = Depends(therapist_only)) -> list[LibraryProblemOut]:
     from coach.exercise.library import load_library
 
-    return [_problem(p) for p in load_library(_extra_dirs(request))[1]]
+    return [LibraryProblemOut.of(p) for p in load_library(_extra_dirs(request))[1]]
 
 
 @router.get(
     "/{exercise_id}", summary="One exercise: set-up, measures, phases, form rules, targets, YAML",
+    response_model=ExerciseDetailOut,
     responses={404: {**responses(404)[404], "description": "No exercise with this id (the detail suggests "
                                                            "close ids)"},
                422: {**responses(422)[422], "description": "The definition file for this id does not load: it "
@@ -100,22 +86,14 @@ def problems(request: Request, user: Principal = Depends(therapist_only)) -> lis
                      "field and message; see also `GET /api/exercises/problems`"}},
 )
 def exercise(request: Request, exercise_id: str = Path(..., max_length=100),
-             user: Principal = Depends(current_user)) -> dict:
-    from pathlib import Path as _P
-
+             user: Principal = Depends(current_user)) -> ExerciseDetailOut:
     from coach.exercise.library import get_definition
 
     try:
         d = get_definition(exercise_id, _extra_dirs(request))
     except CoachError as exc:
         raise _unavailable(request, exercise_id, str(exc), user) from None
-    out = _summary(d)
-    out.update(setup=d.setup, definition=d.model_dump(mode="json", by_alias=True, exclude_none=True))
-    try:
-        out["yaml"] = _P(d.source).read_text(encoding="utf-8")
-    except OSError:
-        out["yaml"] = None
-    return out
+    return ExerciseDetailOut.of(d)
 
 
 def _unavailable(request: Request, exercise_id: str, message: str, user: Principal) -> HTTPException:
@@ -142,13 +120,14 @@ def _unavailable(request: Request, exercise_id: str, message: str, user: Princip
 
 @router.post(
     "/validate", summary="Validate a definition (YAML text) without running it (therapist)",
+    response_model=ValidationOut,
     openapi_extra={"requestBody": {"required": True, "content": {
         "text/plain": {"schema": {"type": "string"}, "example": "id: squat\nname: Squat\n"}}}},
     responses={200: {"description": "valid is true when problems is empty; each problem has the line "
                                     "(1-based, null when unknown), the field path and a message"},
                413: {**responses(413)[413], "description": "Larger than 256 KiB"}, **responses(403)},
 )
-async def validate(request: Request, user: Principal = Depends(therapist_only)) -> dict:
+async def validate(request: Request, user: Principal = Depends(therapist_only)) -> ValidationOut:
     """Send the YAML as the request body (text/plain or application/yaml). Answers
     ``{"valid": bool, "id": str|null, "problems": [{"line", "field", "message", "text"}]}``.
 
@@ -166,10 +145,10 @@ async def validate(request: Request, user: Principal = Depends(therapist_only)) 
     except UnicodeDecodeError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                             detail=f"the body is not UTF-8 text (byte {exc.start})") from None
-    return safe_text(await run_in_threadpool(_validate_text, text))
+    return await run_in_threadpool(_validate_text, text)
 
 
-def _validate_text(text: str) -> dict:
+def _validate_text(text: str) -> ValidationOut:
     """The answer of /validate for a definition text (CPU work: call it on a worker thread)."""
     import yaml
 
@@ -180,21 +159,18 @@ def _validate_text(text: str) -> dict:
     except yaml.YAMLError as exc:  # e.g. a control character: the reader fails before the parser
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else _reader_line(text, exc)
-        message = f"not readable as YAML: {getattr(exc, 'reason', None) or exc}"
-        return {"valid": False, "id": None, "problems": [{"line": line, "field": "", "message": message,
-                                                           "text": f"<posted>:{line}: {message}"}]}
+        problems = [DefinitionProblem("<posted>", line, "",
+                                      f"not readable as YAML: {getattr(exc, 'reason', None) or exc}")]
+        d = None
     except RecursionError:
-        message = "not readable as a definition: nested too deeply"
-        return {"valid": False, "id": None, "problems": [{"line": None, "field": "", "message": message,
-                                                           "text": f"<posted>: {message}"}]}
+        problems, d = [DefinitionProblem("<posted>", None, "", "not readable as a definition: nested too deeply")], None
     except Exception as exc:  # a parser failure on odd input is the text's problem (as in the library)
         log.debug("the definition parser failed on a posted text", exc_info=True)
-        message = f"not readable as a definition ({type(exc).__name__}: {exc})"
-        return {"valid": False, "id": None, "problems": [{"line": None, "field": "", "message": message,
-                                                           "text": f"<posted>: {message}"}]}
-    return {"valid": not problems, "id": d.id if d is not None else None,
-            "problems": [{"line": p.line, "field": p.field, "message": p.message, "text": str(p)}
-                         for p in problems]}
+        problems = [DefinitionProblem("<posted>", None, "",
+                                      f"not readable as a definition ({type(exc).__name__}: {exc})")]
+        d = None
+    return ValidationOut(valid=not problems, id=d.id if d is not None else None,
+                         problems=[ProblemOut.of(p) for p in problems])
 
 
 def _reader_line(text: str, exc) -> int | None:

@@ -7,9 +7,8 @@ at most 10 years. Patient names are normalised and must be printable (``db.patie
 
 from __future__ import annotations
 
-import math
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
@@ -20,11 +19,14 @@ from sqlalchemy.orm import Session
 
 from coach.api.deps import current_user, get_db, therapist_only, visible_patient, visible_session
 from coach.api.errors import COMMON, responses
+from coach.api.schemas.patients import MeOut, PatientOut, PrescriptionOut
+from coach.api.schemas.reports import FhirBundleOut, PatientSummaryOut, ReportOut
+from coach.api.schemas.sessions import NoteAddedOut, SessionOut, SessionSummaryOut
 from coach.api.users import Principal
 from coach.app.prescriptions import FIRST_DAY, LAST_DAY, MAX_HOLD_S, MAX_PER_WEEK, MAX_REPS, MAX_SETS
 from coach.errors import USER_ERRORS
 from db.models import MAX_ID, Patient, Prescription, SessionNote, WorkoutSession, utc_now
-from db.sessions import list_sessions, session_detail
+from db.sessions import list_sessions
 
 router = APIRouter(prefix="/api", tags=["patients"], responses=responses(*COMMON))
 
@@ -59,61 +61,43 @@ Moment = Annotated[datetime, BeforeValidator(lambda v: _iso_text(v, r"[0-9]{4}-[
                    AfterValidator(_within)]
 
 
-def _iso(dt):
-    return None if dt is None else dt.isoformat()
-
-
-def _jsonable(value: Any) -> Any:
-    """Dataclass output -> JSON: datetimes/dates to ISO text, NaN/inf to null."""
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 # ------------------------------------------------------------------------------------------ me
 
 
-@router.get("/me", tags=["auth"], summary="Who the token belongs to")
-def me(user: Principal = Depends(current_user), db: Session = Depends(get_db)) -> dict:
-    out: dict[str, Any] = {"name": user.name, "role": user.role}
-    if user.role == "patient":
-        p = db.get(Patient, user.patient_id)
-        out["patient"] = p.name if p else None
-        out["therapist"] = p.therapist.name if p and p.therapist else None
-    return out
+@router.get("/me", tags=["auth"], summary="Who the token belongs to", response_model=MeOut,
+            response_model_exclude_unset=True)
+def me(user: Principal = Depends(current_user), db: Session = Depends(get_db)) -> MeOut:
+    """A therapist's token gives ``{name, role}``; a patient's adds ``patient`` and ``therapist``."""
+    if user.role != "patient":
+        return MeOut(name=user.name, role=user.role)
+    p = db.get(Patient, user.patient_id)
+    return MeOut(name=user.name, role=user.role, patient=p.name if p else None,
+                 therapist=p.therapist.name if p and p.therapist else None)
 
 
 # ------------------------------------------------------------------------------------- patients
 
 
-def _patient_dict(db: Session, p: Patient) -> dict:
+def _patient_out(db: Session, p: Patient) -> PatientOut:
     n_sessions, last = db.execute(
         select(func.count(WorkoutSession.id), func.max(WorkoutSession.started_at))
         .where(WorkoutSession.patient_id == p.id)).one()
     n_active = db.scalar(select(func.count(Prescription.id)).where(
         Prescription.patient_id == p.id, Prescription.active.is_(True)))
-    if isinstance(last, datetime) and last.tzinfo is None:
-        from datetime import timezone
+    if isinstance(last, datetime) and last.tzinfo is None:  # max() of a column has no type decorator
         last = last.replace(tzinfo=timezone.utc)
-    return {"name": p.name, "therapist": p.therapist.name if p.therapist else None,
-            "created_at": _iso(p.created_at), "sessions": n_sessions or 0,
-            "last_session_at": _iso(last), "active_prescriptions": n_active or 0}
+    return PatientOut(name=p.name, therapist=p.therapist.name if p.therapist else None, created_at=p.created_at,
+                      sessions=n_sessions or 0, last_session_at=last, active_prescriptions=n_active or 0)
 
 
-@router.get("/patients", summary="The patients the caller may see")
-def patients(user: Principal = Depends(current_user), db: Session = Depends(get_db)) -> list[dict]:
+@router.get("/patients", summary="The patients the caller may see", response_model=list[PatientOut])
+def patients(user: Principal = Depends(current_user), db: Session = Depends(get_db)) -> list[PatientOut]:
     """A therapist gets their own patients; a patient gets themself."""
     if user.role == "therapist":
         rows = db.scalars(select(Patient).where(Patient.therapist_id == user.therapist_id).order_by(Patient.name))
     else:
         rows = db.scalars(select(Patient).where(Patient.id == user.patient_id))
-    return [_patient_dict(db, p) for p in rows]
+    return [_patient_out(db, p) for p in rows]
 
 
 class NewPatient(BaseModel):
@@ -123,10 +107,11 @@ class NewPatient(BaseModel):
 
 
 @router.post("/patients", status_code=status.HTTP_201_CREATED, summary="Add a patient (therapist)",
-             responses={200: {"description": "Already the caller's patient (nothing changed)"},
+             response_model=PatientOut,
+             responses={200: {"model": PatientOut, "description": "Already the caller's patient (nothing changed)"},
                         **responses(400, 403, 409, 413)})
 def add_patient(body: NewPatient, request: Request, response: Response,
-                user: Principal = Depends(therapist_only), db: Session = Depends(get_db)) -> dict:
+                user: Principal = Depends(therapist_only), db: Session = Depends(get_db)) -> PatientOut:
     """A new patient looked after by the calling therapist (201); the caller's own patient again: 200.
 
     A name in use by anyone else is 409 with the same answer whether that patient has another therapist
@@ -152,35 +137,27 @@ def add_patient(body: NewPatient, request: Request, response: Response,
             w.add(p)
             w.flush()
         pid = p.id
-    return _patient_dict(db, db.get(Patient, pid))
+    return _patient_out(db, db.get(Patient, pid))
 
 
-@router.get("/patients/{name}", summary="One patient", responses=responses(404))
-def patient(name: str, user: Principal = Depends(current_user), db: Session = Depends(get_db)) -> dict:
-    return _patient_dict(db, visible_patient(db, user, name))
+@router.get("/patients/{name}", summary="One patient", response_model=PatientOut, responses=responses(404))
+def patient(name: str, user: Principal = Depends(current_user), db: Session = Depends(get_db)) -> PatientOut:
+    return _patient_out(db, visible_patient(db, user, name))
 
 
 # -------------------------------------------------------------------------------- prescriptions
 
 
-def _rx_dict(r: Prescription) -> dict:
-    return {"id": r.id, "patient": r.patient.name, "therapist": r.therapist.name if r.therapist else None,
-            "exercise_id": r.exercise_id, "reps": r.reps, "sets": r.sets, "hold_s": r.hold_s,
-            "rom_deg": r.rom_deg, "per_week": r.per_week, "start_date": _iso(r.start_date),
-            "until_date": _iso(r.until_date), "active": r.active, "notes": r.notes,
-            "created_at": _iso(r.created_at), "ended_at": _iso(r.ended_at)}
-
-
 @router.get("/patients/{name}/prescriptions", tags=["prescriptions"], summary="A patient's prescriptions",
-            responses=responses(404))
+            response_model=list[PrescriptionOut], responses=responses(404))
 def prescriptions(name: str, include_ended: bool = Query(False, description="Also the ended ones."),
-                  user: Principal = Depends(current_user), db: Session = Depends(get_db)) -> list[dict]:
+                  user: Principal = Depends(current_user), db: Session = Depends(get_db)) -> list[PrescriptionOut]:
     p = visible_patient(db, user, name)
     q = select(Prescription).where(Prescription.patient_id == p.id)
     if not include_ended:
         q = q.where(Prescription.active.is_(True))
     q = q.order_by(Prescription.active.desc(), Prescription.exercise_id, Prescription.id)
-    return [_rx_dict(r) for r in db.scalars(q)]
+    return [PrescriptionOut.model_validate(r) for r in db.scalars(q)]
 
 
 class NewPrescription(BaseModel):
@@ -198,9 +175,10 @@ class NewPrescription(BaseModel):
 
 
 @router.post("/patients/{name}/prescriptions", tags=["prescriptions"], status_code=status.HTTP_201_CREATED,
-             summary="Assign an exercise to a patient (therapist)", responses=responses(400, 403, 404, 413))
+             summary="Assign an exercise to a patient (therapist)", response_model=PrescriptionOut,
+             responses=responses(400, 403, 404, 413))
 def assign(name: str, body: NewPrescription, user: Principal = Depends(therapist_only),
-           db: Session = Depends(get_db)) -> dict:
+           db: Session = Depends(get_db)) -> PrescriptionOut:
     """A new prescription (``coach.app.prescriptions.assign``, as ``coach plan assign``): an active one of the
     same exercise is ended and replaced; targets not given are the replaced one's, else the definition's."""
     from coach.app.prescriptions import assign as assign_rx
@@ -219,20 +197,20 @@ def assign(name: str, body: NewPrescription, user: Principal = Depends(therapist
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from None
     r.therapist_id = user.therapist_id
     db.commit()
-    return _rx_dict(r)
+    return PrescriptionOut.model_validate(r)
 
 
 @router.post("/prescriptions/{prescription_id}/end", tags=["prescriptions"],
-             summary="End a prescription (therapist)", responses=responses(403, 404))
+             summary="End a prescription (therapist)", response_model=PrescriptionOut, responses=responses(403, 404))
 def end_prescription(prescription_id: int = IdPath(), user: Principal = Depends(therapist_only),
-                     db: Session = Depends(get_db)) -> dict:
+                     db: Session = Depends(get_db)) -> PrescriptionOut:
     r = db.get(Prescription, prescription_id)
     if r is None or r.patient.therapist_id != user.therapist_id:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no prescription {prescription_id} of your patients")
     if r.active:
         r.active, r.ended_at = False, utc_now()
         db.commit()
-    return _rx_dict(r)
+    return PrescriptionOut.model_validate(r)
 
 
 def db_extra_dirs():
@@ -246,21 +224,25 @@ _EXTRA_DIRS: list = []
 
 
 @router.get("/patients/{name}/sessions", tags=["sessions"], summary="A patient's sessions, newest first",
-            responses=responses(404))
+            response_model=list[SessionSummaryOut], responses=responses(404))
 def sessions(name: str, exercise_id: str | None = Query(None, max_length=100), since: Moment | None = None,
              until: Moment | None = None, limit: int = Query(100, ge=1, le=10_000),
-             user: Principal = Depends(current_user), db: Session = Depends(get_db)) -> list[dict]:
+             user: Principal = Depends(current_user), db: Session = Depends(get_db)) -> list[SessionSummaryOut]:
     p = visible_patient(db, user, name)
     rows = list_sessions(db, p.name, exercise_id=exercise_id, since=since, until=until, limit=limit)
-    return [_jsonable(r.to_dict()) for r in rows]
+    return [SessionSummaryOut.model_validate(r) for r in rows]
 
 
 @router.get("/sessions/{session_id}", tags=["sessions"], summary="One session with sets, reps and faults",
-            responses=responses(404))
-def session(session_id: int = IdPath(), series: bool = Query(False, description="Add the angle series."),
-            user: Principal = Depends(current_user), db: Session = Depends(get_db)) -> dict:
+            response_model=SessionOut, response_model_exclude_unset=True, responses=responses(404))
+def session(session_id: int = IdPath(), series: bool = Query(False, description="Add the angle series' times "
+                                                                                  "and values."),
+            user: Principal = Depends(current_user), db: Session = Depends(get_db)) -> SessionOut:
+    """What ``coach sessions show --json`` prints: every set with its reps (each with its form faults), the
+    faults outside reps, holds, intervals not measurable and the measures stored for charts; the notes;
+    totals."""
     visible_session(db, user, session_id)
-    return _jsonable(session_detail(db, session_id, with_series=series))
+    return SessionOut.of(db, session_id, with_series=series)
 
 
 class NewNote(BaseModel):
@@ -271,9 +253,10 @@ class NewNote(BaseModel):
 
 
 @router.post("/sessions/{session_id}/notes", tags=["sessions"], status_code=status.HTTP_201_CREATED,
-             summary="Add how the session felt: pain, effort, text", responses=responses(400, 404, 413))
+             summary="Add how the session felt: pain, effort, text", response_model=NoteAddedOut,
+             responses=responses(400, 404, 413))
 def add_note(body: NewNote, session_id: int = IdPath(), user: Principal = Depends(current_user),
-             db: Session = Depends(get_db)) -> dict:
+             db: Session = Depends(get_db)) -> NoteAddedOut:
     visible_session(db, user, session_id)
     if body.pain_0_10 is None and body.effort_rpe_0_10 is None and not body.text.strip():
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
@@ -282,8 +265,7 @@ def add_note(body: NewNote, session_id: int = IdPath(), user: Principal = Depend
                     text=body.text)
     db.add(n)
     db.commit()
-    return {"id": n.id, "session_id": session_id, "pain_0_10": n.pain_0_10,
-            "effort_rpe_0_10": n.effort_rpe_0_10, "text": n.text, "created_at": _iso(n.created_at)}
+    return NoteAddedOut.model_validate(n)
 
 
 # -------------------------------------------------------------------------------------- reports
@@ -292,9 +274,19 @@ def add_note(body: NewNote, session_id: int = IdPath(), user: Principal = Depend
 ReportFormat = Literal["json", "html", "pdf", "md", "csv", "sessions_csv", "fhir"]
 
 
+_TEXT = {"schema": {"type": "string"}}
+
+
 @router.get("/patients/{name}/report", tags=["reports"], summary="A patient's progress report",
-            responses={200: {"content": {"application/json": {}, "text/html": {}, "application/pdf": {},
-                                         "text/markdown": {}, "text/csv": {}, "application/fhir+json": {}}},
+            responses={200: {"model": ReportOut, "description": (
+                "The report in the format asked for: `json` (`ReportOut`, application/json); `html` (text/html, "
+                "charts inline); `pdf` (application/pdf); `md` (text/markdown); `csv` and `sessions_csv` "
+                "(text/csv, a row per rep or per session); `fhir` (application/fhir+json, an R4 Bundle). `pdf`, "
+                "`md`, `csv`, `sessions_csv` and `fhir` come as downloads named by `Content-Disposition`."),
+                "content": {"application/json": {},
+                            "text/html": _TEXT, "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+                            "text/markdown": _TEXT, "text/csv": _TEXT,
+                            "application/fhir+json": {"schema": FhirBundleOut.model_json_schema()}}},
                        **responses(404)})
 async def report(request: Request, name: str, format: ReportFormat = Query("json", description=(
                      "json, html (charts inline), pdf, md, csv (a row per rep), sessions_csv (a row per session) "
@@ -326,93 +318,6 @@ def _check_period(period_from: date | None, period_to: date | None) -> None:
     if period_from is not None and period_to is not None and period_to < period_from:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                             detail=f"'to' ({period_to.isoformat()}) is before 'from' ({period_from.isoformat()})")
-
-
-class TrendOut(BaseModel):
-    """The first third of the period's sessions against the last third."""
-
-    model_config = ConfigDict(from_attributes=True)
-    first: float = Field(..., description="Mean over the first third of the sessions.")
-    last: float = Field(..., description="Mean over the last third of the sessions.")
-    direction: Literal["up", "down", "steady"] = Field(..., description="`steady`: a change under the "
-                                                     "threshold of coach/reports/review.yaml.")
-    good: bool | None = Field(..., description="Whether the direction is good news; null when steady.")
-    arrow: str = Field(..., description="↑, ↓ or →.")
-
-
-class SideReachedOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-    side: str = Field(..., description="left, right or both.")
-    reached: float = Field(..., description="Mean range of motion of the latest third of this side's "
-                                            "sessions, in the measure's unit (degrees for angles).")
-
-
-class FaultLineOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-    code: str = Field(..., description="The fault code of the exercise definition.")
-    words: str = Field(..., description="The fault in a physiotherapist's words.")
-    count: int = Field(..., description="Times it was flagged in the period.")
-    trend: TrendOut | None = Field(..., description="Faults per rep, first third against last third.")
-
-
-class ExerciseSummaryOut(BaseModel):
-    """One row of the summary table (``coach.reports.summary.ExerciseLine``)."""
-
-    model_config = ConfigDict(from_attributes=True)
-    exercise_id: str = Field(..., description="Exercise id.")
-    name: str = Field(..., description="Exercise name.")
-    prescription: str | None = Field(..., description="The prescription in force at the end of the period, "
-                                                      "in words; null if none.")
-    notes: str = Field(..., description="The prescription's note for the patient (\"\" if none).")
-    reps_per_session: int | None = Field(..., description="Reps one session is prescribed today (at the end "
-                                                          "of the period): sets × reps; null if none.")
-    sessions_done: int = Field(..., description="Days on which the exercise was done.")
-    sessions_prescribed: int | None = Field(..., description="Sessions prescribed: per week, pro-rated to "
-                                                             "the days a prescription was in force.")
-    sessions_counted: int = Field(..., description="Sessions done that count towards adherence.")
-    adherence_percent: int | None = Field(..., description="sessions_counted / sessions_prescribed, %.")
-    reps_done: int = Field(..., description="Reps of the sessions that had a prescription in force.")
-    reps_prescribed: int | None = Field(..., description="Their sets × reps; null if none had one.")
-    reps_outside_plan: int = Field(..., description="Reps of sessions on days without a prescription.")
-    reps_percent: int | None = Field(..., description="reps_done / reps_prescribed, %.")
-    unit: str = Field(..., description="Unit label of the range of motion: ° or e.g. ' torso lengths'.")
-    rom_target: float | None = Field(..., description="Target range of motion.")
-    rom_reached: list[SideReachedOut] = Field(..., description="Range of motion reached, per side.")
-    rom_met: bool | None = Field(..., description="Every side reached the target; null without a target.")
-    rom_trend: TrendOut | None = Field(..., description="Mean range of motion per session.")
-    asymmetry_lsi_percent: int | None = Field(..., description="Smaller side over larger side, %.")
-    asymmetry_flag: bool = Field(..., description="The symmetry is under the review threshold.")
-    pain_max: int | None = Field(..., description="Highest pain reported (0–10).")
-    pain_mean: float | None = Field(..., description="Mean pain (0–10), rounded half up to 0.1.")
-    pain_trend: TrendOut | None = Field(..., description="Pain per session.")
-    pain_limit: float | None = Field(..., description="The pain not to exceed (0–10).")
-    pain_limit_source: str = Field(..., description="`prescription` (its notes) or `default` (review.yaml).")
-    pain_over_limit: int = Field(..., description="Sessions whose pain was over the limit of their day.")
-    pain_flag: bool = Field(..., description="Some session was over the pain limit.")
-    faults: list[FaultLineOut] = Field(..., description="Form faults, most frequent first.")
-    not_measurable_percent: int | None = Field(..., description="Share of the set time not measurable, %.")
-    not_measurable_flag: bool = Field(..., description="That share is over the review threshold.")
-
-
-class PatientSummaryOut(BaseModel):
-    """What a physiotherapist reads first (``coach.reports.summary.Summary``): the same figures as the
-    report's summary table in every format."""
-
-    model_config = ConfigDict(from_attributes=True)
-    patient: str = Field(..., description="Patient name.")
-    period_from: date = Field(..., description="First day (UTC).")
-    period_to: date = Field(..., description="Last day, inclusive (UTC).")
-    counted_to: date = Field(..., description="Prescribed sessions are counted up to this day.")
-    sessions_done: int = Field(..., description="Sessions done (days per exercise), all exercises.")
-    sessions_prescribed: int | None = Field(..., description="Sessions prescribed, all exercises.")
-    sessions_counted: int = Field(..., description="Sessions that count towards adherence.")
-    adherence_percent: int | None = Field(..., description="sessions_counted / sessions_prescribed, %.")
-    pain_mean: float | None = Field(..., description="Mean pain over the sessions (0–10, to 0.1).")
-    pain_max: int | None = Field(..., description="Highest pain (0–10).")
-    pain_over_limit: int = Field(..., description="Sessions over their pain limit.")
-    effort_mean: float | None = Field(..., description="Mean effort (RPE 0–10, to 0.1).")
-    exercises: list[ExerciseSummaryOut] = Field(..., description="One line per exercise done or prescribed.")
-    alerts: list[str] = Field(..., description="What needs attention, one sentence each.")
 
 
 @router.get("/patients/{name}/summary", tags=["reports"], response_model=PatientSummaryOut,

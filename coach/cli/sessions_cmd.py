@@ -132,7 +132,7 @@ def show_cmd(
     Example: coach sessions show 12 --json
     """
     from db.engine import close_database
-    from db.sessions import session_detail
+    from coach.api.schemas.sessions import session_detail
 
     _, sm = _open(db_path)
     try:
