@@ -206,20 +206,26 @@ def parse_people(value: People) -> People:
 
 
 class ScoutingPoseEngine:
-    """Video mode, up to two people, at the cost of one person while only one is in view.
+    """Video mode, up to two people, at the cost of about one person while only one is in view.
 
     MediaPipe's `num_poses=2` in video mode runs its person detector on every frame while it tracks fewer
-    than two people (about +60% CPU per frame with one person in view). This engine instead tracks with a
-    `num_poses=1` landmarker and, every `scout_every_s` of source time while someone is tracked, shows that
-    frame to a `num_poses=2` video landmarker as well (its detector looks for everyone). When that finds
-    two people, the two-person landmarker takes over from that frame on; after `leave_after_s` without two
-    people it hands back to the one-person landmarker. Frames come out in order, one `PoseFrame` per call
-    with 1 or 2 people (or nobody), timestamps from the source; schedule and switches depend only on the
-    frames and their timestamps, so a file always gives the same keypoints.
+    than two people (+50-60% CPU per frame with one person in view), and its detector often reports a
+    single person where two stand close (a partner behind or beside the exerciser). This engine uses two
+    `num_poses=1` video landmarkers instead:
 
-    Both landmarkers are created up front (creating one takes ~0.2-0.3 s, a visible stall mid-session);
-    the one not in use keeps its last state and picks up from it (MediaPipe re-detects when its tracked
-    region no longer holds a person).
+    - the first tracks one person on the frames as they are (exactly what `num_poses=1` gives);
+    - every `scout_every_s` of source time, the second looks at the frame with that person painted out
+      (`painted_out`): with nobody else there only its person detector runs (about half a frame's cost);
+    - when it finds someone, it keeps tracking them on every frame (painted the same way), and frames
+      carry both people (slot 0 the first landmarker's, slot 1 the second's), until `leave_after_s` has
+      passed without a second person; then only the first runs again.
+
+    Frames come out in order, one `PoseFrame` per call with 0, 1 or 2 people, timestamps from the source.
+    Looks and switches depend only on the frames and their timestamps, so a file always gives the same
+    keypoints. A second find that is the first person again (a part of them left unpainted,
+    `same_person`) is not a second person; the second landmarker is then reset (an empty picture clears
+    its tracking and smoothing). Both landmarkers are created up front (creating one takes ~0.2-0.3 s, a
+    visible stall mid-session).
     """
 
     num_poses = 2
@@ -228,28 +234,28 @@ class ScoutingPoseEngine:
     def __init__(self, model_path: str | Path, *, scout_every_s: float = SCOUT_EVERY_S,
                  leave_after_s: float = LEAVE_AFTER_S, **options) -> None:
         """scout_every_s: seconds of source time between looks for a second person (while one person is
-        tracked). leave_after_s: seconds with fewer than two people before the two-person landmarker is
-        left. options: `PoseEngine`'s confidence thresholds."""
+        tracked). leave_after_s: seconds without a second person before only the first landmarker runs
+        again. options: `PoseEngine`'s confidence thresholds."""
         self.model_path = Path(model_path)
         self.scout_every_s = float(scout_every_s)
         self.leave_after_s = float(leave_after_s)
-        self._single = PoseEngine(model_path, num_poses=1, **options)
+        self._first = PoseEngine(model_path, num_poses=1, **options)
         try:
-            self._dual = PoseEngine(model_path, num_poses=2, **options)
+            self._second = PoseEngine(model_path, num_poses=1, **options)
         except BaseException:
-            self._single.close()
+            self._first.close()
             raise
-        self.two_people = False  #: True while the two-person landmarker is in use
+        self.two_people = False  #: True while the second landmarker runs on every frame
         self._last_scout_s = -np.inf
         self._last_two_s = -np.inf
-        #: counters since creation: frames seen, looks for a second person, frames on the two-person
-        #: landmarker, switches to it
-        self.stats = {"frames": 0, "scouts": 0, "two_people_frames": 0, "switches": 0}
+        #: counters since creation: frames seen, looks for a second person, frames on which the second
+        #: landmarker ran (looks included), frames with two people, switches to two people
+        self.stats = {"frames": 0, "scouts": 0, "second_runs": 0, "two_people_frames": 0, "switches": 0}
 
     @property
     def inference_s(self) -> float:
-        """Seconds spent inside the model(s) since creation."""
-        return self._single.inference_s + self._dual.inference_s
+        """Seconds spent inside the model since creation."""
+        return self._first.inference_s + self._second.inference_s
 
     @property
     def people_key(self) -> str:
@@ -260,34 +266,47 @@ class ScoutingPoseEngine:
         """Everyone found in this video frame (at most two); timestamps must increase from call to call.
 
         image_bgr: (H, W, 3) uint8, BGR. timestamp_s: the frame's source time, seconds."""
-        self.stats["frames"] += 1
+        st = self.stats
+        st["frames"] += 1
         t = timestamp_s
-        if self.two_people:
-            pose = self._dual.detect(image_bgr, t, frame_index)
-            if pose.n_people >= 2:
-                self._last_two_s = t
-            elif t - self._last_two_s >= self.leave_after_s:
-                self.two_people = False
-                self._last_scout_s = t
-            self.stats["two_people_frames"] += 1
-            return pose
-        pose = self._single.detect(image_bgr, t, frame_index)
-        if pose.n_people and t - self._last_scout_s >= self.scout_every_s:
+        pose = self._first.detect(image_bgr, t, frame_index)
+        if not self.two_people:
+            if not pose.n_people or t - self._last_scout_s < self.scout_every_s:
+                return pose
             self._last_scout_s = t
-            self.stats["scouts"] += 1
-            both = self._dual.detect(image_bgr, t, frame_index)
-            if both.n_people >= 2:
-                self.two_people = True
-                self._last_two_s = t
-                self.stats["switches"] += 1
-                self.stats["two_people_frames"] += 1
-                return both
-        return pose
+            st["scouts"] += 1
+        other = self._other(image_bgr, pose, t, frame_index)
+        if other is not None:
+            if not self.two_people:
+                st["switches"] += 1
+            self.two_people = True
+            self._last_two_s = t
+        elif self.two_people and t - self._last_two_s >= self.leave_after_s:
+            self.two_people = False
+            self._last_scout_s = t
+        if other is None:
+            return pose
+        if not pose.n_people:
+            return other
+        st["two_people_frames"] += 1
+        return _together(pose, other)
+
+    def _other(self, image_bgr: np.ndarray, pose: PoseFrame, t: float, frame_index: int) -> PoseFrame | None:
+        """The second landmarker's person on this frame with the first one's painted out, or None."""
+        self.stats["second_runs"] += 1
+        seen = people_arrays(pose)
+        other = self._second.detect(painted_out(image_bgr, seen) if pose.n_people else image_bgr, t, frame_index)
+        if not other.n_people:
+            return None
+        if pose.n_people and same_person(seen.xy_px[0], other.xy_px[0]):
+            self._second.detect(_EMPTY, t + 0.0005)  # reset: do not keep tracking a part of the first person
+            return None
+        return other
 
     def close(self) -> None:
         """Release both landmarkers."""
-        self._single.close()
-        self._dual.close()
+        self._first.close()
+        self._second.close()
 
     def __enter__(self) -> "ScoutingPoseEngine":
         return self
@@ -296,13 +315,58 @@ class ScoutingPoseEngine:
         self.close()
 
 
+def _together(a: PoseFrame, b: PoseFrame) -> PoseFrame:
+    """The people of frame `a` then those of `b` (the same frame seen by two landmarkers)."""
+    world = None if a.world_m is None or b.world_m is None else np.concatenate([a.world_m, b.world_m])
+    return PoseFrame(a.frame_index, a.timestamp_s, a.width_px, a.height_px, np.concatenate([a.xy_px, b.xy_px]),
+                     np.concatenate([a.visibility, b.visibility]), world)
+
+
+#: the picture that resets a video landmarker (nobody in it)
+_EMPTY = np.zeros((64, 64, 3), np.uint8)
+
+
+def painted_out(image_bgr: np.ndarray, people: PeopleArrays) -> np.ndarray:
+    """A copy of the image with each person's silhouette (the hull of its landmarks, widened) in grey.
+
+    The detector then no longer sees them and may report the next person. The hull, not the box, is
+    painted, so a partner overlapping the box keeps most of their body.
+    """
+    out = image_bgr.copy()
+    for xy in people.xy_px:
+        xy = xy[np.all(np.isfinite(xy), axis=1)]
+        if len(xy) < 3:
+            continue
+        lo, hi = xy.min(axis=0), xy.max(axis=0)
+        width = max(4, int(0.12 * float(np.max(hi - lo))))
+        hull = cv2.convexHull(np.round(xy).astype(np.int32))
+        cv2.fillConvexPoly(out, hull, (128, 128, 128))
+        cv2.polylines(out, [hull], True, (128, 128, 128), thickness=width)
+    return out
+
+
+def same_person(a_xy_px: np.ndarray, b_xy_px: np.ndarray, min_overlap: float = 0.5) -> bool:
+    """Are two skeletons (33, 2) the same person? True when the boxes around their landmarks overlap by
+    at least `min_overlap` of the smaller box."""
+    boxes = []
+    for xy in (a_xy_px, b_xy_px):
+        xy = xy[np.all(np.isfinite(xy), axis=1)]
+        if not len(xy):
+            return False
+        boxes.append((*xy.min(axis=0), *xy.max(axis=0)))
+    (ax0, ay0, ax1, ay1), (bx0, by0, bx1, by1) = boxes
+    inter = max(0.0, min(ax1, bx1) - max(ax0, bx0)) * max(0.0, min(ay1, by1) - max(ay0, by0))
+    smaller = min((ax1 - ax0) * (ay1 - ay0), (bx1 - bx0) * (by1 - by0))
+    return smaller > 0 and inter >= min_overlap * smaller
+
+
 def _auto_key(scout_every_s: float, leave_after_s: float) -> str:
-    return f"auto2-s{scout_every_s:g}-l{leave_after_s:g}"
+    return f"auto-pair-s{scout_every_s:g}-l{leave_after_s:g}"
 
 
 def people_key(people: People) -> str:
     """The `people_key` of the engine `open_video_engine(model, people)` gives: "p1", "p2", ... for a
-    number, "auto2-s0.5-l1" (strategy and its timings) for "auto". Keypoints extracted under different
+    number, "auto-pair-s0.5-l1" (strategy and its timings) for "auto". Keypoints extracted under different
     keys differ, so caches keep them apart."""
     people = parse_people(people)
     return _auto_key(SCOUT_EVERY_S, LEAVE_AFTER_S) if people == AUTO else f"p{people}"
