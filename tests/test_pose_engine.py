@@ -120,15 +120,16 @@ def test_auto_tracks_one_person_at_the_cost_of_one_and_a_second_while_they_are_i
     assert [f.frame_index for f in out] == list(range(len(frames)))
     assert [f.timestamp_s for f in out] == times
     n = [f.n_people for f in out]
-    # looks at 0, 0.5 and 1.0 s: the second person (there from 0.67 s) is found at 1.0 s (frame 30)
-    assert n[:30] == [1] * 30 and n[30:50] == [2] * 20 and n[50:] == [1] * 40
-    second = np.array([f.xy_px[1] for f in out[30:50]])
+    # looks from the second frame on (someone tracked), every 0.5 s: frames 1, 16 and 31; the second person
+    # (there from 0.67 s, frame 20) is found at frame 31
+    assert n[:31] == [1] * 31 and n[31:50] == [2] * 19 and n[50:] == [1] * 40
+    second = np.array([f.xy_px[1] for f in out[31:50]])
     assert np.nanmedian(second[..., 0]) > 320 > np.nanmedian(out[40].xy_px[0, :, 0])  # the other copy, right
-    # the second landmarker runs on every frame from 1.0 s until 1 s after the last second person (1.63 s)
-    assert flags[29] is False and all(flags[30:79]) and not any(flags[79:])
-    assert stats["switches"] == 1 and stats["two_people_frames"] == 20
-    assert stats["scouts"] == 3  # only while one person was tracked alone: 0, 0.5, 1.0 s (next due at 3.13 s)
-    assert stats["second_runs"] == 3 + (79 - 30)
+    # the second landmarker runs on every frame from frame 31 until 1 s after the last second person (1.63 s)
+    assert flags[30] is False and all(flags[31:79]) and not any(flags[79:])
+    assert stats["switches"] == 1 and stats["two_people_frames"] == 19
+    assert stats["scouts"] == 3  # only while one person was tracked alone (the next is due at 3.13 s)
+    assert stats["second_runs"] == 3 + (79 - 31)
 
 
 def test_auto_never_pays_for_a_second_person_who_is_not_there(shared_data, pose_model):
@@ -140,8 +141,8 @@ def test_auto_never_pays_for_a_second_person_who_is_not_there(shared_data, pose_
         stats = dict(auto.stats)
     assert people == [1] * 61
     assert stats["two_people_frames"] == 0 and stats["switches"] == 0
-    # one extra look per half second (0, 0.5, 1.0, 1.5, 2.0 s), no more
-    assert stats["scouts"] == 5 and stats["second_runs"] == 5
+    # one extra look per half second (frames 1, 16, 31, 46), no more
+    assert stats["scouts"] == 4 and stats["second_runs"] == 4
 
 
 def test_a_part_of_the_tracked_person_left_unpainted_is_not_a_second_person():
@@ -193,7 +194,8 @@ def test_keypoints_cached_for_one_person_are_not_taken_for_auto(tmp_path, shared
         series, path, hit = extract_cached(src, pose_model, model_variant="full", model_sha256="sha",
                                            cache_root=cache)  # the default: auto
     assert path == auto and not hit and auto.name.endswith(f"-{people_key('auto')}.npz")
-    assert (series.n_people == 2).all() and series.meta["people"] == people_key("auto")
+    # the first frame has one: a look paints out whom the first landmarker found on the frame before
+    assert series.n_people.tolist() == [1] + [2] * 11 and series.meta["people"] == people_key("auto")
     assert PoseSeries.load(auto).n_people.tolist() == series.n_people.tolist()
 
 
@@ -209,7 +211,7 @@ def test_pose_extract_looks_for_two_people_by_default_and_keeps_an_explicit_numb
     for out, extra in ((default, ()), (explicit, ("--num-poses", "1"))):
         result = run_coach("pose", "extract", str(clip), "-o", str(out), "--model", str(pose_model), *extra)
         assert result.returncode == 0, result.stderr
-    assert load_recording(default).n_people.tolist() == [2] * 8
+    assert load_recording(default).n_people.tolist() == [1] + [2] * 7
     assert load_recording(explicit).n_people.tolist() == [1] * 8
     assert load_recording(default).meta["people"].startswith("auto")
     bad = run_coach("pose", "extract", str(clip), "-o", str(tmp_path / "x.npz"), "--num-poses", "many")

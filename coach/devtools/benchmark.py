@@ -41,10 +41,10 @@ class BenchResult:
     pipeline_over_inference: float  #: pipeline fps / bare inference fps (1.0 = no overhead)
     realtime_factor: float  #: pipeline fps / source fps (≥ 1 keeps up with the camera)
     model_variant: str
-    engine_fps: float | None = None  #: offline counting engine on the recording, no model
+    engine_fps: float | None = None  #: offline counting engine on the recording, no model (CPU time)
     latency_ms_p50: float | None = None  #: frame released → overlay drawn, paced source (frames at the source fps)
     latency_ms_p95: float | None = None
-    engine_live_ms_per_frame: float | None = None  #: `Counter.update` per frame on the recording (the live engine)
+    engine_live_ms_per_frame: float | None = None  #: `Counter.update` per frame on the recording (live; CPU time)
     latency_flat_out_ms_p50: float | None = None  #: frame decoded → overlay drawn, flat out (queues full)
     latency_flat_out_ms_p95: float | None = None
     paced_dropped_frames: int | None = None  #: frames of the paced source replaced while the model was busy
@@ -172,7 +172,8 @@ def run_benchmark(video: str | Path, model_path: str | Path, *, model_variant: s
     4. (pace=True) the same fed as a camera feeds it: frames released at the source's fps into a
        latest-frame slot; latency (released → overlay drawn) and frames dropped;
     5. the counting engine alone on the keypoints of pass 3: offline `count` (`engine_fps`) and the live
-       `Counter.update` (`engine_live_ms_per_frame`), best of three runs each.
+       `Counter.update` (`engine_live_ms_per_frame`), best of three runs each, in CPU time of the thread
+       (the engine is single-threaded; other programs on the machine would inflate its wall time).
 
     max_frames limits every pass to the first N frames. `exercise` selects the definition used by the
     counting stage (default: squat). `num_poses`: the people setting ("auto", the workouts' default, or a
@@ -285,22 +286,22 @@ def _engine_live_ms(exercise: str | None, series) -> float | None:
     best = np.inf
     for _ in range(3):
         counter = Counter(definition, fps=series.fps, has_world=series.has_world, keep_trace=True)
-        t0 = time.perf_counter()
+        t0 = time.thread_time()
         for frame in frames:
             counter.update(frame)
-        best = min(best, time.perf_counter() - t0)
+        best = min(best, time.thread_time() - t0)
     return 1000.0 * best / len(frames)
 
 
 def _engine_fps(exercise: str | None, series) -> float | None:
-    """Frames per second of the offline counting engine on `series` (best of 3 runs)."""
+    """Frames per second of the offline counting engine on `series` (best of 3 runs, CPU time of the thread)."""
     from coach.engine.counter import count
     from coach.exercise.library import get_definition
 
     definition = get_definition(exercise or "squat")
     best = np.inf
     for _ in range(3):
-        t0 = time.perf_counter()
+        t0 = time.thread_time()
         count(definition, series, offline=True)
-        best = min(best, time.perf_counter() - t0)
+        best = min(best, time.thread_time() - t0)
     return len(series) / best if best > 0 else float("nan")

@@ -209,23 +209,26 @@ class ScoutingPoseEngine:
     """Video mode, up to two people, at the cost of about one person while only one is in view.
 
     MediaPipe's `num_poses=2` in video mode runs its person detector on every frame while it tracks fewer
-    than two people (+50-60% CPU per frame with one person in view), and its detector often reports a
+    than two people (+50-70% CPU per frame with one person in view), and its detector often reports a
     single person where two stand close (a partner behind or beside the exerciser). This engine uses two
     `num_poses=1` video landmarkers instead:
 
     - the first tracks one person on the frames as they are (exactly what `num_poses=1` gives);
     - every `scout_every_s` of source time, the second looks at the frame with that person painted out
-      (`painted_out`): with nobody else there only its person detector runs (about half a frame's cost);
+      (`painted_out`, where the first found them on the previous frame): with nobody else there only its
+      person detector runs;
     - when it finds someone, it keeps tracking them on every frame (painted the same way), and frames
       carry both people (slot 0 the first landmarker's, slot 1 the second's), until `leave_after_s` has
       passed without a second person; then only the first runs again.
 
+    The second landmarker runs on its own thread at the same time as the first (MediaPipe releases the
+    GIL), so on a machine with a core to spare a look or a second person adds CPU but little time.
     Frames come out in order, one `PoseFrame` per call with 0, 1 or 2 people, timestamps from the source.
-    Looks and switches depend only on the frames and their timestamps, so a file always gives the same
-    keypoints. A second find that is the first person again (a part of them left unpainted,
-    `same_person`) is not a second person; the second landmarker is then reset (an empty picture clears
-    its tracking and smoothing). Both landmarkers are created up front (creating one takes ~0.2-0.3 s, a
-    visible stall mid-session).
+    Looks and switches depend only on the frames and their timestamps, never on timing, so a file always
+    gives the same keypoints. A second find that is the first person again (a part of them left
+    unpainted, `same_person`) is not a second person; the second landmarker is then reset (an empty
+    picture clears its tracking and smoothing). Both landmarkers are created up front (creating one takes
+    ~0.2-0.3 s, a visible stall mid-session).
     """
 
     num_poses = 2
@@ -236,6 +239,8 @@ class ScoutingPoseEngine:
         """scout_every_s: seconds of source time between looks for a second person (while one person is
         tracked). leave_after_s: seconds without a second person before only the first landmarker runs
         again. options: `PoseEngine`'s confidence thresholds."""
+        from concurrent.futures import ThreadPoolExecutor
+
         self.model_path = Path(model_path)
         self.scout_every_s = float(scout_every_s)
         self.leave_after_s = float(leave_after_s)
@@ -245,17 +250,16 @@ class ScoutingPoseEngine:
         except BaseException:
             self._first.close()
             raise
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pose-second")
         self.two_people = False  #: True while the second landmarker runs on every frame
+        self._previous: PoseFrame | None = None  #: the first landmarker's result on the previous frame
         self._last_scout_s = -np.inf
         self._last_two_s = -np.inf
+        #: seconds spent in `detect` since creation (both landmarkers, wall time)
+        self.inference_s = 0.0
         #: counters since creation: frames seen, looks for a second person, frames on which the second
         #: landmarker ran (looks included), frames with two people, switches to two people
         self.stats = {"frames": 0, "scouts": 0, "second_runs": 0, "two_people_frames": 0, "switches": 0}
-
-    @property
-    def inference_s(self) -> float:
-        """Seconds spent inside the model since creation."""
-        return self._first.inference_s + self._second.inference_s
 
     @property
     def people_key(self) -> str:
@@ -266,16 +270,32 @@ class ScoutingPoseEngine:
         """Everyone found in this video frame (at most two); timestamps must increase from call to call.
 
         image_bgr: (H, W, 3) uint8, BGR. timestamp_s: the frame's source time, seconds."""
+        started = time.perf_counter()
         st = self.stats
         st["frames"] += 1
         t = timestamp_s
-        pose = self._first.detect(image_bgr, t, frame_index)
-        if not self.two_people:
-            if not pose.n_people or t - self._last_scout_s < self.scout_every_s:
-                return pose
-            self._last_scout_s = t
-            st["scouts"] += 1
-        other = self._other(image_bgr, pose, t, frame_index)
+        before = self._previous
+        look = not self.two_people and before is not None and before.n_people > 0 and \
+            t - self._last_scout_s >= self.scout_every_s
+        second = None
+        if self.two_people or look:
+            if look:
+                self._last_scout_s = t
+                st["scouts"] += 1
+            st["second_runs"] += 1
+            painted = painted_out(image_bgr, people_arrays(before)) if before is not None and before.n_people \
+                else image_bgr
+            second = self._pool.submit(self._second.detect, painted, t, frame_index)
+        try:
+            pose = self._first.detect(image_bgr, t, frame_index)
+        finally:
+            other = second.result() if second is not None else None
+        self._previous = pose
+        if other is not None and not other.n_people:
+            other = None
+        if other is not None and pose.n_people and same_person(pose.xy_px[0], other.xy_px[0]):
+            self._second.detect(_EMPTY, t + 0.0005)  # reset: do not keep tracking a part of the first person
+            other = None
         if other is not None:
             if not self.two_people:
                 st["switches"] += 1
@@ -284,27 +304,17 @@ class ScoutingPoseEngine:
         elif self.two_people and t - self._last_two_s >= self.leave_after_s:
             self.two_people = False
             self._last_scout_s = t
-        if other is None:
-            return pose
-        if not pose.n_people:
-            return other
-        st["two_people_frames"] += 1
-        return _together(pose, other)
-
-    def _other(self, image_bgr: np.ndarray, pose: PoseFrame, t: float, frame_index: int) -> PoseFrame | None:
-        """The second landmarker's person on this frame with the first one's painted out, or None."""
-        self.stats["second_runs"] += 1
-        seen = people_arrays(pose)
-        other = self._second.detect(painted_out(image_bgr, seen) if pose.n_people else image_bgr, t, frame_index)
-        if not other.n_people:
-            return None
-        if pose.n_people and same_person(seen.xy_px[0], other.xy_px[0]):
-            self._second.detect(_EMPTY, t + 0.0005)  # reset: do not keep tracking a part of the first person
-            return None
-        return other
+        if other is not None and pose.n_people:
+            st["two_people_frames"] += 1
+            pose = _together(pose, other)
+        elif other is not None:
+            pose = other
+        self.inference_s += time.perf_counter() - started
+        return pose
 
     def close(self) -> None:
         """Release both landmarkers."""
+        self._pool.shutdown(wait=True)
         self._first.close()
         self._second.close()
 
