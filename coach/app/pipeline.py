@@ -14,11 +14,16 @@ A camera never queues: a frame that arrives while the model is busy replaces the
 
 Order and timestamps are those of the source; an exception raised in a thread is raised in the consumer;
 closing the iterator (a `break`, `close()`, the end of a `with`) stops the threads.
+
+While stages run, Python switches threads every `GIL_SWITCH_S` (instead of 5 ms): the inference thread
+takes the GIL back several times per frame (MediaPipe's result objects are built in Python), and each
+time the engine's thread holds it, it would otherwise wait up to a whole switch interval.
 """
 
 from __future__ import annotations
 
 import queue
+import sys
 import threading
 from typing import Callable, Generic, Iterable, Iterator, TypeVar
 
@@ -29,6 +34,13 @@ T = TypeVar("T")
 U = TypeVar("U")
 
 _DONE = object()
+#: seconds between forced GIL switches while a pipeline runs (Python's default is 0.005)
+GIL_SWITCH_S = 0.001
+
+
+def _short_gil_switches() -> None:
+    if sys.getswitchinterval() > GIL_SWITCH_S:
+        sys.setswitchinterval(GIL_SWITCH_S)
 #: seconds a stopping thread is waited for
 _JOIN_S = 5.0
 
@@ -80,6 +92,7 @@ class ThreadedStage(Generic[U]):
         if self._started:
             raise RuntimeError("a pipeline stage is iterated once")
         self._started = True
+        _short_gil_switches()
         self._thread.start()
         try:
             while True:
