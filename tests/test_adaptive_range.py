@@ -83,3 +83,42 @@ def test_range_never_narrower_than_min_span_and_anchored_at_rest():
         assert check(lo, hi)
         _, lo, hi = causal(rg, x)
         assert check(lo, hi)
+
+
+SPIKY = """\
+id: floor_press_height
+name: Floor press (wrist height)
+measures:
+  h: {distance: [left_shoulder, left_wrist], axis: y}
+movement:
+  measure: h
+  range: {rest: low, min_span: 0.5, outlier_span: 1.0}
+  phases:
+    down: {when: "h < 30%", until: "h > 45%"}
+    up:   {when: "h > 70%", until: "h < 55%"}
+  rep: [down, up, down]
+"""
+
+
+@pytest.mark.parametrize("offline", [False, True])
+def test_a_spike_of_six_torso_lengths_is_removed_with_the_edges_smoothing_gave_it(offline):
+    """A skeleton glitch (a wrist thrown six torso lengths for 0.3 s, while resting between reps) is
+    implausible as a whole: the smoothing stages before the range spread it into a rise and a decay of a
+    few frames, and those edges are just as implausible. Nothing of it may be counted or stretch the range."""
+    from coach.engine.counter import count_measures
+    from coach.exercise.loader import parse_definition_text
+
+    d, problems = parse_definition_text(SPIKY)
+    assert not problems
+    t = np.arange(0, 24, 1 / FPS)
+    x = 0.5 - 0.5 * np.cos(2 * np.pi * t / 3)  # 8 reps between 0 and 1 torso length, resting at 0 at 12 s
+    spiky = x.copy()
+    glitch = (t >= 11.85) & (t < 12.15)
+    spiky[glitch] = 6.0
+    clean = count_measures(d, t, {"h": x}, offline=offline, smooth=True)
+    r = count_measures(d, t, {"h": spiky}, offline=offline, smooth=True)
+    assert r.reps == clean.reps == 8
+    near = (t > 11.0) & (t < 13.0)
+    assert np.nanmax(r.trace.counted[near]) <= np.nanmax(clean.trace.counted) + 0.05  # no part of it counted
+    assert np.nanmax(r.trace.range_hi) <= np.nanmax(clean.trace.range_hi) + 0.05  # the range is not stretched
+    assert any(n.start_s <= 12.0 <= n.end_s for n in r.not_measurable)  # and it is reported

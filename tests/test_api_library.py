@@ -21,7 +21,7 @@ from coach.errors import DefinitionError  # noqa: E402
 from coach.exercise.library import BUILTIN_DIR, get_definition, list_definitions, load_library  # noqa: E402
 from db.engine import close_database, open_database, write_session  # noqa: E402
 
-#: Not YAML at all: the flow sequence is never closed (the parser stops on line 3, the end of the text).
+#: Not YAML at all: the flow sequence opened on line 2 is never closed.
 UNCLOSED = "id: knee_broken\nname: [Knee\n"
 
 
@@ -77,12 +77,12 @@ def test_load_library_separates_definitions_from_broken_files(folders):
     assert [p.id for p in problems] == ["knee_broken", "lunge"]
     broken, lunge = problems
     assert broken.path == user / "knee_broken.yaml" and broken.entry.source == "user"
-    assert broken.problems[0].line == 3 and "not valid YAML" in broken.problems[0].message
+    assert broken.problems[0].line == 2 and "not valid YAML" in broken.problems[0].message
     assert lunge.entry.source == "dir" and lunge.entry.overrides_builtin
     assert any(p.field == "bogus_field" and p.line == 3 for p in lunge.problems)
     assert str(user) not in broken.problems[0].message  # the message names no path; the problem's path does
     # the strict listing still refuses, naming the first broken file
-    with pytest.raises(DefinitionError, match="knee_broken.yaml:3"):
+    with pytest.raises(DefinitionError, match="knee_broken.yaml:2"):
         list_definitions([extra])
 
 
@@ -140,8 +140,8 @@ def test_a_therapist_sees_what_is_wrong_with_each_file(api, tmp_path):
     broken, lunge = items
     assert broken["file"] == "knee_broken.yaml" and broken["source"] == "user" and broken["overrides"] == []
     first = broken["problems"][0]
-    assert first["line"] == 3 and first["field"] == "" and "not valid YAML" in first["message"]
-    assert first["text"].startswith("knee_broken.yaml:3: not valid YAML")
+    assert first["line"] == 2 and first["field"] == "" and "not valid YAML" in first["message"]
+    assert first["text"].startswith("knee_broken.yaml:2: not valid YAML")
     assert lunge["file"] == "lunge.yaml" and lunge["source"] == "dir" and lunge["overrides"] == ["built-in"]
     assert {"line": 3, "field": "bogus_field"} in [{k: p[k] for k in ("line", "field")} for p in lunge["problems"]]
     assert str(tmp_path) not in r.text  # file names, never folders
@@ -158,7 +158,7 @@ def test_a_broken_id_is_a_422_with_a_message_and_the_others_still_work(api, tmp_
     r = client.get("/api/exercises/knee_broken", headers=H(tokens["drsmith"]))
     assert r.status_code == 422
     detail = r.json()["detail"]
-    assert "knee_broken" in detail and "knee_broken.yaml:3" in detail and "not valid YAML" in detail
+    assert "knee_broken" in detail and "knee_broken.yaml:2" in detail and "not valid YAML" in detail
     assert str(tmp_path) not in r.text and "Traceback" not in r.text
     r = client.get("/api/exercises/lunge", headers=H(tokens["ana"]))  # a patient: no file, no line
     assert r.status_code == 422

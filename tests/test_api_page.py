@@ -81,6 +81,25 @@ def browser():
         b.close()
 
 
+#: The words of the elements matching a selector that the browser broke across two lines.
+_WORDS_SPLIT_ACROSS_LINES = """(selector) => {
+  const split = [];
+  for (const el of document.querySelectorAll(selector)) {
+    const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      for (const m of node.data.matchAll(/\\S+/g)) {
+        const range = document.createRange();
+        range.setStart(node, m.index);
+        range.setEnd(node, m.index + m[0].length);
+        const tops = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
+        if (tops.size > 1) split.push(m[0]);
+      }
+    }
+  }
+  return split;
+}"""
+
+
 def _sign_in(page, base, token):
     page.goto(base + "/")
     page.get_by_label("Access token").fill(token)
@@ -142,6 +161,8 @@ def test_the_same_figures_in_json_html_pdf_api_and_page(seeded, server, browser,
         page.get_by_role("button", name="Show report").click()
         page.wait_for_selector("#summary-table")
         page_text = page.locator("#report-out").inner_text()
+        # at 1280 px the summary's column names are whole words too ("not measurable", not "measura" "ble")
+        assert page.evaluate(_WORDS_SPLIT_ACROSS_LINES, "#report-out th") == []
     finally:
         page.close()
     pdf_text = re.sub(r"\s+", " ", " ".join(p.extract_text() for p in PdfReader(paths["pdf"]).pages[:2]))
@@ -179,6 +200,34 @@ def test_a_one_day_reports_summary_table_is_on_the_first_screen(tmp_path, browse
     assert box["y"] + box["height"] <= 800, box
 
 
+def test_the_reports_summary_reads_right_at_phone_width(seeded, browser, tmp_path):
+    """At 375 px each exercise is a card with its figures in a line: a percentage must not run into the
+    figure before it ("4 / 5" then "80%" must not read "4 / 580%"), nor the note into the exercise's name."""
+    from coach.reports import write_report
+    from db.engine import close_database, open_database
+
+    sm = open_database(seeded[0])
+    try:
+        for fmt in ("json", "html"):
+            write_report(sm, "ana", fmt, tmp_path / f"r.{fmt}")
+    finally:
+        close_database(sm)
+    exercises = json.loads((tmp_path / "r.json").read_text())["summary"]["exercises"]
+    page = browser.new_page(viewport={"width": 375, "height": 800})
+    try:
+        page.goto((tmp_path / "r.html").as_uri())
+        cards = page.locator("#summary tr").all_inner_texts()[1:]
+    finally:
+        page.close()
+    assert len(cards) == len(exercises) and any(x["notes"] for x in exercises)
+    for card, x in zip(cards, exercises):
+        flat = re.sub(r"\s+", " ", card)
+        assert f"{x['sessions_done']} / {x['sessions_prescribed']} {x['adherence_percent']}%" in flat, flat
+        assert f"{x['reps_done']} / {x['reps_prescribed']} {x['reps_percent']}%" in flat, flat
+        if x["notes"]:
+            assert f"{x['name']} Note: {x['notes']}" in flat, flat
+
+
 def test_the_patients_page_at_phone_width(server, browser, tmp_path):
     base, _, patient = server
     page = browser.new_page(viewport={"width": 375, "height": 800})
@@ -200,9 +249,13 @@ def test_the_patients_page_at_phone_width(server, browser, tmp_path):
         assert NOTE in page.locator("#live-note").inner_text()
         page.get_by_role("button", name="Show report").click()
         page.wait_for_selector("#summary-table")
+        page.wait_for_selector("#sessions-out table")
         widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
         page.screenshot(path=str(tmp_path / "phone.png"), full_page=True)
         assert widths[0] <= widths[1] == 375, widths  # no sideways scrolling
+        # the wide tables scroll in their own box; their column names stay whole words ("reps", not "re" "ps")
+        assert page.locator("#report-out table:not(.overview) th, #sessions-out th").count() >= 10
+        assert page.evaluate(_WORDS_SPLIT_ACROSS_LINES, "#report-out table:not(.overview) th, #sessions-out th") == []
         page.get_by_role("button", name="Sign out").click()
         assert page.locator("#signin-card").is_visible() and not page.locator("#app").is_visible()
         assert page.evaluate("sessionStorage.getItem('coach-token')") is None

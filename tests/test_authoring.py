@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -133,13 +134,19 @@ def test_new_from_existing_copies_with_the_new_id(tmp_path: Path, user_folder: P
     assert res.exit_code == 0, res.output
     d = get_definition("my_squat")
     base = get_definition("squat")
-    assert d.id == "my_squat" and d.name == base.name
-    assert d.movement.model_dump() == base.movement.model_dump()
+    assert d.id == "my_squat"
+    assert d.movement.model_dump() == base.movement.model_dump() and d.form == base.form
+    assert d.measures == base.measures and d.targets == base.targets and d.view == base.view
+    # the copy is another exercise: it does not keep the squat's name, description and set-up
+    assert (d.name, d.description, d.setup) == ("My squat", "", [])
+    assert base.name not in (user_folder / "my_squat.yaml").read_text()
     out = tmp_path / "elsewhere" / "knee.yaml"
     res = invoke("exercises", "new", "knee", "-o", str(out))
     assert res.exit_code == 0 and out.exists()
     assert "yaml-language-server" not in out.read_text()
     assert "an id is lower-case" in user_error("exercises", "new", "Bad Id")
+    assert "named for its id: knee.yaml, not other.yaml" in user_error("exercises", "new", "knee", "-o",
+                                                                         str(tmp_path / "other.yaml"))
 
 
 # ------------------------------------------------------------------ schema
@@ -198,18 +205,18 @@ def test_validate_reports_every_problem_of_a_file(tmp_path: Path):
     folder.mkdir()
     (folder / "multi.yaml").write_text(MULTI)
     (folder / "syntax.yaml").write_text("id: x\nname: [unclosed\n")
-    (folder / "good.yaml").write_text(_squat_text("Fine").replace("id: squat", "id: fine"))
+    (folder / "fine.yaml").write_text(_squat_text("Fine").replace("id: squat", "id: fine"))
     res = invoke("exercises", "validate", str(folder))
     assert res.exit_code == 1
     out = res.output
     f = folder / "multi.yaml"
     for expected in (f"{f}:4: measures.knee.angle: unknown landmark 'kne'",
                      f"{f}:11: movement.rep[1]: the rep cycle names phase 'dwn'",
-                     f"{f}:12: movement.min_phase_s: expected greater than or equal to 0",
+                     f"{f}:12: movement.min_phase_s: expected a number greater than or equal to 0",
                      f"{f}:14: form[0].check: 'during' needs a defined phase"):
         assert expected in out.replace("\n", " ") or expected in out, (expected, out)
     assert f"{folder / 'syntax.yaml'}:" in out and "not valid YAML" in out
-    assert "good.yaml" in out and "1 valid, 2 with problems" in out
+    assert "fine.yaml" in out and "1 valid, 2 with problems" in out
 
 
 def test_try_a_file_with_problems_lists_them_all(tmp_path: Path):
@@ -302,3 +309,220 @@ def test_plot_of_a_per_side_exercise_has_a_panel_per_side(tmp_path: Path):
     sides = per_side_results(d, series)
     assert sum(s.reps for s in sides.values()) == r.reps  # each side alone counts what the side counted
     assert plot_trace(r, d, tmp_path / "p.png", per_side=sides).exists()
+
+
+# ------------------------------------------------------------------ fixed thresholds: where the rep turns
+
+FIXED_BRIDGE = """\
+id: fixed_bridge
+name: Bridge with fixed thresholds
+measures:
+  hip: {angle: [left_shoulder, left_hip, left_knee]}
+movement:
+  measure: hip
+  phases:
+    down: {when: "hip < 140", until: "hip > 145"}
+    up:   {when: "hip > 165", until: "hip < 160"}
+  rep: [down, up, down]
+form:
+  - {code: low_bridge, check: at_turn, fail_if: "hip < 160", cue: "Lift your hips higher"}
+"""
+
+
+def test_fixed_thresholds_turn_at_the_far_end_of_the_movement():
+    """Without a range, the turning point is the far end of the movement: here reps start low (lying, hip
+    bent, 105°, well below where the rep starts at 145°) and turn at the top (175°). Deciding per rep from
+    how far the values went either side of the start put the turn at the rep's start ("down s 0.00"), so
+    every `at_turn` rule checked the wrong moment."""
+    from coach.engine.counter import count_measures
+    from coach.engine.compiled import compile_definition
+    from coach.exercise.loader import parse_definition_text
+
+    d, problems = parse_definition_text(FIXED_BRIDGE)
+    assert not problems
+    assert compile_definition(d).table.rest == "low"
+    t = np.arange(0, 22, 1 / 30)
+    hip = np.full(len(t), 105.0)
+    tops = []
+    for k in range(5):  # 5 bridges of 4 s from 1 s on: 105 -> 175 -> 105
+        t0 = 1 + 4 * k
+        m = (t >= t0) & (t < t0 + 4)
+        hip[m] = 140 - 35 * np.cos(2 * np.pi * (t[m] - t0) / 4)
+        tops.append(t0 + 2)
+    r = count_measures(d, t, {"hip": hip}, offline=False)
+    assert r.reps == 5
+    for rec, top in zip(r.rep_records, tops):
+        assert abs(rec.start_s + rec.eccentric_s - top) < 0.1, rec  # the turn is at the top
+        assert rec.eccentric_s > 0.5 and rec.concentric_s > 0.5
+    assert r.faults == []  # every bridge reached 175 at its turn
+
+
+@pytest.mark.parametrize("phases,rest", [
+    ({"down": "hip < 140", "up": "hip > 165"}, "low"),
+    ({"down": "140 > hip", "up": "hip > 165 and hip < 200"}, "low"),
+    ({"down": "hip > 160", "up": "hip < 100"}, "high"),
+    ({"down": "hip < 100", "up": "hip < 60"}, "high"),  # both below: the first is the higher one
+    ({"down": "hip < 60", "up": "hip < 100"}, "low"),
+    ({"down": "hip < 100 or hip > 170", "up": "hip > 150"}, None),  # it does not say: decided per rep
+])
+def test_where_reps_start_is_read_from_the_phase_thresholds(phases, rest):
+    from coach.engine.compiled import compile_definition
+    from coach.exercise.loader import parse_definition_text
+
+    text = FIXED_BRIDGE.replace('{when: "hip < 140", until: "hip > 145"}', '{when: "%s"}' % phases["down"])
+    text = text.replace('{when: "hip > 165", until: "hip < 160"}', '{when: "%s"}' % phases["up"])
+    d, problems = parse_definition_text(text)
+    assert not problems, problems
+    assert compile_definition(d).table.rest == rest
+
+
+# ------------------------------------------------------------------ validate: the id, and warnings
+
+
+def test_validate_wants_the_id_to_be_the_file_name(tmp_path: Path):
+    (tmp_path / "my_squat.yaml").write_text(_squat_text("Mine").replace("id: squat", "id: my_squat"))
+    (tmp_path / "deep_squat.yaml").write_text(_squat_text("Deep"))  # a copy that kept the id 'squat'
+    (tmp_path / "press.yaml").write_text(_squat_text("Press").replace("id: squat", "id: my_squat"))
+    res = invoke("exercises", "validate", str(tmp_path))
+    assert res.exit_code == 1
+    out = " ".join(res.output.split())
+    assert (f"{tmp_path / 'deep_squat.yaml'}:1: id: id 'squat' does not match the file name deep_squat.yaml"
+            in out and "write id: deep_squat, or rename the file to squat.yaml" in out), out
+    # the id of another file beside it: that file is the one used
+    assert f"{tmp_path / 'press.yaml'}:1: id: id 'my_squat' does not match the file name press.yaml" in out
+    assert "my_squat.yaml beside it has that name, so this file is never used" in out
+    assert "1 valid, 2 with problems" in out
+
+
+WARNED = """\
+id: warned
+name: Warned
+measures:
+  knee: {angle: [hip, knee, ankle]}
+  elbow: {angle: [shoulder, elbow, wrist]}
+movement:
+  measure: knee
+  range: {rest: high, min_span: 40}
+  phases:
+    bent:     {when: "knee < 40%", until: "knee > 50%"}
+    straight: {when: "knee > 30%", until: "knee < 20%"}
+  rep: [bent, straight, bent]
+"""
+
+
+def test_validate_warns_of_an_unused_measure_overlapping_phases_and_a_contradicted_rest(tmp_path: Path):
+    f = tmp_path / "warned.yaml"
+    f.write_text(WARNED)
+    res = invoke("exercises", "validate", str(f))
+    assert res.exit_code == 0, res.output  # warnings are not problems
+    out = " ".join(res.output.split())
+    assert f"{f}:5: measures.elbow: measure 'elbow' is not used by any phase or form rule" in out, out
+    assert (f"{f}:11: movement.phases.straight.when: phases 'bent' (knee below 40%) and 'straight' (knee above "
+            f"30%) overlap between 30% and 40%") in out, out
+    assert f"{f}:8: movement.range.rest: rest: high, but the rep starts in 'bent'" in out and "write rest: low" in out
+    assert "1 valid; 3 warnings" in out
+    fixed = WARNED.replace("  elbow: {angle: [shoulder, elbow, wrist]}\n", "").replace("rest: high", "rest: low")
+    f.write_text(fixed.replace('"knee > 30%", until: "knee < 20%"', '"knee > 75%", until: "knee < 60%"'))
+    res = invoke("exercises", "validate", str(f))
+    assert res.exit_code == 0 and "warning" not in res.output, res.output
+
+
+def test_list_prints_the_problem_of_an_invalid_file_in_full(user_folder: Path):
+    user_folder.mkdir()
+    (user_folder / "squat.yaml").write_text(_squat_text("User squat"))
+    (user_folder / "deep_squat.yaml").write_text(_squat_text("Deep"))  # kept the id of squat.yaml
+    res = invoke("exercises", "list")
+    assert res.exit_code == 1
+    out = " ".join(res.output.split())
+    assert "…" not in res.output
+    assert ("'squat' is already the id of squat.yaml (user), which is used instead; this file is never used "
+            "(name it squat.yaml to replace that one, or give it another id)") in out, out
+
+
+# ------------------------------------------------------------------ the plot: every measure, and only where measured
+
+TWO_MEASURES = """\
+id: two_measures
+name: Two measures
+measures:
+  knee: {angle: [left_hip, left_knee, left_ankle]}
+  lean: {inclination: [left_hip, left_shoulder]}
+  hip: {angle: [left_shoulder, left_hip, left_knee]}
+movement:
+  measure: knee
+  phases:
+    up:   {when: "knee > 160 and lean < 40", until: "knee < 150"}
+    down: {when: "knee < 100", until: "knee > 110"}
+  rep: [up, down, up]
+form:
+  - {code: lean, check: during down, fail_if: "lean > 30", cue: "Chest up"}
+"""
+
+
+def test_plot_has_a_panel_per_measure_with_its_thresholds_and_no_curve_where_not_measurable():
+    from coach.devtools.trace_plot import trace_figure
+    from coach.engine.counter import count_measures
+    from coach.exercise.loader import parse_definition_text
+
+    d, problems = parse_definition_text(TWO_MEASURES)
+    assert not problems
+    t = np.arange(0, 13, 1 / 30)
+    knee = 125 + 45 * np.cos(2 * np.pi * t / 3)  # 4 squats, down at 1.5, 4.5, 7.5, 10.5 s
+    lean = 10 + 25 * (1 - np.cos(2 * np.pi * t / 3)) / 2  # leans to 35 at the bottom: a fault each rep
+    lean[(t > 5.5) & (t < 7.0)] = np.nan  # the shoulder hidden while standing: the "up" phase cannot be told
+    r = count_measures(d, t, {"knee": knee, "lean": lean, "hip": 150 + 0 * t}, offline=False)
+    assert any(n.start_s < 6.0 < n.end_s for n in r.not_measurable)
+    fig = trace_figure(r, d)
+    panels = {ax.get_gid(): ax for ax in fig.axes if ax.get_gid()}
+    assert list(panels) == ["knee", "lean", "hip"]  # the primary first, then every other measure
+
+    def lines(ax):
+        return {ln.get_label(): ln for ln in ax.get_lines()}
+
+    knee_lines, lean_lines = lines(panels["knee"]), lines(panels["lean"])
+    assert {"up: enter > 160", "up: leave < 150", "down: enter < 100", "down: leave > 110"} <= set(knee_lines)
+    assert list(lean_lines["up: enter < 40"].get_ydata()) == [40, 40]  # the phase threshold on lean
+    assert list(lean_lines["fault lean if > 30 (during down)"].get_ydata()) == [30, 30]  # and the rule's
+    assert any("not used" in h.get_text() for h in panels["hip"].get_legend().get_texts())
+    # the black curve of the primary measure is not drawn inside the stretch that could not be measured
+    curve = next(ln for ln in panels["knee"].get_lines() if ln.get_label().startswith("knee"))
+    x, y = np.asarray(curve.get_xdata()), np.asarray(curve.get_ydata(), dtype=float)
+    inside = (x > 6.0) & (x < 6.9)
+    assert np.isfinite(knee[inside]).all() and np.isnan(y[inside]).all()
+    assert np.isfinite(y[(x > 1) & (x < 5)]).all()
+
+
+def test_try_prints_every_measure_the_side_it_was_taken_on_and_why_a_rep_ends_before_its_phase(tmp_path: Path):
+    from coach.pose.recording import save_recording
+    from coach.devtools.synthetic import synthesize
+
+    rec = save_recording(tmp_path / "squat.npz", synthesize("squat", reps=3, side="left").series)
+    res = invoke("exercises", "try", "squat", "--source", str(rec))
+    assert res.exit_code == 0, res.output
+    lines = res.output.splitlines()
+    knee = next(ln for ln in lines if ln.startswith("knee ("))
+    assert knee.startswith("knee (left side): ") and "reps start at its high end and turn at its lowest value" in knee
+    assert any(ln.startswith("hip: ") and "not used by any phase or rule" in ln for ln in lines)
+    assert any(ln.startswith("trunk_lean: ") and " … " in ln for ln in lines)
+    # reps counted together are not credited to a side: no "side" column saying "both" under "left side"
+    header = next(ln for ln in lines if "start s" in ln)
+    assert "side" not in header and "both" not in res.output
+    assert "end s: when the condition of the rep's last phase began to hold" in " ".join(res.output.split())
+    shown = invoke("exercises", "show", "squat").output
+    assert "reps start at the high end of knee; each turns at its lowest value (from range.rest)" in shown
+
+
+def test_every_whole_definition_in_the_authoring_guide_loads_and_the_bridge_turns_at_the_top():
+    import re
+
+    from coach.engine.compiled import rest_end
+    from coach.exercise.loader import parse_definition_text
+
+    text = (BUILTIN_DIR / "README.md").read_text()
+    blocks = [b for b in re.findall(r"```yaml\n(.*?)```", text, re.S) if b.startswith("id: ") and "\nmovement:" in b]
+    assert len(blocks) >= 2
+    for b in blocks:
+        d, problems = parse_definition_text(b, "README.md")
+        assert not problems, [str(p) for p in problems]
+    bridge = next(parse_definition_text(b)[0] for b in blocks if b.startswith("id: bridge"))
+    assert rest_end(bridge) == "low" and bridge.measures["hip"].min_visibility == 0.2

@@ -72,7 +72,7 @@ def test_nesting_too_deep_is_a_problem_not_a_crash():
 
 @pytest.mark.parametrize("old,new,line,field,words", [
     # 1 bad YAML syntax
-    ("  rep: [up, down, up]", "  rep: [up, down, up", 16, "", ["not valid YAML"]),
+    ("  rep: [up, down, up]", "  rep: [up, down, up", 15, "", ["not valid YAML", "end it with ']'"]),
     # 2 unknown landmark, closest suggested
     ("[hip, knee, ankle]", "[hip, kne, ankle]", 7, "measures.knee.angle", ["unknown landmark 'kne'", "did you mean 'knee'"]),
     # 3 unknown measure in an expression, closest suggested
@@ -82,7 +82,7 @@ def test_nesting_too_deep_is_a_problem_not_a_crash():
     # 5 rep cycle naming a missing phase
     ("rep: [up, down, up]", "rep: [up, dwn, up]", 15, "movement.rep[1]", ["'dwn'", "did you mean 'down'"]),
     # 6 wrong type
-    ("min_phase_s: 0.1", "min_phase_s: fast", 16, "movement.min_phase_s", ["expected a valid number", "'fast'"]),
+    ("min_phase_s: 0.1", "min_phase_s: fast", 16, "movement.min_phase_s", ["expected a number", "'fast'", "write e.g. min_phase_s: 0.1"]),
     # 7 missing required field
     ("name: Knee bend\n", "", 1, "name", ["required field 'name' is missing"]),
     # 8 unknown field, closest suggested
@@ -141,9 +141,10 @@ def test_not_a_mapping():
 
 
 def test_validate_paths_reports_duplicate_ids(tmp_path: Path):
-    (tmp_path / "a.yaml").write_text(GOOD)
-    (tmp_path / "b.yaml").write_text(GOOD)
-    probs = validate_paths([tmp_path])
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "knee_bend.yaml").write_text(GOOD)
+    probs = validate_paths([tmp_path / "a", tmp_path / "b"])
     assert len(probs) == 1
     assert probs[0].field == "id" and "already used" in probs[0].message and probs[0].line == 1
 
@@ -164,9 +165,9 @@ def test_builtin_library_is_valid():
 def test_cli_validate(tmp_path: Path):
     from coach.cli.main import app
 
-    good = tmp_path / "good.yaml"
+    good = tmp_path / "knee_bend.yaml"
     good.write_text(GOOD)
-    bad = tmp_path / "bad.yaml"
+    bad = tmp_path / "other.yaml"
     bad.write_text(GOOD.replace("id: knee_bend", "id: other").replace("rep: [up, down, up]", "rep: [up, dwn, up]"))
     runner = CliRunner()
     ok = runner.invoke(app, ["exercises", "validate", str(good)])
@@ -174,7 +175,7 @@ def test_cli_validate(tmp_path: Path):
     res = runner.invoke(app, ["exercises", "validate", str(tmp_path)])
     assert res.exit_code == 1
     out = res.output
-    assert "bad.yaml:15: movement.rep[1]" in out and "did you mean 'down'" in out
+    assert "other.yaml:15: movement.rep[1]" in out and "did you mean 'down'" in out
     assert "Traceback" not in out
     res = runner.invoke(app, ["exercises", "validate", str(tmp_path / "missing.yaml")])
     assert res.exit_code == 1 and "Traceback" not in res.output
@@ -186,3 +187,54 @@ def test_a_control_character_is_a_problem_with_its_line_not_a_crash(tmp_path: Pa
     problems = validate_paths([path])
     assert len(problems) == 1
     assert problems[0].line == 3 and "U+0007" in problems[0].message
+
+
+@pytest.mark.parametrize("old,new,line,words", [
+    # a '{' left open: the parser notices it at the next field, the mistake is on the line that opened it
+    ("side: auto}", "side: auto", 7, ["'{' opened on this line is not closed", "end it with '}'"]),
+    # ... also when it is the last field of the file, or a comment and a blank line come first
+    ("targets: {reps: 10, sets: 2}", "targets: {reps: 10, sets: 2", 19, ["end it with '}'"]),
+    ("side: auto}", "side: auto\n\n  # the trunk", 7, ["end it with '}'"]),
+    # ... or it goes on over two lines
+    ('cue: "Chest up", cooldown_s: 5}', 'cue: "Chest up",\n     cooldown_s: 5\n', 19, ["opened on line 18", "end it with '}'"]),
+    ("[hip, knee, ankle]", "[hip, knee, ankle}", 7, ["'[' opened on this line is closed with '}'", "end it with ']'"]),
+    ("side: auto}", "side: auto}}", 7, ["a '}' that closes nothing"]),
+    # a tab
+    ("  measure: knee", "\tmeasure: knee", 10, ["tab", "use spaces"]),
+    ("    down: {when", "\t  down: {when", 14, ["tab", "use spaces"]),
+    # a quote left open
+    ("name: Knee bend", 'name: "Knee bend', 2, ['opened with " on this line is not closed', 'end it with "']),
+    ('when: "knee > 75%"', 'when: "knee > 75%', 13, ['opened with " on this line is not closed']),
+    # a colon missing, or one inside a value
+    ("  measure: knee", "  measure knee", 10, ["'measure knee' has no ':'", "write 'measure: knee'"]),
+    ("name: Knee bend", "name: Knee: bend", 2, ["put the value in quotes", 'name: "Knee: bend"']),
+    # uneven indentation
+    ("  rep: [up, down, up]", "   rep: [up, down, up]", 15, ["indented by 3 spaces, line 12 above it by 2"]),
+    # '=' in a condition
+    ('fail_if: "trunk > 45"', 'fail_if: "trunk = 45"', 18, ["'=' is not a comparison", "write <, >, <= or >=",
+                                                              '"trunk >= 45"']),
+    ('fail_if: "trunk > 45"', 'fail_if: "trunk => 45"', 18, ["'=>' is written '>='", '"trunk >= 45"']),
+    ('fail_if: "trunk > 45"', 'fail_if: "trunk == 45"', 18, ["never exactly equal", "write <, >, <= or >="]),
+    # a number in words, or of the wrong kind
+    ("reps: 10", "reps: ten", 19, ["expected a whole number, found 'ten'", "write e.g. reps: 10"]),
+    ("reps: 10", "reps: 2.5", 19, ["expected a whole number, found 2.5"]),
+    ("cooldown_s: 5", "cooldown_s: five", 18, ["expected a number, found 'five'", "write e.g. cooldown_s: 5"]),
+    ("cooldown_s: 5", "breaks_hold: maybe", 18, ["expected true or false", "write e.g. breaks_hold: true"]),
+])
+def test_a_message_names_the_line_of_the_mistake_and_what_to_write(old, new, line, words):
+    assert old in GOOD
+    p = one_problem(GOOD.replace(old, new, 1))
+    text = str(p)
+    assert p.line == line, text
+    for w in words:
+        assert w in text, text
+    for jargon in ("<scalar>", "<block", "token", "flow mapping", "Input should", "unable to parse", "valid integer"):
+        assert jargon not in text, text
+
+
+def test_a_key_with_a_bracket_is_an_unknown_field_not_a_crash():
+    # pydantic's own type tags in error locations look like "list[str]"; a key such as 'movement[' is the
+    # author's, and dropping it left an empty location (IndexError)
+    d, probs = problems(GOOD.replace("movement:\n", "movement[:\n", 1))
+    assert d is None
+    assert any(p.line == 9 and "unknown field 'movement['; did you mean 'movement'?" in str(p) for p in probs), probs

@@ -123,8 +123,12 @@ def test_live_engine_equals_causal_analysis(exercise):
     events = []
     for f in clip.series.frames():
         events += engine.update(f)
-        assert engine.state.reps == sum(isinstance(e, RepCompleted) for e in events)
+        # the count shows a rep at once; its event comes when it is recorded, with its final side (a rep of
+        # one side waits up to a second for the other side's: `coach.engine.machine.rep_ledger`)
+        recorded = sum(isinstance(e, RepCompleted) for e in events)
+        assert recorded <= engine.state.reps <= recorded + 1
     events += engine.finish(float(clip.series.timestamps_s[-1]))
+    assert engine.state.reps == sum(isinstance(e, RepCompleted) for e in events)
     live = engine.result()
     assert live.reps == batch.reps and (live.reps_left, live.reps_right) == (batch.reps_left, batch.reps_right)
     assert [r.end_s for r in live.rep_records] == [r.end_s for r in batch.rep_records]

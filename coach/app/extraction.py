@@ -12,6 +12,9 @@ from coach.pose.engine import AUTO, People, PoseEngine, ScoutingPoseEngine, open
 from coach.pose.series import PoseFrame, PoseSeries
 
 FrameCallback = Callable[[Frame, PoseFrame], None]
+#: Part of a cached recording's name; changes when what an extraction records changes (camera cuts flagged,
+#: a person found twice kept once), so an older cache is not taken for a new one.
+CACHE_GENERATION = "k3"
 
 
 def extract_keypoints(source: FrameSource, engine: "PoseEngine | ScoutingPoseEngine", *, model_variant: str = "",
@@ -58,7 +61,8 @@ def recording_cache_path(video: Path, model_sha256: str, num_poses: People, cach
     with open(video, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
-    return cache_root / f"{video.stem}-{h.hexdigest()[:16]}-{model_sha256[:12]}-{people_key(num_poses)}.npz"
+    return cache_root / (f"{video.stem}-{h.hexdigest()[:16]}-{model_sha256[:12]}-{people_key(num_poses)}"
+                         f"-{CACHE_GENERATION}.npz")
 
 
 def extract_cached(source: VideoFileSource, model_path: Path, *, model_variant: str, model_sha256: str,

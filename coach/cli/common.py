@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn,
                            TimeElapsedColumn, TimeRemainingColumn)
 
+from coach.devtools.rep_eval import PERTURBATIONS
 from coach.errors import CoachError
 
 # Tables keep their full width when the output is a file or a pipe (rich assumes 80 columns there).
@@ -107,11 +108,6 @@ def progress_task(description: str, total: int | None, transient: bool = False) 
 
 
 #: --perturb choices: what each does to a keypoint recording (`coach.pose.series.PoseSeries` transforms).
-PERTURBATIONS = {
-    "mirror": lambda s: s.mirrored(),
-    "half-fps": lambda s: s.decimated(2),
-    "jitter": lambda s: s.jittered(0),
-}
 Perturbation = Enum("Perturbation", {name: name for name in PERTURBATIONS}, type=str)
 PerturbOption = typer.Option(None, "--perturb", help="Count as if the footage were seen in a mirror, at half "
                              "the frame rate, or with shakier keypoints (a robustness check: the "
@@ -120,5 +116,7 @@ PerturbOption = typer.Option(None, "--perturb", help="Count as if the footage we
 
 def perturbed(series, perturb):
     """`series` changed by the --perturb choice (None: unchanged)."""
-    return series if perturb is None else PERTURBATIONS[perturb.value](series)
+    from coach.devtools.rep_eval import perturbed as apply
+
+    return apply(series, None if perturb is None else perturb.value)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Optional
 
@@ -10,8 +11,8 @@ import numpy as np
 import typer
 from rich.table import Table
 
-from coach.cli.common import (ModelPathOption, PeopleOption, Perturbation, PerturbOption, VariantOption, console, err_console,
-                              perturbed, resolve_model_path)
+from coach.cli.common import (ModelPathOption, PeopleOption, Perturbation, PerturbOption, VariantOption, console,
+                              err_console, resolve_model_path)
 
 eval_app = typer.Typer(help="Measure accuracy against labelled data.", no_args_is_help=True)
 
@@ -266,50 +267,41 @@ def eval_reps(
     model: Optional[Path] = ModelPathOption,
     variant: str = VariantOption,
     num_poses: str = PeopleOption,
+    jobs: int = typer.Option(os.cpu_count() or 1, "--jobs", "-j", min=1, help="Clips counted at once, each in "
+                             "its own process with its own pose model (default: the number of cores); the "
+                             "counts are the same as one at a time."),
 ) -> None:
-    """Count every labelled clip and compare with the labels: per clip and overall.
+    """Count every labelled clip and compare with the labels: per clip and overall, with what could make
+    a count wrong (camera cuts, thin margins, a side not seen, reps ended early).
 
     Keypoints are extracted once per clip and model and cached, so a second run only re-counts.
     Example: coach eval reps ../shared/data/labels.tsv --videos ../shared/data/videos
     Robustness: add --perturb mirror (a general definition counts the same in a mirror).
     """
-    from rich.progress import Progress
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from coach.devtools.rep_eval import ClipTask, evaluate_labels, read_labels, summarise
     from coach.errors import CoachError
-    from coach.devtools.rep_eval import evaluate_labels, read_labels, summarise
 
     rows = read_labels(labels)
     if not videos.is_dir():
         raise CoachError(f"Video folder not found: {videos}")
     info = resolve_model_path(model, variant)
-
-    with Progress(console=err_console, transient=True) as bar:
-        overall = bar.add_task("clips", total=len(rows))
-
-        def get_series(label):
-            from coach.app.extraction import extract_cached
-            from coach.app.sources import open_source
-
-            video = videos / label.file
-            if not video.is_file():
-                raise CoachError(f"clip not found: {video}")
-            with open_source(video) as src:
-                task = bar.add_task(f"keypoints {label.file}", total=src.frame_count)
-                series, _, _ = extract_cached(src, info.path, model_variant=info.variant, model_sha256=info.sha256,
-                                              num_poses=num_poses, cache_root=recordings,
-                                              on_frame=lambda f, p: bar.update(task, advance=1))
-                bar.remove_task(task)
-            return perturbed(series, perturb)
-
-        results = evaluate_labels(rows, get_series, hold_tolerance_s=hold_tolerance_s, offline=offline,
-                                  on_clip=lambda r: bar.update(overall, advance=1))
+    tasks = [ClipTask(label, videos, info.path, info.variant, info.sha256, num_poses, recordings,
+                      None if perturb is None else perturb.value, offline, hold_tolerance_s) for label in rows]
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[last]}"), TimeElapsedColumn(), console=err_console,
+                  transient=True) as bar:
+        overall = bar.add_task(f"clips ({min(jobs, len(tasks))} at a time)", total=len(tasks), last="")
+        results = evaluate_labels(tasks, jobs=jobs,
+                                  on_clip=lambda r: bar.update(overall, advance=1, last=r.file))
     summary = summarise(results)
     if as_json:
         print(json.dumps({"clips": [r.to_dict() for r in results], "summary": summary}, indent=2))
         return
     title = f"rep counts: {labels.name}" + (f" (perturbed: {perturb.value})" if perturb is not None else "")
     table = Table(title=title)
-    for col in ("file", "exercise", "expected", "counted", "diff", "L/R", "hold s (true)", "ok"):
+    for col in ("file", "exercise", "expected", "counted", "diff", "L/R", "hold s (true)", "ok", "warnings"):
         table.add_column(col, justify="left" if col in ("file", "exercise") else "right")
     for r in results:
         lr = f"{r.reps_left}/{r.reps_right} ({r.expected_left}/{r.expected_right})" \
@@ -318,12 +310,20 @@ def eval_reps(
         mark = "[green]yes[/]" if r.ok else f"[red]{r.error or 'no'}[/]"
         table.add_row(r.file, r.exercise, "" if r.expected is None else str(r.expected),
                       "" if r.counted is None else str(r.counted), "" if r.diff is None else f"{r.diff:+d}",
-                      lr, hold, mark)
+                      lr, hold, mark, _warning_codes(r.warnings))
     console.print(table)
     hold_text = (f"  hold error mean {summary['hold_error_s']:.2f} s, max {summary['max_hold_error_s']:.2f} s"
                  if summary["hold_error_s"] is not None else "")
     console.print(f"clips {summary['n']}  exact {summary['exact_rate']:.1%}  off-by-one {summary['obo_rate']:.1%}"
-                  f"  max |diff| {summary['max_abs_diff']}  MAE/expected {summary['mae']:.3f}{hold_text}")
+                  f"  max |diff| {summary['max_abs_diff']}  MAE/expected {summary['mae']:.3f}{hold_text}"
+                  f"  warned {summary['warned_rate']:.0%}")
+
+
+def _warning_codes(warnings: list) -> str:
+    """The caveats of a count in a few words: each code once, with how often it came up."""
+    from collections import Counter
+
+    return ", ".join(f"{code}" + (f" ×{n}" if n > 1 else "") for code, n in Counter(w["code"] for w in warnings).items())
 
 
 def register(app: typer.Typer) -> None:

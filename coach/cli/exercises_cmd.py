@@ -39,23 +39,31 @@ def validate(paths: List[Path] = typer.Argument(..., help="Definition files or d
              ) -> None:
     """Check definitions without running them; every problem is printed as file:line: field: message.
 
-    Exit status 0 when all are valid, 1 otherwise.
+    Problems (✗): mistakes, an id that is not the file's name, an id two files use. Warnings (!): allowed
+    but probably not meant (a measure nothing uses, phases whose thresholds overlap, a range whose rest
+    end the phases contradict). Exit status 0 when all are valid (warnings or not), 1 otherwise.
     """
-    from coach.exercise.loader import definition_files, validate_paths
+    from coach.exercise.loader import check_paths, definition_files
 
     files = definition_files(paths)
-    problems = validate_paths(paths)
+    problems, warnings = check_paths(paths)
     for p in problems:
         err_console.print(f"[red]✗[/] {escape(str(p))}", highlight=False, soft_wrap=True)
     bad = {p.path for p in problems}
     good = [f for f in files if str(f) not in bad]
     for f in good:
         console.print(f"[green]✓[/] {escape(str(f))}", highlight=False, soft_wrap=True)
+        for w in warnings:
+            if w.path == str(f):
+                console.print(f"  [yellow]![/] {escape(str(w))}", highlight=False, soft_wrap=True)
     if not files and not problems:
         err_console.print("no definition files found (expected *.yaml files or directories of them)")
         raise typer.Exit(1)
-    console.print(f"{len(good)} valid, {len(bad)} with problems ({len(problems)} problem{'s' if len(problems) != 1 else ''})"
-                  if problems else f"{len(good)} valid", highlight=False)
+    summary = (f"{len(good)} valid, {len(bad)} with problems ({len(problems)} problem{'s' if len(problems) != 1 else ''})"
+               if problems else f"{len(good)} valid")
+    if warnings:
+        summary += f"; {len(warnings)} warning{'s' if len(warnings) != 1 else ''}"
+    console.print(summary, highlight=False)
     if problems:
         raise typer.Exit(1)
 
@@ -67,8 +75,8 @@ def validate(paths: List[Path] = typer.Argument(..., help="Definition files or d
 def list_cmd(dirs: Optional[List[Path]] = ExtraDirsOption) -> None:
     """List the exercises in force and where each comes from (built-in, user folder, --exercises dir).
 
-    A file that does not load is listed as invalid with its first problem (exit status 1); the rest are
-    listed as usual.
+    A file that does not load is listed as invalid, and its problems are printed in full under the table
+    (exit status 1); the rest are listed as usual.
     """
     from coach.exercise.library import library_entries, load_entries, user_dir
 
@@ -87,14 +95,20 @@ def list_cmd(dirs: Optional[List[Path]] = ExtraDirsOption) -> None:
         where = "" if e.source == "built-in" else str(e.path)
         if e.id in bad:
             table.add_row(e.id, "[red]invalid[/]", "", "", "", escape(src),
-                          escape(f"{note + '; ' if note else ''}{bad[e.id]} (run: coach exercises validate)"),
-                          escape(where))
+                          escape(f"{note + '; ' if note else ''}see below"), escape(where))
             continue
         d = loaded[e.id]
         mv = d.movement
         kind = "hold" if mv.hold is not None else ("reps per side" if mv.sides == "each" else "reps")
         table.add_row(d.id, escape(d.name), d.category, d.view, kind, escape(src), escape(note), escape(where))
     console.print(table)
+    for prob in problems:  # in full: a table cell would cut the message short
+        err_console.print(f"[red]✗[/] {escape(prob.id)} ({escape(prob.entry.source)}) cannot be used:",
+                          highlight=False, soft_wrap=True)
+        for p in prob.problems:
+            err_console.print(f"    {escape(str(p))}", highlight=False, soft_wrap=True)
+    if problems:
+        err_console.print("fix them, then check with: coach exercises validate FILE", highlight=False)
     u = user_dir()
     console.print(f"user folder: {escape(str(u))}" + ("" if u.is_dir() else " (not created yet; "
                   "`coach exercises new ID` creates it)"), highlight=False, soft_wrap=True)
@@ -132,6 +146,14 @@ def show(exercise_id: str = typer.Argument(..., help="Exercise id, e.g. squat, o
         _print(f"  {name}: when {ph.when!r} until {ph.until or 'not (when)'!r}")
     if mv.rep:
         _print(f"  rep: {' → '.join(mv.rep)}")
+        from coach.engine.compiled import rest_end
+
+        rest = rest_end(d)
+        by = "range.rest" if mv.range else "the phases' thresholds"
+        _print(f"  reps start at the {rest} end of {mv.measure}; each turns at its "
+               f"{'lowest' if rest == 'high' else 'highest'} value (from {by})" if rest else
+               f"  the phases do not say where reps start: each rep turns at the extreme of {mv.measure} "
+               f"farther from where it started")
     if mv.hold:
         _print(f"  hold: {mv.hold.phase}")
     if d.form:
@@ -201,6 +223,34 @@ def _title(exercise_id: str) -> str:
     return exercise_id.replace("_", " ").capitalize()
 
 
+#: What `new --from` writes instead of the copied exercise's name, description and set-up.
+_OWN_FIELDS = {
+    "name": "name: {title}",
+    "description": 'description: ""            # one or two sentences: what the exercise is',
+    "setup": "setup: []                   # what the person hears before the set, e.g.\n"
+             "#  - Side-on to the camera, the whole body in the picture.",
+}
+
+
+def _own_identity(text: str, title: str) -> str:
+    """`text` (a definition) with its top-level name, description and setup replaced by `_OWN_FIELDS`:
+    a copy says what it counts, not what the exercise it was copied from is."""
+    from coach.exercise.yaml_source import compose
+
+    _, lines = compose(text)
+    starts = sorted(line for path, line in lines.items() if len(path) == 1 and isinstance(path[0], str))
+    rows = text.splitlines(keepends=True)
+    for key in ("setup", "description", "name"):  # from the bottom up, so line numbers stay right
+        start = lines.get((key,))
+        if start is None:
+            continue
+        end = next((s for s in starts if s > start), len(rows) + 1) - 1  # last line of the field
+        while end > start and (not rows[end - 1].strip() or rows[end - 1].lstrip().startswith("#")):
+            end -= 1  # keep the comments and blank lines before the next field
+        rows[start - 1:end] = [_OWN_FIELDS[key].format(title=title) + "\n"]
+    return "".join(rows)
+
+
 @exercises_app.command("new")
 def new(exercise_id: str = typer.Argument(..., help="Id of the new exercise, e.g. seated_knee_extension."),
         from_: Optional[str] = typer.Option(None, "--from", help="Start from a copy of this exercise (an id "
@@ -231,6 +281,9 @@ def new(exercise_id: str = typer.Argument(..., help="Id of the new exercise, e.g
         dest = output
     if dest.suffix not in (".yaml", ".yml"):
         raise CoachError(f"a definition file ends in .yaml, not {dest.name}")
+    if dest.stem != exercise_id:
+        raise CoachError(f"a definition file is named for its id: {exercise_id}.yaml, not {dest.name} (write -o "
+                         f"{dest.with_name(exercise_id + '.yaml')}, or pick the id {dest.stem})")
     if dest.exists() and not force:
         raise CoachError(f"{dest} already exists; edit it, or pass --force to replace it")
     in_user_dir = dest.parent.resolve() == udir.resolve()
@@ -240,7 +293,9 @@ def new(exercise_id: str = typer.Argument(..., help="Id of the new exercise, e.g
         text, n = re.subn(r"(?m)^id:[ \t]*\S+", f"id: {exercise_id}", text, count=1)
         if n == 0:
             raise CoachError(f"{base.source}: no 'id:' line at the top level to replace")
-        text = f"# copied from {base.source} ({base.id})\n" + text
+        text = _own_identity(text, _title(exercise_id))
+        text = (f"# copied from {base.id} ({base.source}): its measures, movement, form and targets.\n"
+                f"# The name, description and set-up are this exercise's own to write.\n") + text
         if in_user_dir and "yaml-language-server" not in text:
             text = f"# yaml-language-server: $schema={SCHEMA_FILE}\n" + text
     else:
@@ -365,14 +420,29 @@ def phase_changes(result) -> list[tuple[float, str]]:
 
 
 def _print_try(d, result, source: str, mode: str, changes) -> None:
+    from coach.devtools.trace_plot import side_words
+    from coach.engine.compiled import rest_end
+
     tr = result.trace
     nd = 1 if d.measure_unit(tr.primary) == "deg" else 2  # decimals of the measure
     console.print(f"[bold]{escape(d.name)}[/] ({d.id}, {escape(d.source)}, hash {d.content_hash[:12]}) on "
                   f"{escape(source)}  " + escape(f"[{mode}]"), highlight=False, soft_wrap=True)
-    vals = [v for v in tr.counted.tolist() if v == v]
-    if vals:
-        unit = d.measure_unit(tr.primary)
-        _print(f"{tr.primary} ({tr.side} side): {min(vals):.{nd}f} … {max(vals):.{nd}f} {unit}")
+    for name in d.measures:  # the range each measure went through: the first thing to compare with thresholds
+        primary = name == tr.primary
+        vals = [v for v in (tr.counted if primary else tr.values.get(name, [])).tolist() if v == v]
+        unit = d.measure_unit(name)
+        places = 1 if unit == "deg" else 2
+        side = side_words(tr.side) if primary else ""
+        if primary:
+            turns = {"high": "reps start at its high end and turn at its lowest value",
+                     "low": "reps start at its low end and turn at its highest value"}.get(
+                         rest_end(d) or "", "each rep turns at the extreme farther from where it started")
+            what = f"primary: {turns}"
+        else:
+            what = "not used by any phase or rule" if name not in d.used_measures() else ""
+        span = f"{min(vals):.{places}f} … {max(vals):.{places}f} {unit}".rstrip() if vals else "never measured"
+        label = f"{name} ({side})" if side else name
+        _print(f"{label}: {span}" + (f"   [{what}]" if what else ""))
     if changes:
         parts = [f"{t:.2f} {p or '·'}" for t, p in changes]
         _print("phases (time s, phase; · = moving between phases):")
@@ -386,16 +456,23 @@ def _print_try(d, result, source: str, mode: str, changes) -> None:
     for nm in result.not_measurable:
         _print(f"not measurable {nm.start_s:.2f}–{nm.end_s:.2f} s: {nm.reason}", style="yellow")
     if result.rep_records:
+        # reps are credited to a side only when the definition counts sides apart or credits them; else the
+        # side is the measure's (printed above), not the rep's
+        credited = d.movement.sides == "each" or d.movement.credit_side is not None
         t = Table(title="repetitions")
-        for col in ("#", "side", "start s", "turn s", "end s", "down s", "up s", "min", "max", "ROM",
-                    "faults"):
+        cols = ("#", "side", "start s", "turn s", "end s", "down s", "up s", "min", "max", "ROM", "faults")
+        for col in cols if credited else cols[:1] + cols[2:]:
             t.add_column(col, justify="right")
         for r in result.rep_records:
-            t.add_row(str(r.index), r.side, f"{r.start_s:.2f}", f"{r.start_s + r.eccentric_s:.2f}",
-                      f"{r.end_s:.2f}", f"{r.eccentric_s:.2f}", f"{r.concentric_s:.2f}", f"{r.min_value:.{nd}f}",
-                      f"{r.max_value:.{nd}f}", f"{r.range_of_motion:.{nd}f}",
-                      ", ".join(f.code for f in r.faults) or "–")
+            row = [str(r.index), r.side, f"{r.start_s:.2f}", f"{r.start_s + r.eccentric_s:.2f}",
+                   f"{r.end_s:.2f}", f"{r.eccentric_s:.2f}", f"{r.concentric_s:.2f}", f"{r.min_value:.{nd}f}",
+                   f"{r.max_value:.{nd}f}", f"{r.range_of_motion:.{nd}f}", ", ".join(f.code for f in r.faults) or "–"]
+            t.add_row(*(row if credited else row[:1] + row[2:]))
         console.print(t)
+        if d.movement.min_phase_s > 0:
+            _print(f"end s: when the condition of the rep's last phase began to hold; the phase list above shows "
+                   f"that phase min_phase_s ({d.movement.min_phase_s:g} s) later, once it had held that long",
+                   style="dim")
     for h in result.holds:
         _print(f"hold {h.start_s:.2f}–{h.end_s:.2f} s ({h.duration_s:.1f} s)")
     for f in result.faults:
@@ -445,6 +522,9 @@ def try_cmd(
     if side is not None and side not in ("left", "right", "both"):
         raise CoachError(f"--side must be left, right or both, not '{side}'")
     d = _load(definition, dirs or ())
+    if not as_json:
+        for w in d.warnings:
+            _print(f"! {d.source}:{w[0]}: {w[1]}: {w[2]}", style="yellow", err=True)
     series, _ = _series_for(source, model, variant, num_poses, save_recording_to, cache)
     if len(series) == 0:
         raise CoachError(f"{source} holds no frames")

@@ -1,8 +1,9 @@
 """The picture that explains a count: the primary measure over time with the thresholds the engine used,
-the phases, each counted rep, each fault and the stretches it could not measure (`coach exercises try
---plot`).
+the phases, each counted rep, each fault and the stretches it could not measure; under it a panel for
+every other measure of the definition with the thresholds its phases and form rules compare it with
+(`coach exercises try --plot`).
 
-Drawing only: it reads an `AnalysisResult` and the definition, and never counts.
+Drawing only: it reads a `CountResult` and the definition, and never counts.
 """
 
 from __future__ import annotations
@@ -35,6 +36,11 @@ class Threshold:
         return f"{self.phase}: {verb} {self.op} {self.value:g}{'%' if self.percent else ''}"
 
 
+def side_words(side: str) -> str:
+    """How the side a measure was taken on is said: "left side", "both sides, averaged", "" (no side)."""
+    return {"left": "left side", "right": "right side", "both": "both sides, averaged"}.get(side, "")
+
+
 def _compares(node: Node, measure: str):
     if node.kind == "cmp":
         a, b = node.args
@@ -49,10 +55,11 @@ def _compares(node: Node, measure: str):
             yield from _compares(arg, measure)
 
 
-def phase_thresholds(d: ExerciseDefinition) -> list[Threshold]:
-    """Every `measure OP number` (or percentage) of the primary measure in the phases' conditions."""
+def phase_thresholds(d: ExerciseDefinition, measure: str | None = None) -> list[Threshold]:
+    """Every `measure OP number` (or percentage) in the phases' conditions, of the primary measure or of
+    `measure`."""
     out = []
-    measure = d.movement.measure
+    measure = measure or d.movement.measure
     for phase in d.movement.phases:
         for which in ("when", "until"):
             try:
@@ -112,10 +119,25 @@ def per_side_results(definition: ExerciseDefinition, series, *, offline: bool = 
 
 def plot_trace(result, definition: ExerciseDefinition, out_path: str | Path, *, title: str = "",
                mode: str = "", per_side: dict | None = None) -> Path:
-    """Draw `result` (from `count`) for `definition` into a PNG; returns the path.
+    """Draw `result` (from `count`) for `definition` into a PNG (see `trace_figure`); returns the path."""
+    import matplotlib.pyplot as plt
 
-    `per_side` ({"left": result, "right": result}, see `per_side_results`) draws one panel per side, with
-    the reps and faults of `result` credited to that side.
+    fig = trace_figure(result, definition, title=title, mode=mode, per_side=per_side)
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out_path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return out_path
+
+
+def trace_figure(result, definition: ExerciseDefinition, *, title: str = "", mode: str = "",
+                 per_side: dict | None = None):
+    """The matplotlib figure of `result` for `definition`: the primary measure's panel with the phase
+    strip under it, then a panel per other measure (its own unit and thresholds, the phases shaded, the
+    faults of rules that compare it). Each panel's axes has the measure's name as its `gid`.
+
+    `per_side` ({"left": result, "right": result}, see `per_side_results`) draws these panels for each
+    side, with the reps and faults of `result` credited to that side.
     """
     import matplotlib
 
@@ -128,16 +150,24 @@ def plot_trace(result, definition: ExerciseDefinition, out_path: str | Path, *, 
                    [f for f in result.faults if f.side in (s, "none", "both")]) for s in ("left", "right")]
     else:
         panels = [("", result, result.rep_records, result.faults)]
+    others = [m for m in d.measures if m != d.movement.measure]
     times = result.trace.times_s
     duration = float(times[-1] - times[0]) if len(times) > 1 else 1.0
     width = float(np.clip(duration / 2.2, 11.0, 32.0))
     ratios = []
     for _ in panels:
-        ratios += [9, 1.1]
-    fig, axes = plt.subplots(2 * len(panels), 1, figsize=(width, 6.6 * len(panels)), sharex=True,
-                             gridspec_kw={"height_ratios": ratios, "hspace": 0.08})
+        ratios += [9, 1.1] + [4.2] * len(others)
+    n_axes = len(ratios)
+    fig, axes = plt.subplots(n_axes, 1, figsize=(width, 0.7 * sum(ratios) + 0.3), sharex=True,
+                             gridspec_kw={"height_ratios": ratios, "hspace": 0.12}, squeeze=False)
+    axes = axes[:, 0]
+    per_panel = 2 + len(others)
     for k, (side, res, reps, faults) in enumerate(panels):
-        _panel(axes[2 * k], axes[2 * k + 1], d, res, reps, faults, side, last=(k == len(panels) - 1))
+        at = per_panel * k
+        last = k == len(panels) - 1
+        _panel(axes[at], axes[at + 1], d, res, reps, faults, side, last=last and not others)
+        for j, name in enumerate(others):
+            _measure_panel(axes[at + 2 + j], d, res, name, faults, side, last=last and j == len(others) - 1)
 
     n_reps = result.reps
     counted = f"{n_reps} rep{'s' if n_reps != 1 else ''}"
@@ -147,15 +177,114 @@ def plot_trace(result, definition: ExerciseDefinition, out_path: str | Path, *, 
         counted += f", held {result.hold_s:.1f} s"
     head = title or d.id
     axes[0].set_title(f"{head}: {counted}" + (f"   [{mode}]" if mode else ""), fontsize=12, loc="left")
-    out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out_path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return out_path
+    return fig
+
+
+def _not_measurable_masked(times: np.ndarray, values: np.ndarray, result) -> np.ndarray:
+    """`values` with NaN inside the stretches the counter could not measure (the curve is not drawn
+    where the counter did not use it)."""
+    out = np.array(values, dtype=np.float64, copy=True)
+    for nm in result.not_measurable:
+        out[(times >= nm.start_s) & (times < nm.end_s)] = np.nan
+    return out
+
+
+def _shade(ax, result, times: np.ndarray, colours: dict, duration: float, strip=None) -> list:
+    """Phases shaded behind a panel (and named in `strip`), not-measurable stretches hatched; legend handles."""
+    from matplotlib.patches import Patch
+    from matplotlib.transforms import blended_transform_factory
+
+    tr = result.trace
+    phases = list(tr.phase) if len(tr.phase) == len(times) else [""] * len(times)
+    top = blended_transform_factory(ax.transData, ax.transAxes)
+    handles = []
+    for t0, t1, p in phase_runs(times, phases):
+        c = colours.get(p, "#999999")
+        ax.axvspan(t0, t1, color=c, alpha=0.12, lw=0)
+        if strip is not None:
+            strip.axvspan(t0, t1, color=c, alpha=0.55, lw=0)
+            if t1 - t0 > 0.02 * duration:
+                strip.text((t0 + t1) / 2, 0.5, p, ha="center", va="center", fontsize=8, clip_on=True)
+    for p, c in colours.items():
+        handles.append(Patch(color=c, alpha=0.35, label=f"phase {p}"))
+    for nm in result.not_measurable:
+        for a in (ax, strip) if strip is not None else (ax,):
+            a.axvspan(nm.start_s, nm.end_s, color="#777777", alpha=0.28, lw=0, hatch="//")
+        if strip is not None and nm.end_s - nm.start_s > 0.015 * duration:
+            reason = nm.reason if len(nm.reason) <= 70 else nm.reason[:67] + "…"
+            ax.text((nm.start_s + nm.end_s) / 2, 0.5, f"not measurable: {reason}", transform=top, rotation=90,
+                    ha="center", va="center", fontsize=7, color="#333333", clip_on=True)
+    if result.not_measurable:
+        handles.append(Patch(facecolor="#777777", alpha=0.35, hatch="//", label="not measurable"))
+    return handles
+
+
+def _measure_panel(ax, d: ExerciseDefinition, result, name: str, faults, side_label: str, last: bool) -> None:
+    """A measure other than the primary one: its values, the thresholds the phases and the form rules
+    compare it with, and the faults of those rules."""
+    tr = result.trace
+    times = tr.times_s
+    raw = tr.values.get(name, np.full(len(times), np.nan))
+    values = _not_measurable_masked(times, raw, result)
+    unit = d.measure_unit(name)
+    duration = float(times[-1] - times[0]) if len(times) > 1 else 1.0
+    colours = {p: _PHASE_COLOURS[k % len(_PHASE_COLOURS)] for k, p in enumerate(d.movement.phases)}
+    _shade(ax, result, times, colours, duration)
+    handles = []
+    (curve,) = ax.plot(times, values, color="black", lw=1.3, label=name)
+    handles.append(curve)
+    levels = []
+    for th in phase_thresholds(d, name):
+        if th.percent:
+            continue
+        line = ax.axhline(th.value, color=colours.get(th.phase, "#555555"), ls="-" if th.which == "when" else "--",
+                          lw=1.2, alpha=0.9, label=th.label)
+        handles.append(line)
+        levels.append(th.value)
+    codes = set()
+    for i, rule in enumerate(d.form):
+        try:
+            cond = d.condition(f"form:{i}")
+        except KeyError:
+            continue
+        if name not in cond.names:
+            continue
+        codes.add(rule.code)
+        for op, value, pct in _compares(cond.root, name):
+            if pct:
+                continue
+            line = ax.axhline(value, color="#d62728", ls=":", lw=1.2,
+                              label=f"fault {rule.code} if {op} {value:g} ({rule.check})")
+            handles.append(line)
+            levels.append(value)
+    marked = [f for f in faults if f.code in codes]
+    for f in marked:
+        y = _value_at(times, raw, f.time_s)
+        ax.plot([f.time_s], [y], "X", ms=9, color="#d62728", mec="white", zorder=7)
+        ax.annotate(f.code, (f.time_s, y), xytext=(4, 4), textcoords="offset points", fontsize=8,
+                    color="#b71c1c", rotation=30, zorder=7)
+    if marked:
+        handles.append(ax.plot([], [], "X", ms=9, color="#d62728", label="form fault (code)")[0])
+    if not levels and name not in d.used_measures():
+        handles.append(ax.plot([], [], " ", label="(not used by any phase or rule)")[0])
+    label = f"{side_label} {name}" if side_label else name
+    ax.set_ylabel(f"{label} ({unit})" if unit else label, fontsize=9)
+    ax.set_gid(name)
+    ax.grid(True, alpha=0.25)
+    if last:
+        ax.set_xlabel("time (s)")
+    if len(times):
+        ax.set_xlim(float(times[0]), float(times[-1]))
+    finite = values[~np.isnan(values)]
+    if finite.size or levels:
+        lo = min([*finite.tolist(), *levels]) if finite.size else min(levels)
+        hi = max([*finite.tolist(), *levels]) if finite.size else max(levels)
+        pad = 0.1 * max(hi - lo, 1e-6)
+        ax.set_ylim(lo - pad, hi + pad)
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=8, frameon=False)
 
 
 def _panel(ax, strip, d: ExerciseDefinition, result, reps, faults, side_label: str, last: bool) -> None:
-    from matplotlib.patches import Patch
     from matplotlib.transforms import blended_transform_factory
 
     tr = result.trace
@@ -164,33 +293,13 @@ def _panel(ax, strip, d: ExerciseDefinition, result, reps, faults, side_label: s
     has_range = d.movement.range is not None and len(times) > 0
     lo = tr.range_lo if has_range else None
     hi = tr.range_hi if has_range else None
-    phases = list(tr.phase) if len(tr.phase) == len(times) else [""] * len(times)
     measure = tr.primary
     unit = d.measure_unit(measure)
     duration = float(times[-1] - times[0]) if len(times) > 1 else 1.0
     colours = {p: _PHASE_COLOURS[k % len(_PHASE_COLOURS)] for k, p in enumerate(d.movement.phases)}
     top = blended_transform_factory(ax.transData, ax.transAxes)
-    handles = []
-    # phases: shaded behind the curve, and named in the strip below
-    for t0, t1, p in phase_runs(times, phases):
-        c = colours.get(p, "#999999")
-        ax.axvspan(t0, t1, color=c, alpha=0.12, lw=0)
-        strip.axvspan(t0, t1, color=c, alpha=0.55, lw=0)
-        if t1 - t0 > 0.02 * duration:
-            strip.text((t0 + t1) / 2, 0.5, p, ha="center", va="center", fontsize=8, clip_on=True)
-    for p, c in colours.items():
-        handles.append(Patch(color=c, alpha=0.35, label=f"phase {p}"))
-
-    # not measurable: grey, with the reason
-    for nm in result.not_measurable:
-        for a in (ax, strip):
-            a.axvspan(nm.start_s, nm.end_s, color="#777777", alpha=0.28, lw=0, hatch="//")
-        if nm.end_s - nm.start_s > 0.015 * duration:
-            reason = nm.reason if len(nm.reason) <= 70 else nm.reason[:67] + "…"
-            ax.text((nm.start_s + nm.end_s) / 2, 0.5, f"not measurable: {reason}", transform=top, rotation=90,
-                    ha="center", va="center", fontsize=7, color="#333333", clip_on=True)
-    if result.not_measurable:
-        handles.append(Patch(facecolor="#777777", alpha=0.35, hatch="//", label="not measurable"))
+    # phases shaded behind the curve and named in the strip below; not measurable: grey, with the reason
+    handles = _shade(ax, result, times, colours, duration, strip)
 
     # holds
     for h in result.holds:
@@ -232,8 +341,10 @@ def _panel(ax, strip, d: ExerciseDefinition, result, reps, faults, side_label: s
         r0.set_label("adaptive range 0% / 100%")
         handles.append(r0)
 
-    # the measure the machine saw
-    (curve,) = ax.plot(times, values, color="black", lw=1.6, label=f"{measure} ({tr.side})")
+    # the measure the machine saw, where it used it
+    sw = side_words(tr.side)
+    (curve,) = ax.plot(times, _not_measurable_masked(times, values, result), color="black", lw=1.6,
+                       label=f"{measure} ({sw})" if sw else measure)
     handles.insert(0, curve)
 
     # reps: number at the turning point, span along the top
@@ -254,7 +365,7 @@ def _panel(ax, strip, d: ExerciseDefinition, result, reps, faults, side_label: s
                 va="bottom", fontsize=8, color="#1b5e20")
     if reps:
         handles.append(ax.plot([], [], "o", ms=9, mfc="#2e7d32", mec="white",
-                               label="counted rep: number at its turning point, span on top")[0])
+                               label="counted rep: number at its turning point,\nspan on top (it ends when the condition of\nits last phase began to hold)")[0])
 
     # faults
     for f in faults:
@@ -267,6 +378,7 @@ def _panel(ax, strip, d: ExerciseDefinition, result, reps, faults, side_label: s
 
     name = f"{side_label} {measure}" if side_label else measure
     ax.set_ylabel(f"{name} ({unit})" if unit else name)
+    ax.set_gid(measure)
     ax.grid(True, alpha=0.25)
     strip.set_yticks([])
     strip.set_ylabel("phase", rotation=0, ha="right", va="center", fontsize=9)

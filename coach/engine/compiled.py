@@ -51,6 +51,31 @@ def needs_world(d: ExerciseDefinition) -> list[str]:
     return [name for name, m in d.measures.items() if m.space == "3d"]
 
 
+#: Default `hold.tolerance` of a hold on an angle or inclination, degrees.
+HOLD_TOLERANCE_DEG = 8.0
+
+
+def hold_tolerance(d: ExerciseDefinition) -> float | None:
+    """How far from its held level the primary measure may stray while a hold is timed (the measure's unit):
+    the definition's ``hold.tolerance``, else `HOLD_TOLERANCE_DEG` for measures in degrees; None (the whole
+    hold phase is timed) without a hold or for other units without one."""
+    hold = d.movement.hold
+    if hold is None:
+        return None
+    if hold.tolerance is not None:
+        return hold.tolerance
+    return HOLD_TOLERANCE_DEG if d.measures[d.movement.measure].unit == "deg" else None
+
+
+def rest_end(d: ExerciseDefinition) -> str | None:
+    """Where reps start, the "high" or "low" end of the primary measure, so that a rep turns at the other
+    end: ``movement.range.rest`` when a range is given, else read from the phases' thresholds
+    (`ExerciseDefinition.rest_from_phases`). None when the conditions do not say: then each rep turns at the
+    extreme farther from where it started."""
+    mv = d.movement
+    return mv.range.rest if mv.range is not None else d.rest_from_phases()
+
+
 def compile_definition(d: ExerciseDefinition, *, has_world: bool = True) -> Compiled:
     """Resolve `d` for keypoints with (`has_world`) or without world coordinates. Measures with ``space:
     auto`` are taken in 3-D when world coordinates exist, else in the image; ``space: 3d`` on keypoints
@@ -93,14 +118,17 @@ def compile_definition(d: ExerciseDefinition, *, has_world: bool = True) -> Comp
         hold_phase=phases.index(mv.hold.phase) if mv.hold else None, min_phase_s=mv.min_phase_s,
         max_gap_s=mv.max_gap_s, min_rep_s=mv.min_rep_s, max_rep_s=mv.max_rep_s,
         hold_min_s=mv.hold.min_s if mv.hold else 0.0, bridge_gap_s=mv.hold.bridge_gap_s if mv.hold else 0.0,
-        rest=mv.range.rest if mv.range else None, rest_s=mv.rest_s)
+        hold_tolerance=hold_tolerance(d), rest=rest_end(d), rest_s=mv.rest_s)
     channels: list[Channel] = []
     channel_of: dict = {}
     sided: dict = {}
+    each_side = bool(mv.rep) and mv.credit_side is None and mv.sides == "each"
     for name, m in d.measures.items():
         space = "3d" if m.space == "3d" or (m.space == "auto" and has_world) else "2d"
         g = MeasureGeometry(kind=m.kind, parts=m.parts, space=space, reference=m.from_, axis=m.axis, per=m.per)
         mvis = m.min_visibility if m.min_visibility is not None else d.min_visibility
+        if name == mv.measure and each_side and g.sided:  # each side counted: a far limb still counts
+            mvis = min(mvis, mv.count_visibility)
         sided[name] = g.sided
         for side in (SIDES if g.sided else ("left",)):
             channel_of[(name, side)] = len(channels)

@@ -23,19 +23,23 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from coach.engine.adaptive_range import AdaptiveRange
+from coach.engine.caveats import caveat, fallback_caveats, margin_function, sides_caveats
 from coach.engine.compiled import SIDES, Compiled, compile_definition
+from coach.engine.cuts import CutWatcher, body_sizes
 from coach.engine.events import Event
 from coach.engine.filters import Smoother, sample_rate_hz
+from coach.engine.lanes import Lane, counted_sides, fallback_range
 from coach.engine.jump_gate import JumpGate, body_centres
 from coach.engine.machine import Machine, Tally
+from coach.engine.machine.rep_ledger import RepLedger
 from coach.engine.measures import compute
 from coach.engine.reasons import frame_reason
-from coach.engine.result import CountResult, Trace, merge_intervals
+from coach.engine.result import CountResult, Trace, not_measurable_by_all
 from coach.engine.sides import SideChooser
-from coach.engine.tracking import ExerciserChooser, choose_slots
+from coach.engine.tracking import ExerciserChooser
 from coach.exercise.expressions import RANGE_HI, RANGE_LO
 from coach.exercise.spec import ExerciseDefinition
-from coach.pose.landmarks import N_LANDMARKS
+from coach.pose.landmarks import N_LANDMARKS, landmark_index
 from coach.pose.series import PoseFrame, PoseSeries
 
 _NAN = float("nan")
@@ -67,9 +71,10 @@ class CounterState:
 
 
 def make_chooser(d: ExerciseDefinition, comp: Compiled, choose: str | int = "auto") -> ExerciserChooser:
-    """The `ExerciserChooser` of a set of `d`: activity is the primary measure's spread (both sides of a
-    sided measure, raw keypoints); someone moves "in the exercise's pattern" from half the definition's
-    `range.min_span` (holds and definitions without a range: never, so the largest/central is taken)."""
+    """The `ExerciserChooser` of a set of `d`: among the people in the definition's `posture`, activity is the
+    primary measure's spread (both sides of a sided measure, raw keypoints); someone moves "in the
+    exercise's pattern" from half the definition's `range.min_span` (holds and definitions without a range:
+    never, so the largest/central is taken)."""
     chans = [c for c in comp.channels if c.measure == comp.primary]
 
     def measure_fn(xy, world, vis):
@@ -78,7 +83,8 @@ def make_chooser(d: ExerciseDefinition, comp: Compiled, choose: str | int = "aut
 
     rng = d.movement.range
     min_activity = 0.5 * rng.min_span if rng is not None and d.movement.hold is None else float("inf")
-    return ExerciserChooser(choose, measure_fn=measure_fn, min_activity=min_activity, window_s=CHOOSER_WINDOW_S)
+    return ExerciserChooser(choose, measure_fn=measure_fn, min_activity=min_activity, window_s=CHOOSER_WINDOW_S,
+                            posture=None if d.posture == "any" else d.posture)
 
 
 def _side_eps(d: ExerciseDefinition) -> float:
@@ -104,17 +110,27 @@ class Counter:
         self.side_override = side if side in SIDES else None
         self.tally = Tally()
         mv = definition.movement
-        self.each = mv.sides == "each"
+        sides = counted_sides(definition, self.comp.sided[mv.measure], self.side_override)
+        self.each = len(sides) == 2  #: each side is counted in a lane of its own
+        self.ledger = RepLedger(self.tally, two_sides=self.each,
+                                min_span=mv.range.min_span if mv.range is not None else 0.0)
         self.keep_trace = keep_trace
         self.chooser = make_chooser(definition, self.comp, choose)
         self.gate = JumpGate()
-        sm = mv.smoothing
-        self.smoothers = [Smoother(sm.despike_frames, sm.min_cutoff_hz, sm.beta) for _ in self.comp.channels]
+        self.cuts = CutWatcher()
+        self.smoothers = self._new_smoothers()
         self._history: deque = deque(maxlen=4096)  # (frame index, (left, right)) of the credit measure
-        run_sides = list(SIDES) if self.each else [None]
-        self.machines = {s: Machine(self.comp.table, self.tally, side=s or "both",
-                                    credit=self._credit if mv.credit_side else None) for s in run_sides}
+        min_span = mv.range.min_span if mv.range is not None else 0.0
+        margin = margin_function(self.comp)
+        self.lanes = [Lane(s, Machine(self.comp.table, self.tally, side=s or "both",
+                                      credit=self._credit if mv.credit_side else None, ledger=self.ledger,
+                                      margin=margin),
+                           None, min_span) for s in sides]
+        self._followed: int | None = None  # the person followed, once several have been seen
         self._conds = [(bit, c.compile()) for bit, c in self.comp.conditions]
+        self._rule_bit = 1 << (2 * len(self.comp.phases))  # bits from here on are form rules
+        prim_geom = self.comp.channels[self.comp.channel_of[(mv.measure, "left")]].geometry
+        self._quality_idx = {sd: [landmark_index(n) for n in prim_geom.landmarks(sd)] for sd in SIDES}
         self._fps = fps
         self._pending: list[PoseFrame] = []
         self._ready = False
@@ -137,7 +153,7 @@ class Counter:
                 self._plan.append((name, self.comp.channel_of[(name, "left")], self.comp.channel_of[(name, "right")],
                                    take))
         prim = definition.measures[mv.measure]
-        self._auto_needed = (self.side_override is None and not self.each and self.comp.sided[mv.measure]
+        self._auto_needed = (self.side_override is None and self.comp.sided[mv.measure]
                              and any(m.side == "auto" and self.comp.sided[n] for n, m in definition.measures.items()))
         self._prim_sided = self.comp.sided[mv.measure]
         self._prim_both = prim.side == "both" and self.side_override is None
@@ -151,13 +167,28 @@ class Counter:
         self._fps = fps
         window_s = mv.range.window_s if mv.range is not None else 10.0
         self.side_chooser = SideChooser(max(3, int(round(window_s * fps))), _side_eps(self.d))
-        self.ranges = {}
         if mv.range is not None:
-            for key in self.machines:
-                self.ranges[key] = AdaptiveRange(mv.range, fps)
+            for lane in self.lanes:
+                lane.range = AdaptiveRange(mv.range, fps)
+                fb = fallback_range(self.d, fps)
+                if fb is not None:
+                    lane.fallback, lane.flip = fb
         self._ready = True
 
     # ------------------------------------------------------------------ helpers
+
+    def _new_smoothers(self) -> list[Smoother]:
+        sm = self.d.movement.smoothing
+        return [Smoother(sm.despike_frames, sm.min_cutoff_hz, sm.beta) for _ in self.comp.channels]
+
+    def _restart_after_cut(self) -> None:
+        """A camera cut: smoothing and the side followed start afresh (the frames before it are another
+        shot); each lane decides from its first value after the cut whether the shot continues (`Lane`)."""
+        self.smoothers = self._new_smoothers()
+        if self._ready:
+            self.side_chooser = SideChooser(self.side_chooser.quantiles[0].window, _side_eps(self.d))
+        for lane in self.lanes:
+            lane.cut()
 
     def _credit(self, i: int) -> str:
         pick_min = self.d.movement.credit_side.pick == "min"
@@ -200,12 +231,27 @@ class Counter:
         xy1, vis1 = xy[None], vis[None]
         world1 = None if world is None else world[None]
         raw = [float(compute(c.geometry, xy1, world1, vis1, c.side, c.min_visibility)[0]) for c in self.comp.channels]
-        return raw, {"nobody": slot < 0, "jumped": jumped, "xy": xy, "vis": vis}
+        return raw, {"nobody": slot < 0, "jumped": jumped, "xy": xy, "vis": vis, "cut": frame.cut,
+                     "size": float(body_sizes(xy)), "who": self.chooser.chosen if self.chooser.seen_several else None}
 
     # ------------------------------------------------------------------ stages 3 and 4, shared by live and count()
 
     def _step(self, t: float, raw: list[float], ctx: dict) -> list[Event]:
-        """Stages 3 and 4 for one frame of raw measure channels."""
+        """Camera cuts, then stages 3 and 4, for one frame of raw measure channels."""
+        cut, refitting = self.cuts.update(t, ctx["cut"], ctx["size"], ctx["jumped"], ctx["nobody"])
+        if cut:
+            self._restart_after_cut()
+            self.tally.warnings.append(caveat("cut", f"camera cut or zoom at {t:.1f} s: the range of the movement "
+                                                     f"is learned afresh if the shot changed", t))
+        who = ctx.get("who")
+        if who is not None:
+            if self._followed is not None and who != self._followed:
+                self.tally.warnings.append(caveat("person_switched", f"another person is followed from {t:.1f} s",
+                                                  t))
+            self._followed = who
+        if refitting:
+            raw = [_NAN] * len(raw)
+        ctx["refitting"] = refitting
         return self._count(t, *self._smooth(t, raw), ctx)
 
     def _smooth(self, t: float, raw: list[float]) -> tuple[dict, dict, str]:
@@ -237,7 +283,8 @@ class Counter:
         return values, per_side, auto
 
     def _count(self, t: float, values: dict, per_side: dict, auto: str, ctx: dict) -> list[Event]:
-        """Stage 4: the adaptive range, the conditions and the machines, for one frame."""
+        """Stage 4: for each lane, the adaptive range, the conditions and the machine, for one frame; then
+        the ledger that makes reps of the lanes' reps."""
         i = self._i
         self._i += 1
         d, comp, mv = self.d, self.comp, self.d.movement
@@ -248,46 +295,53 @@ class Counter:
         self._left_frames += auto == "left"
         st = self.state
         events: list[Event] = []
+        shown = self.lanes[0]
         counted = lo = hi = _NAN
-        for s, machine in self.machines.items():
+        vis = ctx["vis"]
+        fb_name = mv.fallback.measure if mv.fallback is not None else None
+        for lane in self.lanes:
+            s = lane.side
             if s is None:
                 env = dict(values)
             else:
                 env = {k: (per_side[k][s] if k in per_side and d.measures[k].side in ("auto", "both") else v)
                        for k, v in values.items()}
-            x = env[comp.primary]
+            x, lo_s, hi_s, fell_back = lane.measure(env[comp.primary], env[fb_name] if fb_name else _NAN)
+            env[comp.primary] = x
             ok = True
-            rng = self.ranges.get(s)
-            if rng is not None:
-                x, lo, hi = rng.update(x)
-                env[comp.primary] = x
-                env[RANGE_LO], env[RANGE_HI] = lo, hi
-                st.range_lo, st.range_hi = lo, hi
-                ok = lo == lo
+            if lane.range is not None:
+                env[RANGE_LO], env[RANGE_HI] = lo_s, hi_s
+                ok = lo_s == lo_s
             ok = ok and all(env[nm] == env[nm] for nm in comp.needed)
             mask = 0
+            rules_env = dict(env, **{comp.primary: _NAN}) if fell_back else env  # no form verdict on a stand-in
             for bit, fn in self._conds:
                 try:
-                    if fn(env):
+                    if fn(env if bit < self._rule_bit else rules_env):
                         mask |= bit
                 except (TypeError, ZeroDivisionError, KeyError):
                     pass
             reason = ""
+            rng = lane.range
             if not ok:
-                reason = frame_reason(comp, nobody=ctx["nobody"], jumped=ctx["jumped"], xy=ctx["xy"], vis=ctx["vis"],
-                                      side=s or auto, settling=rng is not None and rng.settling,
-                                      rejected=rng is not None and rng.rejected, learning=rng is not None and lo != lo)
-            events += machine.step(t, x, ok, mask, i, reason)
-            if s is None or s == "left":
-                counted = x
-        m0 = next(iter(self.machines.values()))
-        st.phase = None if m0.phase is None else comp.phases[m0.phase]
-        st.reps, st.reps_left, st.reps_right = self.tally.reps, self.tally.reps_left, self.tally.reps_right
-        st.held_s = self.tally.held_s + sum(mc.open_hold_s for mc in self.machines.values())
+                reason = frame_reason(comp, nobody=ctx["nobody"], jumped=ctx["jumped"], xy=ctx["xy"], vis=vis,
+                                      side=s or auto, refitting=ctx.get("refitting", False),
+                                      settling=rng is not None and rng.settling,
+                                      rejected=rng is not None and rng.rejected, learning=rng is not None and lo_s != lo_s)
+            quality = 1.0 if vis is None else min(float(vis[k]) for k in self._quality_idx[s or auto])
+            events += lane.machine.step(t, x, ok, mask, i, reason, quality, (lo_s, hi_s))
+            lane.seen_frames += ok
+            if s is None or s == auto:
+                shown, counted, lo, hi = lane, x, lo_s, hi_s
+        if self.each:
+            self.ledger.step(t, {lane.side: lane.machine.rep_started_s for lane in self.lanes}, events)
+        st.range_lo, st.range_hi = lo, hi
+        st.phase = None if shown.machine.phase is None else comp.phases[shown.machine.phase]
+        self._state_counts()
+        st.held_s = self.tally.held_s + sum(lane.machine.open_hold_s for lane in self.lanes)
         st.values = values
-        st.measurable = all(mc.measurable for mc in self.machines.values())
-        st.reason = "" if st.measurable else next((mc.gaps.reason for mc in self.machines.values()
-                                                   if not mc.measurable), "")
+        st.measurable = any(lane.machine.measurable for lane in self.lanes)  # one side is enough to count
+        st.reason = "" if st.measurable else shown.machine.gaps.reason
         st.last_cue, st.last_cue_s = self.tally.last_cue, self.tally.last_cue_s
         st.side = self._side_label(auto)
         tr = self._trace
@@ -304,8 +358,16 @@ class Counter:
                     sides[sd].append(per_side[name][sd])
         return events
 
+    def _state_counts(self) -> None:
+        """The counts the person sees: recorded reps and those waiting for the other side (`RepLedger`)."""
+        st, tally, pending = self.state, self.tally, self.ledger.pending
+        st.reps = tally.reps + len(pending)
+        st.reps_left = tally.reps_left + sum("left" in c.sides_done for c in pending)
+        st.reps_right = tally.reps_right + sum("right" in c.sides_done for c in pending)
+
     def _side_label(self, auto: str) -> str:
-        if self.each or self._prim_both:
+        """The side whose values are shown (with a lane per side: the side that moves most)."""
+        if self._prim_both:
             return "both"
         if not self._prim_sided:
             return "none"
@@ -337,8 +399,10 @@ class Counter:
             for f in self._pending:
                 events += self._step(f.timestamp_s, *self._measure_frame(f))
             self._pending = []
-        for mc in self.machines.values():
-            events += mc.finish(time_s)
+        for lane in self.lanes:
+            events += lane.machine.finish(time_s)
+        self.ledger.flush(events)
+        self._state_counts()
         self.state.held_s = self.tally.held_s
         return events
 
@@ -369,19 +433,30 @@ class Counter:
         return CountResult(
             exercise=self.d.id, reps=t.reps, reps_left=t.reps_left, reps_right=t.reps_right, hold_s=t.held_s,
             rep_records=sorted(t.records, key=lambda r: r.end_s), holds=sorted(t.holds, key=lambda h: h.start_s),
-            faults=sorted(t.faults, key=lambda f: f.time_s), not_measurable=merge_intervals(t.not_measurable),
-            trace=trace, side=side, definition_hash=self.d.content_hash)
+            faults=sorted(t.faults, key=lambda f: f.time_s),
+            not_measurable=not_measurable_by_all([lane.machine.not_measurable for lane in self.lanes]),
+            trace=trace, side=side, definition_hash=self.d.content_hash,
+            warnings=sorted(t.warnings + sides_caveats({ln.side: ln.seen_frames for ln in self.lanes})
+                            + fallback_caveats(self.d, sum(ln.fallback_frames for ln in self.lanes) / (self._fps or 30.0)),
+                            key=lambda w: (w["time_s"] is None, w["time_s"] or 0.0)))
 
 
-def _follow(series: PoseSeries, counter: Counter) -> np.ndarray:
-    if counter.chooser.choice == "auto" and series.n_slots == 1:  # the lone person (what the chooser says)
-        return np.where(series.n_people > 0, 0, -1)
-    return choose_slots(series, counter.chooser)
+def _follow(series: PoseSeries, counter: Counter) -> tuple[np.ndarray, list]:
+    """(slot followed in each frame, -1 = nobody; who is followed in each frame once several people have been
+    seen, else None), exactly as the counter's chooser follows them frame by frame."""
+    chooser = counter.chooser
+    if chooser.choice == "auto" and series.n_slots == 1:  # the lone person (what the chooser says)
+        return np.where(series.n_people > 0, 0, -1), [None] * len(series)
+    slots, who = [], []
+    for f in series.frames():
+        slots.append(chooser.step(f))
+        who.append(chooser.chosen if chooser.seen_several else None)
+    return np.array(slots, np.int64), who
 
 
 def followed_slots(definition: ExerciseDefinition, series: PoseSeries, choose: str | int = "auto") -> np.ndarray:
     """Slot of the person a count follows in every frame (-1 = nobody), exactly as a `Counter` follows them."""
-    return _follow(series, Counter(definition, choose=choose, has_world=series.has_world))
+    return _follow(series, Counter(definition, choose=choose, has_world=series.has_world))[0]
 
 
 def count(definition: ExerciseDefinition, series: PoseSeries, *, offline: bool = False, side: str | None = None,
@@ -402,7 +477,7 @@ def count(definition: ExerciseDefinition, series: PoseSeries, *, offline: bool =
     n = len(series)
     if n == 0:
         return counter.result()
-    slots = _follow(series, counter)
+    slots, who = _follow(series, counter)
     xy, world, vis = person_arrays(series, slots)
     centres, torsos = body_centres(xy)
     gate = counter.gate
@@ -411,10 +486,13 @@ def count(definition: ExerciseDefinition, series: PoseSeries, *, offline: bool =
     raw = np.stack([compute(c.geometry, xy, world, vis, c.side, c.min_visibility)
                     for c in counter.comp.channels], axis=1).tolist()
     times = series.timestamps_s.tolist()
+    sizes = body_sizes(xy).tolist()
+    cuts = [None] * n if series.cuts is None else series.cuts.tolist()
     st = counter.state
     for i in range(n):
         st.slot = int(slots[i])
-        counter._step(times[i], raw[i], {"nobody": slots[i] < 0, "jumped": bool(jumped[i]), "xy": xy[i], "vis": vis[i]})
+        counter._step(times[i], raw[i], {"nobody": slots[i] < 0, "jumped": bool(jumped[i]), "xy": xy[i], "vis": vis[i],
+                                         "cut": cuts[i], "size": sizes[i], "who": who[i]})
     counter.finish(times[-1])
     return counter.result()
 
@@ -452,14 +530,13 @@ def count_measures(definition: ExerciseDefinition, times_s, measures: dict, *, o
         from coach.engine.offline import count_traces
 
         return count_traces(definition, times, vals, smooth=smooth)
-    counter = Counter(definition, fps=sample_rate_hz(times), keep_trace=True)
-    if counter.each:
-        raise ValueError("count_measures takes one trace per measure; a definition with sides: each needs keypoints")
+    # one trace per measure is one side's: the measures' `auto` side is fixed to it (one lane)
+    counter = Counter(definition, side="left", fps=sample_rate_hz(times), keep_trace=True)
     names = list(definition.measures)
     columns = [vals[k].tolist() for k in names]
     sm = definition.movement.smoothing
     smoothers = {k: Smoother(sm.despike_frames, sm.min_cutoff_hz, sm.beta) for k in names}
-    ctx = {"nobody": False, "jumped": False, "xy": None, "vis": np.ones(N_LANDMARKS)}
+    ctx = {"nobody": False, "jumped": False, "xy": None, "vis": np.ones(N_LANDMARKS), "cut": False, "size": _NAN}
     for i, t in enumerate(times.tolist()):
         row = {k: (smoothers[k].update(col[i], t) if smooth else col[i]) for k, col in zip(names, columns)}
         counter._count(t, row, {}, counter.side_override or "left", ctx)

@@ -42,6 +42,9 @@ class RepRecord:
     min_value: float  #: minimum of the primary measure during the rep (deg or the measure's unit)
     max_value: float
     faults: tuple[FormFault, ...] = field(default_factory=tuple)
+    #: observation ended (end of the source, a fade, the person lost for good) after the turning point, on the
+    #: way back: counted, but its end and return are not seen
+    ended_early: bool = False
 
     @property
     def duration_s(self) -> float:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from coach.engine.compiled import Compiled
+from coach.engine.cuts import REFITTING
 from coach.engine.measures import estimate_view, invisible_landmarks
 
 NOBODY = "nobody in view"
@@ -15,12 +16,15 @@ LEARNING = "learning the range of the movement"
 
 
 def frame_reason(comp: Compiled, *, nobody: bool, jumped: bool, xy: np.ndarray | None, vis: np.ndarray | None,
-                 side: str, settling: bool = False, rejected: bool = False, learning: bool = False) -> str:
+                 side: str, settling: bool = False, rejected: bool = False, learning: bool = False,
+                 refitting: bool = False) -> str:
     """The reason one frame is not measurable. xy (33, 2) px and vis (33,) of the person followed."""
     if nobody:
         return NOBODY
     if jumped:
         return JUMPED
+    if refitting:
+        return REFITTING
     d = comp.definition
     missing: list[str] = []
     for name in comp.needed:

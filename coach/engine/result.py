@@ -49,7 +49,8 @@ class CountResult:
     trace: Trace
     side: str = "none"  #: side the measures were taken on (auto resolves to left/right)
     definition_hash: str = ""
-    warnings: list[dict] = field(default_factory=list)  #: why a count could be wrong (code, message, time)
+    #: why the count could be wrong (`coach.engine.caveats`): dicts of code, message, time_s
+    warnings: list[dict] = field(default_factory=list)
 
     @property
     def not_measurable_s(self) -> float:
@@ -69,6 +70,7 @@ class CountResult:
             "faults": [f.to_dict() for f in self.faults],
             "not_measurable_s": round(self.not_measurable_s, 3),
             "not_measurable": [n.to_dict() for n in self.not_measurable],
+            "warnings": list(self.warnings),
             "definition_hash": self.definition_hash,
         }
 
@@ -82,4 +84,22 @@ def merge_intervals(items: list[NotMeasurable]) -> list[NotMeasurable]:
             out[-1] = NotMeasurable(last.start_s, max(last.end_s, it.end_s), last.reason)
         else:
             out.append(it)
+    return out
+
+
+def not_measurable_by_all(per_machine: list[list[NotMeasurable]]) -> list[NotMeasurable]:
+    """Where none of a set's machines could measure: the intersection of their (merged) intervals; a part
+    keeps the reason of the first machine's interval it lies in. One machine: its intervals."""
+    parts = [merge_intervals(x) for x in per_machine]
+    if not parts:
+        return []
+    out = parts[0]
+    for other in parts[1:]:
+        both = []
+        for a in out:
+            for b in other:
+                start, end = max(a.start_s, b.start_s), min(a.end_s, b.end_s)
+                if end > start:
+                    both.append(NotMeasurable(start, end, a.reason))
+        out = both
     return out

@@ -4,8 +4,9 @@ and classes over keypoints; no I/O, times from the source).
 - `PeopleTracker` gives every detected person a stable track id across frames (slot order changes from
   frame to frame): Hungarian matching on torso-centre distance (after a constant-velocity prediction),
   keypoint distance and size; tracks unseen for up to `keep_s` survive (occlusion, people crossing).
-- `ExerciserChooser` picks the person a single-person session follows: the one whose primary measure moves
-  most (hysteretic), or the largest/most central while nobody moves; or a fixed choice.
+- `ExerciserChooser` picks the person a single-person session follows: among the people whose posture fits
+  the exercise (lying for sit-ups, upright for squats), the one whose primary measure moves most
+  (hysteretic), or the largest/most central while nobody moves; or a fixed choice.
 """
 
 from __future__ import annotations
@@ -178,6 +179,31 @@ SWITCH_RATIO = 1.5
 #: ...for this long without interruption.
 SWITCH_AFTER_S = 1.0
 
+#: Postures a definition may ask for, and the trunk's angle from vertical in the picture that fits each:
+#: upright (standing or sitting) under 45 degrees, lying over.
+POSTURES = ("upright", "lying")
+#: A person fits a posture when they are in it in at least this share of the chooser's window (a sit-up
+#: comes up to upright, a deadlift hinges over).
+POSTURE_SHARE = 0.3
+
+_SH = [_LI["left_shoulder"], _LI["right_shoulder"]]
+_HP = [_LI["left_hip"], _LI["right_hip"]]
+
+
+def in_posture(xy: np.ndarray, posture: str, world: np.ndarray | None = None) -> float:
+    """1.0 when the skeleton is in `posture` ("upright": trunk within 45 degrees of vertical; "lying": beyond),
+    0.0 when not, NaN when its shoulders and hips are not seen. With world landmarks (33, 3) m the trunk is
+    taken in 3-D (a push-up seen head-on is lying though its trunk looks upright in the picture), else in
+    the picture, xy (33, 2) px. y points down in both."""
+    pts = world if world is not None and np.all(np.isfinite(world[_SH + _HP])) else xy
+    d = np.nanmean(pts[_SH], axis=0) - np.nanmean(pts[_HP], axis=0)
+    if not np.all(np.isfinite(d)) or not np.any(d):
+        return float("nan")
+    level = float(np.hypot(d[0], d[2])) if len(d) == 3 else abs(float(d[0]))
+    upright = abs(float(d[1])) >= level  # the trunk's vertical part dominates
+    return float(upright == (posture == "upright"))
+
+
 #: Measure function for the chooser: (xy (33, 2), world (33, 3) or None, visibility (33,)) -> values of the
 #: primary measure (one per side, NaN where not measurable).
 MeasureFn = Callable[[np.ndarray, np.ndarray | None, np.ndarray], tuple]
@@ -204,10 +230,14 @@ class ExerciserChooser:
 
     def __init__(self, choice: str | int = "auto", *, measure_fn: MeasureFn | None = None,
                  min_activity: float = float("inf"), window_s: float = 3.0, width_px: float | None = None,
-                 keep_s: float = KEEP_LOST_S):
+                 keep_s: float = KEEP_LOST_S, posture: str | None = None):
         if not (isinstance(choice, int) or choice in CHOICES):
             raise ValueError(f"choice must be a track id or one of {', '.join(CHOICES)}, not {choice!r}")
+        if posture is not None and posture not in POSTURES:
+            raise ValueError(f"posture must be one of {', '.join(POSTURES)} or None, not {posture!r}")
         self.choice = choice
+        self.posture = posture
+        self._poses: dict[int, deque] = {}  # track id -> (time, in posture 1/0/NaN) over the window
         self.measure_fn = measure_fn
         self.min_activity = min_activity
         self.window_s = window_s
@@ -218,6 +248,17 @@ class ExerciserChooser:
         self.ids: list[int] = []  #: track id per slot of the last frame
         self._hist: dict[int, deque] = {}
         self._challenger: tuple[int, float] | None = None
+
+    def fits(self, tid: int, t: float) -> bool:
+        """True when the track's posture fits the exercise (`POSTURE_SHARE` of its recent frames), or no posture
+        is asked for, or its trunk has not been seen."""
+        if self.posture is None:
+            return True
+        h = self._poses.get(tid)
+        while h and h[0][0] < t - self.window_s:
+            h.popleft()
+        seen = [v for _, v in h or () if v == v]
+        return not seen or sum(seen) >= POSTURE_SHARE * len(seen)
 
     def _activity(self, tid: int, t: float) -> float:
         h = self._hist.get(tid)
@@ -260,6 +301,13 @@ class ExerciserChooser:
                 self._hist.setdefault(tid, deque()).append((t, tuple(v)))
             for tid in [tid for tid in self._hist if tid not in self.tracker.tracks]:
                 del self._hist[tid]
+        if self.posture is not None:
+            for tid, k in slot_of.items():
+                world = None if frame.world_m is None else frame.world_m[k].astype(np.float64)
+                self._poses.setdefault(tid, deque()).append(
+                    (t, in_posture(frame.xy_px[k].astype(np.float64), self.posture, world)))
+            for tid in [tid for tid in self._poses if tid not in self.tracker.tracks]:
+                del self._poses[tid]
         if isinstance(self.choice, int):
             self.chosen = self.choice
             return slot_of.get(self.choice, -1)
@@ -275,14 +323,16 @@ class ExerciserChooser:
             self.chosen = self._pick(slot_of, frame.xy_px, t)
         elif self.choice == "auto" and len(self.tracker.tracks) > 1:
             cur = self._activity(self.chosen, t)
+            cur_fits = self.fits(self.chosen, t)
             best_tid, best_a = None, 0.0
             for tid in slot_of:
-                if tid != self.chosen:
+                if tid != self.chosen and self.fits(tid, t):
                     a = self._activity(tid, t)
-                    if a > best_a:
+                    if a > best_a or best_tid is None:
                         best_tid, best_a = tid, a
-            if best_tid is not None and best_a >= self.min_activity and \
-                    best_a > SWITCH_RATIO * cur + self.min_activity * (cur >= self.min_activity):
+            misfit = not cur_fits and best_tid is not None  # someone whose posture fits is in view
+            if best_tid is not None and (misfit or best_a >= self.min_activity and
+                                         best_a > SWITCH_RATIO * cur + self.min_activity * (cur >= self.min_activity)):
                 if self._challenger is None or self._challenger[0] != best_tid:
                     self._challenger = (best_tid, t)
                 if t - self._challenger[1] >= SWITCH_AFTER_S or cur < 0.25 * self.min_activity \
@@ -293,6 +343,9 @@ class ExerciserChooser:
         return slot_of.get(self.chosen, -1)
 
     def _pick(self, slot_of: dict[int, int], xy: np.ndarray, t: float) -> int:
+        if self.choice == "auto":  # only people whose posture fits the exercise, when there are any
+            fitting = {tid: k for tid, k in slot_of.items() if self.fits(tid, t)}
+            slot_of = fitting or slot_of
         boxes = {tid: body_box(np.asarray(xy[k], np.float64)) for tid, k in slot_of.items()}
         if self.choice == "auto" and self.measure_fn is not None:
             act = {tid: self._activity(tid, t) for tid in slot_of}
@@ -304,8 +357,3 @@ class ExerciserChooser:
         if self.choice == "center" and self.width_px:
             return min(boxes, key=lambda k: abs(float(boxes[k][0][0]) - self.width_px / 2))
         return max(boxes, key=lambda k: _centrality_score(boxes[k][0], boxes[k][1], self.width_px))
-
-
-def choose_slots(series: PoseSeries, chooser: ExerciserChooser) -> np.ndarray:
-    """Slot followed in every frame (-1 = not in view), running `chooser` over the recording."""
-    return np.array([chooser.step(f) for f in series.frames()], np.int64)

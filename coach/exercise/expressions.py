@@ -54,6 +54,17 @@ class Node:
         return self.kind in ("cmp", "and", "or", "not")
 
 
+def _equals_hint(text: str, at: int) -> str:
+    """What to write instead of an '=' at `at` in a condition ("hip = 90", "hip => 90")."""
+    two = text[at:at + 2]
+    if two in ("=>", "=<"):
+        fixed = text[:at] + two[::-1] + text[at + 2:]
+        return f"'{two}' is written '{two[::-1]}': \"{fixed}\""
+    fixed = text[:at] + ">=" + text[at + 1:]
+    return (f"'=' is not a comparison: write <, >, <= or >= (a measure is never exactly equal to a number), "
+            f"e.g. \"{fixed}\"")
+
+
 class _Parser:
     def __init__(self, text: str):
         self.text = text
@@ -63,8 +74,11 @@ class _Parser:
         while pos < len(text_stripped):
             m = _TOKEN.match(text_stripped, pos)
             if not m or m.end() == pos:
-                bad = text_stripped[pos:].strip()[:1]
-                raise ExpressionError(f"unexpected character '{bad}' at position {pos + 1}")
+                at = pos + len(text_stripped[pos:]) - len(text_stripped[pos:].lstrip())
+                bad = text_stripped[at:at + 1]
+                if bad == "=":
+                    raise ExpressionError(_equals_hint(text_stripped, at))
+                raise ExpressionError(f"unexpected character '{bad}' at position {at + 1}")
             kind = m.lastgroup
             self.tokens.append((kind, m.group(kind), m.start(kind)))
             pos = m.end()
@@ -118,7 +132,8 @@ class _Parser:
         tok = self.peek()
         if tok is not None and tok[0] == "op" and tok[1] in ("<", "<=", ">", ">=", "==", "!="):
             if tok[1] in ("==", "!="):
-                raise ExpressionError(f"'{tok[1]}' is not allowed: measures are continuous; use < or >")
+                raise ExpressionError(f"'{tok[1]}' is not a comparison you can use: a measure is never exactly "
+                                      f"equal to a number; write <, >, <= or >=")
             self.i += 1
             right = self.sum_()
             return Node("cmp", tok[1], (left, right))
@@ -202,6 +217,24 @@ def uses_percent(node: Node) -> bool:
     return node.kind == "pct" or any(uses_percent(a) for a in node.args)
 
 
+_FLIP = {"<": ">", ">": "<", "<=": ">=", ">=": "<="}
+
+
+def compares(node: Node, name: str):
+    """(op, threshold, is_percent) of every plain comparison of measure `name` with a number joined by
+    ``and`` in a condition, the measure on the left ("140 > hip" gives ("<", 140.0, False)). Comparisons
+    under ``or``, ``not`` or arithmetic do not bound the value and are left out."""
+    if node.kind == "cmp":
+        a, b = node.args
+        if a.kind == "name" and a.value == name and b.kind in ("num", "pct"):
+            yield str(node.value), float(b.value), b.kind == "pct"
+        elif b.kind == "name" and b.value == name and a.kind in ("num", "pct"):
+            yield _FLIP[str(node.value)], float(a.value), a.kind == "pct"
+    elif node.kind == "and":
+        for arg in node.args:
+            yield from compares(arg, name)
+
+
 @dataclass(frozen=True)
 class Condition:
     """A parsed, checked condition; call `evaluate(env)` with measure values (arrays or floats)."""
@@ -217,6 +250,22 @@ class Condition:
     def uses_percent(self) -> bool:
         return uses_percent(self.root)
 
+    def band(self, name: str, percent: bool = False) -> tuple[float, float] | None:
+        """(lowest, highest) value of measure `name` for which the condition can hold, read from its plain
+        comparisons with numbers (with percentages when `percent`): (-inf, 140) for "hip < 140"; None when
+        it has none."""
+        lo, hi = float("-inf"), float("inf")
+        found = False
+        for op, value, pct in compares(self.root, name):
+            if pct != percent:
+                continue
+            found = True
+            if op in ("<", "<="):
+                hi = min(hi, value)
+            else:
+                lo = max(lo, value)
+        return (lo, hi) if found else None
+
     def evaluate(self, env: Mapping[str, object]):
         """Boolean array (or bool) of where the condition holds; NaN compares False."""
         return _eval(self.root, env)
@@ -224,6 +273,30 @@ class Condition:
     def compile(self) -> Callable[[Mapping[str, object]], object]:
         """A closure evaluating the condition (faster than walking the tree for per-frame use)."""
         return _compile(self.root)
+
+    def thresholds(self, name: str) -> list[tuple[str, Node]]:
+        """The comparisons of measure `name` alone with something else: (operator as if `name` were on the
+        left, the other side), e.g. "knee < 35%" -> [("<", 35%)]. Evaluate the other side with `evaluate_node`."""
+        flip = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
+        out = []
+
+        def walk(node: Node) -> None:
+            if node.kind == "cmp":
+                a, b = node.args
+                if a.kind == "name" and a.value == name and name not in names_in(b):
+                    out.append((node.value, b))
+                elif b.kind == "name" and b.value == name and name not in names_in(a):
+                    out.append((flip[node.value], a))
+            for arg in node.args:
+                walk(arg)
+
+        walk(self.root)
+        return out
+
+
+def evaluate_node(node: Node, env: Mapping[str, object]):
+    """The value of a (non-boolean) expression node in `env` (see `Condition.thresholds`)."""
+    return _eval(node, env)
 
 
 def parse_condition(text: str, known_names: Iterable[str] | None = None) -> Condition:

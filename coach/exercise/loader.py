@@ -10,7 +10,7 @@ from typing import Iterable
 
 from coach.errors import DefinitionError
 from coach.exercise.spec import ExerciseDefinition
-from coach.exercise.validation import describe, semantic_problems, validate_all
+from coach.exercise.validation import definition_warnings, describe, semantic_problems, validate_all
 from coach.exercise.yaml_source import Problem, compose, line_for
 
 
@@ -59,9 +59,15 @@ def parse_definition_text(text: str, source: str = "<text>") -> tuple[ExerciseDe
     sem = semantic_problems(d, lines)
     if sem:
         return None, [prob(p) for p in sem]
+    d._warnings = [(w.line, w.field, w.message) for w in definition_warnings(d, lines)]
     d._content_hash = hashlib.sha256(text.encode("utf-8")).hexdigest()
     d._source = source
     return d, []
+
+
+def definition_warnings_of(d: ExerciseDefinition) -> list[DefinitionProblem]:
+    """The warnings found when `d` was loaded (`ExerciseDefinition.warnings`), with its file."""
+    return [DefinitionProblem(d.source, line, field, message) for line, field, message in d.warnings]
 
 
 def load_definition(path) -> ExerciseDefinition:
@@ -94,10 +100,18 @@ def definition_files(paths: Iterable) -> list[Path]:
 
 def validate_paths(paths) -> list[DefinitionProblem]:
     """Every problem in every definition file under `paths` (files or directories), and duplicate ids."""
+    return check_paths(paths)[0]
+
+
+def check_paths(paths) -> tuple[list[DefinitionProblem], list[DefinitionProblem]]:
+    """(every problem, every warning) of the definition files under `paths` (files or directories).
+
+    Problems: each file's mistakes, an id that is not its file's name, an id used by two files. Warnings
+    (of files without problems): what is allowed but probably a mistake (`ExerciseDefinition.warnings`)."""
     problems: list[DefinitionProblem] = []
+    warnings: list[DefinitionProblem] = []
     seen: dict[str, str] = {}
-    files = definition_files(paths)
-    for f in files:
+    for f in definition_files(paths):
         if not f.exists():
             problems.append(DefinitionProblem(str(f), None, "", "no such file or directory"))
             continue
@@ -108,11 +122,20 @@ def validate_paths(paths) -> list[DefinitionProblem]:
             continue
         d, probs = parse_definition_text(text, str(f))
         problems.extend(probs)
-        if d is not None:
-            if d.id in seen:
-                line = line_for(("id",), compose(text)[1])
-                problems.append(DefinitionProblem(str(f), line, "id",
-                                                  f"id '{d.id}' is already used by {seen[d.id]}"))
-            else:
-                seen[d.id] = str(f)
-    return problems
+        if d is None:
+            continue
+        line = line_for(("id",), compose(text)[1])
+        if d.id != f.stem:
+            owner = next((o for o in (f.with_name(f"{d.id}.yaml"), f.with_name(f"{d.id}.yml")) if o.exists()), None)
+            why = (f"{owner.name} beside it has that name, so this file is never used under its id" if owner
+                   else "the program finds an exercise by its file name")
+            problems.append(DefinitionProblem(
+                str(f), line, "id", f"id '{d.id}' does not match the file name {f.name}: {why}; write "
+                                    f"id: {f.stem}, or rename the file to {d.id}.yaml"))
+        if d.id in seen:
+            problems.append(DefinitionProblem(str(f), line, "id", f"id '{d.id}' is already used by {seen[d.id]}"))
+        else:
+            seen[d.id] = str(f)
+        if not any(p.path == str(f) for p in problems):
+            warnings.extend(definition_warnings_of(d))
+    return problems, warnings

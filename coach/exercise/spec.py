@@ -177,6 +177,9 @@ class HoldSpec(_Model):
     phase: str = Field(description="The phase whose time is the hold.")
     min_s: float = Field(1.0, ge=0, description="A stretch shorter than this is not a hold.")
     bridge_gap_s: float = Field(0.0, ge=0, description="Interruptions shorter than this do not end the hold.")
+    tolerance: float | None = Field(
+        None, gt=0, description="Time counts only while the measure stays this close to the level held (its unit; "
+                                "default 8 for degrees): the way into the pose and out of it is not held time.")
 
 
 class CreditSide(_Model):
@@ -193,6 +196,16 @@ class Smoothing(_Model):
     despike_frames: int = Field(5, ge=1, le=31, description="Running median window, frames.")
 
 
+class FallbackSpec(_Model):
+    """A second measure counted when the primary one cannot be measured (ankles out of the picture)."""
+
+    measure: str = Field(description="A measure of the definition that moves with the primary one.")
+    rest: Literal["high", "low"] | None = Field(
+        None, description="Where reps start on this measure (default: the range's rest)."
+    )
+    min_span: float = Field(gt=0, description="Its range is never narrower than this (in its unit).")
+
+
 class MovementSpec(_Model):
     measure: str = Field(
         description="The primary measure: reps' min/max/range of motion and turning point are of this."
@@ -205,7 +218,15 @@ class MovementSpec(_Model):
     )
     hold: HoldSpec | None = Field(None, description="Time spent in a phase is the hold: {phase, min_s, bridge_gap_s}.")
     sides: Literal["together", "each"] = Field(
-        "together", description="together (default) or each: follow left and right separately, reps counted per side."
+        "together", description="together (default): both sides move at once (squat, push-up); the primary measure's "
+                                "side is followed. each: the limbs may also move one at a time (curls, raises): each "
+                                "side's reps are counted, and reps of the two sides that overlap in time are one rep.",
+    )
+    count_visibility: float = Field(
+        0.2, ge=0.0, le=1.0,
+        description="sides: each: the primary measure counts a side's reps from landmarks seen at least this much (a "
+                    "far limb is often seen at 0.2-0.45 while it clearly moves); min_visibility still applies to the "
+                    "other measures.",
     )
     credit_side: CreditSide | None = Field(
         None, description="For sides: together, credit each rep to the side whose measure is smaller/larger."
@@ -221,6 +242,10 @@ class MovementSpec(_Model):
     rest_s: float | None = Field(None, gt=0, description="No change of phase for this long outside a hold is a rest.")
     range: RangeSpec | None = Field(
         None, description="Adaptive range for '%' thresholds: {rest: high|low, min_span, ...}."
+    )
+    fallback: FallbackSpec | None = Field(
+        None, description="A second measure, {measure, min_span[, rest]}, counted in its own adaptive range when the "
+                          "primary one cannot be measured (needs a range: its '%' thresholds apply to it).",
     )
     smoothing: Smoothing = Field(default_factory=Smoothing, description="Filter settings.")
 
@@ -260,6 +285,11 @@ class ExerciseDefinition(_Model):
     view: Literal["side", "front", "any"] = Field(
         "any", description="The camera view the exercise needs (side, front, any); used in 'not measurable' reasons."
     )
+    posture: Literal["upright", "lying", "any"] = Field(
+        "any", description="How the exerciser's trunk is during the set: upright (standing or sitting), lying (on the "
+                           "floor, face up or down, at least part of the time) or any. With several people in view, "
+                           "the one whose posture fits is followed (a partner sitting by a sit-up is not).",
+    )
     setup: list[str] = Field(
         default_factory=list, description="Instructions shown before the set starts (text or a list of lines)."
     )
@@ -291,6 +321,7 @@ class ExerciseDefinition(_Model):
     _content_hash: str = PrivateAttr("")
     _source: str = PrivateAttr("")
     _conditions: dict = PrivateAttr(default_factory=dict)
+    _warnings: list = PrivateAttr(default_factory=list)  #: (line, field, message) of each warning
 
     @field_validator("id")
     @classmethod
@@ -314,6 +345,12 @@ class ExerciseDefinition(_Model):
         return self._source
 
     @property
+    def warnings(self) -> tuple[tuple[int | None, str, str], ...]:
+        """(line, field, message) of what is allowed but probably a mistake (an unused measure, phases
+        that overlap), found when the definition was loaded; `exercises validate` prints them."""
+        return tuple(self._warnings)
+
+    @property
     def targets_dict(self) -> dict:
         return self.targets.model_dump(exclude_none=True)
 
@@ -323,3 +360,38 @@ class ExerciseDefinition(_Model):
 
     def measure_unit(self, name: str) -> str:
         return self.measures[name].unit
+
+    def used_measures(self) -> set[str]:
+        """Measures the counting uses: the primary one, the one that credits sides, and every measure a
+        phase or a form rule compares."""
+        mv = self.movement
+        out = {mv.measure} | ({mv.credit_side.measure} if mv.credit_side else set())
+        for c in self._conditions.values():
+            out |= c.names
+        return out
+
+    def rest_from_phases(self) -> str | None:
+        """Where reps start by the phases' thresholds: "low" when the values of the primary measure that
+        enter the rep's first phase (its ``when``) lie below those of the other phases of the rep ("x < 140"
+        then "x > 165"; "x < 60" then "x < 100"), "high" when above; None when the conditions do not say
+        (no plain comparison of the primary measure with a number, or bands that overlap)."""
+        mv = self.movement
+        if not mv.rep:
+            return None
+        pct = mv.range is not None
+
+        def band(phase: str):
+            try:
+                return self.condition(f"phase:{phase}:when").band(mv.measure, percent=pct)
+            except KeyError:
+                return None
+
+        first = band(mv.rep[0])
+        others = [band(p) for p in dict.fromkeys(mv.rep[1:]) if p != mv.rep[0]]
+        if first is None or not others or None in others:
+            return None
+        if all(first[0] <= o[0] and first[1] <= o[1] and first != o for o in others):
+            return "low"
+        if all(first[0] >= o[0] and first[1] >= o[1] and first != o for o in others):
+            return "high"
+        return None

@@ -78,10 +78,37 @@ def _model_for_mapping(loc: tuple) -> type[BaseModel] | None:
     return _model_at(loc)
 
 
+#: pydantic error types about a value of the wrong kind -> what was expected, in words
+_TYPE_WORDS = {"int_parsing": "a whole number", "int_type": "a whole number", "int_from_float": "a whole number",
+               "float_parsing": "a number", "float_type": "a number", "finite_number": "a finite number",
+               "bool_parsing": "true or false", "bool_type": "true or false", "string_type": "text",
+               "list_type": "a list, e.g. [a, b]", "dict_type": "a mapping of fields (name: value)"}
+#: pydantic error types about a number out of bounds -> (words, key of the bound in the error's context)
+_BOUND_WORDS = {"greater_than": ("greater than", "gt"), "greater_than_equal": ("greater than or equal to", "ge"),
+                "less_than": ("less than", "lt"), "less_than_equal": ("less than or equal to", "le")}
+
+
+def _example(loc: tuple, typ: str) -> str:
+    """`field: value` to show the right way of writing a number or true/false at `loc` ("" if unknown)."""
+    key = loc[-1] if loc else None
+    if not isinstance(key, str):
+        return ""
+    if typ.startswith("bool"):
+        return f"{key}: true"
+    if not typ.startswith(("int", "float", "finite")):
+        return ""
+    model = _model_for_mapping(loc[:-1])
+    field = None if model is None else next((f for n, f in model.model_fields.items() if key in (n, f.alias)), None)
+    value = None if field is None else field.default
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        value = 10 if typ.startswith("int") else 1
+    return f"{key}: {value:g}" if isinstance(value, float) else f"{key}: {value}"
+
+
 def _pydantic_problems(exc: ValidationError, lines: dict[tuple, int]) -> list[Problem]:
     out = []
     for err in exc.errors(include_url=False):
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
+        loc = _clean_loc(err["loc"])
         typ = err["type"]
         field = dotted(loc)
         line = line_for(loc, lines)
@@ -104,6 +131,13 @@ def _pydantic_problems(exc: ValidationError, lines: dict[tuple, int]) -> list[Pr
             what = "entries" if isinstance(found, dict) else "items"
             msg = (f"expected {'at least' if typ == 'too_short' else 'at most'} {limit} {what}, "
                    f"found {ctx.get('actual_length', len(found) if hasattr(found, '__len__') else '?')}")
+        elif typ in _TYPE_WORDS:
+            msg = f"expected {_TYPE_WORDS[typ]}, found {describe(found)}"
+            example = _example(loc, typ)
+            msg += f"; write e.g. {example}" if example else ""
+        elif typ in _BOUND_WORDS:
+            words, key = _BOUND_WORDS[typ]
+            msg = f"expected a number {words} {err.get('ctx', {}).get(key)}, found {describe(found)}"
         elif typ == "literal_error":
             expected = err.get("ctx", {}).get("expected", "")
             hint = closest_name(str(found), re.findall(r"'([^']*)'", expected), 0.4)
@@ -161,7 +195,7 @@ def semantic_problems(d: ExerciseDefinition, lines: dict[tuple, int]) -> list[Pr
         try:
             c = parse_condition(text, names)
         except ExpressionError as exc:
-            add(loc, f"{exc} in \"{text}\"")
+            add(loc, f"\"{text}\": {exc}")
             return None
         if c.uses_percent:
             if mv.range is None:
@@ -239,6 +273,17 @@ def semantic_problems(d: ExerciseDefinition, lines: dict[tuple, int]) -> list[Pr
         elif not d.measures[cs.measure].sided:
             add(("movement", "credit_side", "measure"),
                 f"'{cs.measure}' has no side (it uses no left/right landmark), so it cannot tell sides apart")
+    if mv.fallback is not None:
+        fb = mv.fallback
+        if fb.measure not in d.measures:
+            hint = closest_name(fb.measure, names)
+            add(("movement", "fallback", "measure"), f"unknown measure '{fb.measure}'"
+                + (f"; did you mean '{hint}'?" if hint else ""))
+        elif fb.measure == mv.measure:
+            add(("movement", "fallback", "measure"), "the fallback must be another measure than the primary one")
+        if mv.range is None:
+            add(("movement", "fallback"), "a fallback is counted in its own range, so it needs movement.range "
+                                          "(and '%' thresholds), e.g. range: {rest: high, min_span: 40}")
     if mv.sides == "each" and not d.measures[mv.measure].sided:
         add(("movement", "sides"), f"sides: each needs a sided primary measure; '{mv.measure}' has no side")
     for i, rule in enumerate(d.form):
@@ -262,6 +307,61 @@ def semantic_problems(d: ExerciseDefinition, lines: dict[tuple, int]) -> list[Pr
     return probs
 
 
+# ---------------------------------------------------------------- warnings: allowed, probably a mistake
+
+
+def _band_text(lo: float, hi: float, unit: str) -> str:
+    if lo == float("-inf"):
+        return f"below {hi:g}{unit}"
+    if hi == float("inf"):
+        return f"above {lo:g}{unit}"
+    return f"between {lo:g}{unit} and {hi:g}{unit}"
+
+
+def definition_warnings(d: ExerciseDefinition, lines: dict[tuple, int]) -> list[Problem]:
+    """What a valid definition says that is probably not meant: a measure nothing uses, phases whose
+    `when` thresholds overlap (a value between them enters both), a `range.rest` that the phases
+    contradict (reps would be counted from the wrong end)."""
+    out: list[Problem] = []
+
+    def add(loc: tuple, msg: str):
+        out.append(Problem(line_for(loc, lines), dotted(loc), msg))
+
+    mv = d.movement
+    used = d.used_measures()
+    for name in d.measures:
+        if name not in used:
+            add(("measures", name), f"measure '{name}' is not used by any phase or form rule (keep it only to "
+                                    f"look at it in `exercises try --plot`; otherwise remove it)")
+    pct = mv.range is not None
+    unit = "%" if pct else ""
+    bands = {}
+    for p in mv.phases:
+        c = d._conditions.get(f"phase:{p}:when")
+        b = None if c is None else c.band(mv.measure, percent=pct)
+        if b is not None:
+            bands[p] = b
+    names = list(bands)
+    for i, p in enumerate(names):
+        for q in names[:i]:
+            (lp, hp), (lq, hq) = bands[p], bands[q]
+            lo, hi = max(lp, lq), min(hp, hq)
+            if lo < hi:
+                add(("movement", "phases", p, "when"),
+                    f"phases '{q}' ({mv.measure} {_band_text(lq, hq, unit)}) and '{p}' ({mv.measure} "
+                    f"{_band_text(lp, hp, unit)}) overlap {_band_text(lo, hi, unit)}: a value there enters "
+                    f"both; keep their thresholds apart")
+    if mv.range is not None and mv.rep:
+        by_phases = d.rest_from_phases()
+        if by_phases is not None and by_phases != mv.range.rest:
+            first = mv.rep[0]
+            add(("movement", "range", "rest"),
+                f"rest: {mv.range.rest}, but the rep starts in '{first}' ({d.movement.phases[first].when}), at the "
+                f"{by_phases} end of the other phases of the rep: the range would be widened from the wrong end "
+                f"and each rep turn at its start; write rest: {by_phases}")
+    return out
+
+
 # ---------------------------------------------------------------- every problem, not only the first
 #
 # pydantic stops at field errors: the rules of the movement are not checked while a measure has an unknown
@@ -276,8 +376,15 @@ _PLACEHOLDERS: dict[str, Any] = {"id": "placeholder", "name": "placeholder", "re
 _PLACEHOLDER_PART = "shoulder"
 
 
+#: a part of a pydantic error location that names a type tried ("list[str]", "function-after[_one(), ...]"),
+#: not a field of the definition
+_TAG = re.compile(r"^[A-Za-z_-]+\[.*\]$", re.S)
+
+
 def _clean_loc(loc) -> tuple:
-    return tuple(p for p in loc if not (isinstance(p, str) and "[" in p))
+    """A pydantic error location as the path of the field in the definition (type tags left out; a key the
+    author wrote, such as 'movement[', stays)."""
+    return tuple(p for p in loc if not (isinstance(p, str) and _TAG.match(p)))
 
 
 def _at(data: Any, loc: tuple) -> Any:

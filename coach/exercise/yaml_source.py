@@ -7,6 +7,8 @@ from typing import Any, Iterable
 
 import yaml
 
+from coach.exercise.yaml_errors import explain
+
 
 class Problem(Exception):
     """One problem at a line (None: unknown) and field path."""
@@ -27,11 +29,8 @@ def compose(text: str) -> tuple[Any, dict[tuple, int]]:
         try:
             node = loader.get_single_node()
         except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            line = mark.line + 1 if mark else None
-            what = exc.problem or str(exc)
-            ctx = f" ({exc.context})" if exc.context else ""
-            raise Problem(line, "", f"not valid YAML: {what}{ctx}") from None
+            line, message = explain(exc, text)
+            raise Problem(line, "", message) from None
         except yaml.YAMLError as exc:
             raise Problem(None, "", f"not valid YAML: {exc}") from None
         except RecursionError:

@@ -11,6 +11,7 @@ pays for the second only while one is in view (`ScoutingPoseEngine`). `open_vide
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from pathlib import Path
@@ -20,6 +21,8 @@ import cv2
 import numpy as np
 
 from coach.errors import ModelError
+from coach.pose.camera_cuts import CutDetector
+from coach.pose.people import distinct_people
 from coach.pose.landmarks import N_LANDMARKS
 from coach.pose.series import PoseFrame
 from coach.pose.native_output import (acquire_native_log_filter, native_stderr_silenced,
@@ -69,13 +72,14 @@ def people_arrays(frame: PoseFrame) -> PeopleArrays:
 class PoseEngine:
     """Pose landmark detection on images or video frames.
 
-    mode "video": frames of one stream, timestamps strictly increasing (tracking between frames).
-    mode "image": independent still images.
+    mode "video": frames of one stream, timestamps strictly increasing (tracking between frames); each
+    `PoseFrame` says whether the picture cut since the previous frame (`coach.pose.camera_cuts`) unless
+    find_cuts is False (an engine that sees only some of a stream's frames). mode "image": independent stills.
     """
 
     def __init__(self, model_path: str | Path, *, num_poses: int = 1, mode: str = "video",
                  min_detection_confidence: float = 0.5, min_presence_confidence: float = 0.5,
-                 min_tracking_confidence: float = 0.5) -> None:
+                 min_tracking_confidence: float = 0.5, find_cuts: bool = True) -> None:
         from mediapipe.tasks.python import BaseOptions, vision  # the only mediapipe import
 
         if mode not in ("video", "image"):
@@ -111,6 +115,7 @@ class PoseEngine:
         self._mp_image = mp.Image
         self._srgb = mp.ImageFormat.SRGB
         self._last_ms = -1
+        self._cuts = CutDetector() if mode == "video" and find_cuts else None
         #: seconds spent inside the model since creation (for the benchmark's "bare inference" figure)
         self.inference_s = 0.0
 
@@ -131,8 +136,13 @@ class PoseEngine:
         else:
             result = self._landmarker.detect(image)
         self.inference_s += time.perf_counter() - t0
-        return PoseFrame.from_mediapipe(result, width_px=width, height_px=height, timestamp_s=timestamp_s,
-                                        frame_index=frame_index)
+        frame = PoseFrame.from_mediapipe(result, width_px=width, height_px=height, timestamp_s=timestamp_s,
+                                         frame_index=frame_index)
+        if self.num_poses > 1 and self.mode == "video":  # a skeleton fitted again over someone is no one else
+            frame = distinct_people(frame)
+        if self._cuts is not None:  # a stream: say where the picture cuts (counting restarts its range there)
+            frame = dataclasses.replace(frame, cut=self._cuts.update(image_bgr))
+        return frame
 
     def detect_region(self, image_bgr: np.ndarray, box_xyxy_px, min_side_px: int = 0) -> PeopleArrays:
         """Image mode: find people inside one region of a still image, in the whole image's pixels.
@@ -226,9 +236,10 @@ class ScoutingPoseEngine:
     Frames come out in order, one `PoseFrame` per call with 0, 1 or 2 people, timestamps from the source.
     Looks and switches depend only on the frames and their timestamps, never on timing, so a file always
     gives the same keypoints. A second find that is the first person again (a part of them left
-    unpainted, `same_person`) is not a second person; the second landmarker is then reset (an empty
-    picture clears its tracking and smoothing). Both landmarkers are created up front (creating one takes
-    ~0.2-0.3 s, a visible stall mid-session).
+    unpainted, lying inside the first's box: `coach.pose.people.distinct_people`) is not a second person;
+    the second landmarker is then reset (an empty picture clears its tracking and smoothing). Each frame
+    says whether the picture cut since the previous one (`coach.pose.camera_cuts`). Both landmarkers are
+    created up front (creating one takes ~0.2-0.3 s, a visible stall mid-session).
     """
 
     num_poses = 2
@@ -244,13 +255,14 @@ class ScoutingPoseEngine:
         self.model_path = Path(model_path)
         self.scout_every_s = float(scout_every_s)
         self.leave_after_s = float(leave_after_s)
-        self._first = PoseEngine(model_path, num_poses=1, **options)
+        self._first = PoseEngine(model_path, num_poses=1, find_cuts=False, **options)
         try:
-            self._second = PoseEngine(model_path, num_poses=1, **options)
+            self._second = PoseEngine(model_path, num_poses=1, find_cuts=False, **options)
         except BaseException:
             self._first.close()
             raise
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pose-second")
+        self._cuts = CutDetector()  # every frame of the stream passes here, whichever landmarker sees it
         self.two_people = False  #: True while the second landmarker runs on every frame
         self._previous: PoseFrame | None = None  #: the first landmarker's result on the previous frame
         self._last_scout_s = -np.inf
@@ -268,12 +280,18 @@ class ScoutingPoseEngine:
 
     def detect(self, image_bgr: np.ndarray, timestamp_s: float = 0.0, frame_index: int = 0) -> PoseFrame:
         """Everyone found in this video frame (at most two); timestamps must increase from call to call.
+        The frame says whether the picture cut since the previous one (`coach.pose.camera_cuts`).
 
         image_bgr: (H, W, 3) uint8, BGR. timestamp_s: the frame's source time, seconds."""
         started = time.perf_counter()
+        pose = self._people(image_bgr, timestamp_s, frame_index)
+        pose = dataclasses.replace(pose, cut=self._cuts.update(image_bgr))
+        self.inference_s += time.perf_counter() - started
+        return pose
+
+    def _people(self, image_bgr: np.ndarray, t: float, frame_index: int) -> PoseFrame:
         st = self.stats
         st["frames"] += 1
-        t = timestamp_s
         before = self._previous
         look = not self.two_people and before is not None and before.n_people > 0 and \
             t - self._last_scout_s >= self.scout_every_s
@@ -293,7 +311,7 @@ class ScoutingPoseEngine:
         self._previous = pose
         if other is not None and not other.n_people:
             other = None
-        if other is not None and pose.n_people and same_person(pose.xy_px[0], other.xy_px[0]):
+        if other is not None and pose.n_people and distinct_people(_together(pose, other)).n_people < 2:
             self._second.detect(_EMPTY, t + 0.0005)  # reset: do not keep tracking a part of the first person
             other = None
         if other is not None:
@@ -306,11 +324,8 @@ class ScoutingPoseEngine:
             self._last_scout_s = t
         if other is not None and pose.n_people:
             st["two_people_frames"] += 1
-            pose = _together(pose, other)
-        elif other is not None:
-            pose = other
-        self.inference_s += time.perf_counter() - started
-        return pose
+            return _together(pose, other)
+        return other if other is not None else pose
 
     def close(self) -> None:
         """Release both landmarkers."""
@@ -328,8 +343,8 @@ class ScoutingPoseEngine:
 def _together(a: PoseFrame, b: PoseFrame) -> PoseFrame:
     """The people of frame `a` then those of `b` (the same frame seen by two landmarkers)."""
     world = None if a.world_m is None or b.world_m is None else np.concatenate([a.world_m, b.world_m])
-    return PoseFrame(a.frame_index, a.timestamp_s, a.width_px, a.height_px, np.concatenate([a.xy_px, b.xy_px]),
-                     np.concatenate([a.visibility, b.visibility]), world)
+    return dataclasses.replace(a, xy_px=np.concatenate([a.xy_px, b.xy_px]),
+                               visibility=np.concatenate([a.visibility, b.visibility]), world_m=world)
 
 
 #: the picture that resets a video landmarker (nobody in it)
@@ -353,21 +368,6 @@ def painted_out(image_bgr: np.ndarray, people: PeopleArrays) -> np.ndarray:
         cv2.fillConvexPoly(out, hull, (128, 128, 128))
         cv2.polylines(out, [hull], True, (128, 128, 128), thickness=width)
     return out
-
-
-def same_person(a_xy_px: np.ndarray, b_xy_px: np.ndarray, min_overlap: float = 0.5) -> bool:
-    """Are two skeletons (33, 2) the same person? True when the boxes around their landmarks overlap by
-    at least `min_overlap` of the smaller box."""
-    boxes = []
-    for xy in (a_xy_px, b_xy_px):
-        xy = xy[np.all(np.isfinite(xy), axis=1)]
-        if not len(xy):
-            return False
-        boxes.append((*xy.min(axis=0), *xy.max(axis=0)))
-    (ax0, ay0, ax1, ay1), (bx0, by0, bx1, by1) = boxes
-    inter = max(0.0, min(ax1, bx1) - max(ax0, bx0)) * max(0.0, min(ay1, by1) - max(ay0, by0))
-    smaller = min((ax1 - ax0) * (ay1 - ay0), (bx1 - bx0) * (by1 - by0))
-    return smaller > 0 and inter >= min_overlap * smaller
 
 
 def _auto_key(scout_every_s: float, leave_after_s: float) -> str:

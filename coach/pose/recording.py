@@ -11,6 +11,8 @@ P person slots (the largest number of people seen in one frame, at least 1), 33 
 | image_xy_px    | (T, P, 33, 2)  | float32 | image coordinates, pixels; NaN = missing                |
 | visibility     | (T, P, 33)     | float32 | landmark visibility in [0, 1]; 0 where missing          |
 | world_xyz_m    | (T, P, 33, 3)  | float32 | world coordinates, metres (absent for a 2-D model)      |
+| camera_cuts    | (T,)           | uint8   | 1 where the picture changed abruptly since the previous |
+|                |                |         | frame (a camera cut or zoom); absent when unknown       |
 | meta_json      | ()             | str     | a JSON object: format, format_version, source, fps,     |
 |                |                |         | width_px, height_px, and what made it (model, program)  |
 
@@ -54,6 +56,8 @@ def save_recording(path: str | Path, series: PoseSeries) -> Path:
                   meta_json=np.array(json.dumps(meta)))
     if series.world_m is not None:
         arrays["world_xyz_m"] = series.world_m.astype(np.float32)
+    if series.cuts is not None:
+        arrays["camera_cuts"] = np.asarray(series.cuts, bool).astype(np.uint8)
     np.savez_compressed(path, **arrays)
     return path
 
@@ -123,7 +127,7 @@ def _series_from_arrays(path: Path, arrays: dict) -> PoseSeries:
         raise bad(f"image_xy_px must be ({n}, P, 33, 2) for its {n} timestamps, found {xy.shape}")
     p = xy.shape[1]
     shapes = {"frame_index": (n,), "n_people": (n,), "visibility": (n, p, N_LANDMARKS),
-              "world_xyz_m": (n, p, N_LANDMARKS, 3)}
+              "world_xyz_m": (n, p, N_LANDMARKS, 3), "camera_cuts": (n,)}
     for key, shape in shapes.items():
         if key in arrays and arrays[key].shape != shape:
             raise bad(f"{key} must have shape {shape} to match image_xy_px {xy.shape}, found {arrays[key].shape}")
@@ -154,5 +158,6 @@ def _series_from_arrays(path: Path, arrays: dict) -> PoseSeries:
     vis = np.where(missing_lm | ~np.isfinite(vis), 0.0, vis).astype(np.float32)
     world = arrays["world_xyz_m"].astype(np.float32) if "world_xyz_m" in arrays else None
     extra = {k: v for k, v in meta.items() if k not in _FRAME_KEYS}
+    cuts = arrays["camera_cuts"].astype(bool) if "camera_cuts" in arrays else None
     return PoseSeries(times.astype(np.float64), arrays["frame_index"].astype(np.int64), xy, vis, world,
-                      n_people.astype(np.int16), float(fps), dims[0], dims[1], extra)
+                      n_people.astype(np.int16), float(fps), dims[0], dims[1], extra, cuts)

@@ -60,7 +60,8 @@ class PoseFrame:
     """Everyone the pose model found in one frame (P people, possibly none).
 
     xy_px: (P, 33, 2) float32 pixels (NaN = missing); visibility: (P, 33) float32 in [0, 1];
-    world_m: (P, 33, 3) float32 metres, or None for a 2-D model.
+    world_m: (P, 33, 3) float32 metres, or None for a 2-D model; cut: the picture changed abruptly since the
+    previous frame (a camera cut or zoom, `coach.pose.camera_cuts`), None when no picture was looked at.
     """
 
     frame_index: int  #: index of the frame in its source
@@ -70,6 +71,7 @@ class PoseFrame:
     xy_px: np.ndarray = field(default_factory=lambda: np.zeros((0, N_LANDMARKS, 2), np.float32))
     visibility: np.ndarray = field(default_factory=lambda: np.zeros((0, N_LANDMARKS), np.float32))
     world_m: np.ndarray | None = None
+    cut: bool | None = None
 
     @property
     def n_people(self) -> int:
@@ -141,6 +143,9 @@ class PoseSeries:
     width_px: int
     height_px: int
     meta: dict = field(default_factory=dict)  #: where it came from: source, model, program version, ...
+    #: (T,) bool: the picture changed abruptly since the previous frame (a camera cut or zoom); None when
+    #: unknown (keypoints from elsewhere, or an older recording)
+    cuts: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         t = len(self.timestamps_s)
@@ -153,6 +158,8 @@ class PoseSeries:
             raise ValueError(f"world_m must be ({t}, {p}, 33, 3), got {self.world_m.shape}")
         if self.frame_index.shape != (t,) or self.n_people.shape != (t,):
             raise ValueError("frame_index and n_people must have one value per frame")
+        if self.cuts is not None and np.shape(self.cuts) != (t,):
+            raise ValueError(f"cuts must have one value per frame ({t}), got {np.shape(self.cuts)}")
 
     # ------------------------------------------------------------------ basics
 
@@ -174,7 +181,8 @@ class PoseSeries:
         n = int(self.n_people[t])
         return PoseFrame(int(self.frame_index[t]), float(self.timestamps_s[t]), self.width_px, self.height_px,
                          self.xy_px[t, :n], self.visibility[t, :n],
-                         None if self.world_m is None else self.world_m[t, :n])
+                         None if self.world_m is None else self.world_m[t, :n],
+                         None if self.cuts is None else bool(self.cuts[t]))
 
     def frames(self) -> Iterator[PoseFrame]:
         """Replay the series frame by frame."""
@@ -188,7 +196,8 @@ class PoseSeries:
         return dataclasses.replace(
             self, timestamps_s=self.timestamps_s[index], frame_index=self.frame_index[index],
             xy_px=self.xy_px[index], visibility=self.visibility[index],
-            world_m=None if self.world_m is None else self.world_m[index], n_people=self.n_people[index])
+            world_m=None if self.world_m is None else self.world_m[index], n_people=self.n_people[index],
+            cuts=None if self.cuts is None else self.cuts[index])
 
     # ------------------------------------------------------------------ producers
 
@@ -211,9 +220,13 @@ class PoseSeries:
                     world[t, :n] = f.world_m
         w = width_px if width_px is not None else (frames[0].width_px if frames else 0)
         h = height_px if height_px is not None else (frames[0].height_px if frames else 0)
+        cuts = None
+        if any(f.cut is not None for f in frames):
+            cuts = np.array([bool(f.cut) for f in frames], bool)
         return cls(np.array([f.timestamp_s for f in frames], np.float64),
                    np.array([f.frame_index for f in frames], np.int64), xy, vis, world,
-                   np.array([f.n_people for f in frames], np.int16), float(fps), int(w), int(h), dict(meta or {}))
+                   np.array([f.n_people for f in frames], np.int16), float(fps), int(w), int(h), dict(meta or {}),
+                   cuts)
 
     @classmethod
     def from_coco17(cls, keypoints: np.ndarray, *, fps: float, width_px: int, height_px: int,
@@ -285,7 +298,15 @@ class PoseSeries:
         """Every `keep_every`-th frame (from the first), timestamps unchanged; the nominal fps is divided."""
         if keep_every < 1:
             raise ValueError("keep_every must be at least 1")
-        return dataclasses.replace(self[np.arange(0, len(self), keep_every)], fps=self.fps / keep_every)
+        keep = np.arange(0, len(self), keep_every)
+        kept = dataclasses.replace(self[keep], fps=self.fps / keep_every)
+        if self.cuts is None:
+            return kept
+        # a cut in a dropped frame shows in the next frame kept
+        if not len(keep):
+            return kept
+        starts = np.concatenate([[0], keep[:-1] + 1])
+        return dataclasses.replace(kept, cuts=np.logical_or.reduceat(self.cuts[: keep[-1] + 1], starts))
 
     def jittered(self, seed: int = 0) -> "PoseSeries":
         """Gaussian noise on every keypoint: `JITTER_IMAGE_FRACTION` of the frame's longer side in the image,

@@ -54,8 +54,27 @@ the most the model allows: deeper would pass anatomical limits and make traces n
   the time in exactly the hold pose (`hold_spans_s`), to within one frame. With ``pause=(at_s, duration_s)``
   the hold is broken at `at_s` (which must fall inside it): 1.5 s out of the pose, `duration_s` at rest,
   1.5 s back in, then the rest of the hold; `hold_s` is still the time in the pose, in two stretches.
+  ``hold_transition_s`` (default 1.5) is the time getting into and out of the pose (a slow descent into a
+  wall sit); ``hold_drift`` the progress lost over the hold, linearly (0.1: a tiring person ends 10% of the
+  way back towards the start position), which is still time in the pose.
 - ``dropouts``: frames with ``a <= t < b`` have nobody detected (n_people = 0, NaN coordinates); the
   movement goes on underneath, so the truth (reps, turning points, angle traces) is unchanged.
+- ``fade_out=(start_s, end_s)``: a fade to black: from `start_s` the exerciser's landmarks lose visibility
+  linearly (0 at `end_s`) while their positions wander more and more (up to 0.1 m), and from `end_s` to the
+  end of the clip nobody is detected. The truth is unchanged (reps are counted from the movement).
+- ``camera_cuts=[(time_s, zoom[, refit_from_s]), ...]``: at `time_s` the picture cuts to a shot `zoom` times
+  closer (or further: zoom < 1) around the exerciser's torso, and over the next 0.4 s (`REFIT_S`) the
+  keypoints slide from the model's last fit before the cut to the true ones, as MediaPipe's tracker refits.
+  With `refit_from_s`, that last fit shows the body as it was that many seconds before the cut (an edit that
+  cut out that much of the movement, so the refit looks like movement). The series'
+  `cuts` flags the cut frames, as `coach.pose.camera_cuts` would from the picture (without cuts, `cuts` is
+  None: unknown). The truth is unchanged.
+- ``cross_talk=True`` (side and oblique views): the far side's arm and leg landmarks copy the near side's
+  movement (placed from the far shoulder and hip), as a pose model guesses a hidden limb from the visible
+  one; they stay as poorly seen as the far side is. The truth is unchanged: the far limb did not move.
+- ``approach=(start_s, end_s, zoom)``: the person comes towards the camera: from `start_s` to `end_s` the
+  picture grows `zoom` times about the top of their head, so their feet (then knees) leave the bottom of
+  the frame and are reported barely visible. World coordinates and the truth are unchanged.
 - ``noise_px``: independent Gaussian noise of that standard deviation on every image coordinate, and the
   same in metres (noise_px / pixels-per-metre) on every world coordinate. Angle traces are noise-free.
 - ``second_person``: "still" (a bystander standing beside the exerciser, slightly further away),

@@ -26,6 +26,11 @@ from coach.devtools.synthetic.exercise_poses import EXERCISES, SPECS, place_on_g
 from coach.devtools.synthetic.skeleton import STATURE_M, angle_traces, skeleton_from_pose
 from coach.devtools.synthetic.timeline import build_timeline
 
+_ARM_PARTS = ("elbow", "wrist", "pinky", "index", "thumb")
+_LIMB_PARTS = _ARM_PARTS + ("knee", "ankle", "heel", "foot_index")
+#: Seconds the pose model takes after a camera cut to let go of its last fit (`camera_cuts`).
+REFIT_S = 0.4
+
 
 @dataclass
 class SyntheticClip:
@@ -69,9 +74,15 @@ def synthesize(
     tail_s: float = 1.5,
     noise_px: float = 0.0,
     dropouts: Sequence[tuple[float, float]] = (),
+    fade_out: tuple[float, float] | None = None,
+    camera_cuts: Sequence[tuple[float, float]] = (),
+    cross_talk: bool = False,
+    approach: tuple[float, float, float] | None = None,
     pause: tuple[float, float] | None = None,
     jitter_at_deg: float | None = None,
     hold_s: float | None = None,
+    hold_transition_s: float = 1.5,
+    hold_drift: float = 0.0,
     seed: int = 0,
     size_px: tuple[int, int] = (1280, 720),
     second_person: str | None = None,
@@ -103,6 +114,8 @@ def synthesize(
         check(jitter_at_deg is None, f"{exercise} is a hold; jitter_at_deg applies to repetitions only")
         hold = 10.0 if hold_s is None else float(hold_s)
         check(hold > 0, f"hold_s must be positive, got {hold_s}")
+        check(hold_transition_s > 0, f"hold_transition_s must be positive, got {hold_transition_s}")
+        check(0.0 <= hold_drift < 1.0, f"hold_drift must be in [0, 1), got {hold_drift}")
         reps = 0
     else:
         check(hold_s is None, f"{exercise} is not a hold; hold_s applies to plank and wall_sit")
@@ -114,7 +127,8 @@ def synthesize(
     # ---- timeline ------------------------------------------------------------------------------------
     timeline = build_timeline(spec, mode, side, reps=reps, rep_s=rep_s, depth=depth, fps=fps, lead_in_s=lead_in_s,
                               tail_s=tail_s, pause=pause, jitter_at_deg=jitter_at_deg, hold=hold, primary=primary,
-                              primary_side=primary_side, rng=rng)
+                              primary_side=primary_side, rng=rng, transition_s=float(hold_transition_s),
+                              drift=float(hold_drift) if spec.hold else 0.0)
     t_s, q_l, q_r = timeline.t_s, timeline.q_l, timeline.q_r
     n = len(t_s)
     sides, hold_spans = timeline.rep_sides, timeline.hold_spans_s
@@ -138,6 +152,15 @@ def synthesize(
     world = (body - mid_hip[:, None, :]) @ cam.T
     vis, pres = visibility_and_presence(view, side, n, rng)
 
+    if cross_talk:  # the hidden limbs copy the visible ones, as a pose model guesses what it cannot see
+        check(view != "front", "cross_talk needs a side or oblique view (a far side to hide)")
+        far = "right" if side == "left" else "left"
+        for part in _LIMB_PARTS:
+            near_i, far_i = _i(f"{side}_{part}"), _i(f"{far}_{part}")
+            root = "shoulder" if part in _ARM_PARTS else "hip"
+            for pts in (img, world):
+                pts[:, far_i] = pts[:, near_i] + (pts[:, _i(f"{far}_{root}")] - pts[:, _i(f"{side}_{root}")])
+
     people = [(img, vis, pres, world)]
     present = [np.ones(n, bool)]
     if second_person is not None:
@@ -149,10 +172,54 @@ def synthesize(
         people.append(other)
         present.append(other_present)
 
+    # ---- camera cuts: the picture zooms in one frame, and the model refits over the next REFIT_S ----------
+    cut_flags = np.zeros(n, bool)
+    for cut in sorted(camera_cuts):
+        t_cut, zoom, lag_s = (tuple(cut) + (0.0,))[:3]
+        check(t_s[0] < float(t_cut) <= t_s[-1] and float(zoom) > 0 and float(lag_s) >= 0,
+              f"camera_cuts takes (time_s, zoom[, refit_from_s]) inside the clip with zoom > 0, got {cut}")
+        k = int(np.searchsorted(t_s, float(t_cut) - 1e-9))
+        cut_flags[k] = True
+        xy0, v0, pr0, wd0 = people[0]
+        centre = np.nanmean(xy0[k, [_i("left_hip"), _i("right_hip"), _i("left_shoulder"), _i("right_shoulder")]],
+                            axis=0)
+        people = [(np.concatenate([xy[:k], centre + float(zoom) * (xy[k:] - centre)]), v, pr, wd)
+                  for xy, v, pr, wd in people]
+        xy0 = people[0][0]
+        # the model's last fit before the cut (showing the body as it was `lag_s` earlier: an edit that cut out
+        # that much of the movement)...
+        j = max(0, k - 1 - int(round(float(lag_s) * fps)))
+        frozen_xy, frozen_wd = xy0[j].copy(), wd0[j].copy()
+        refit = (t_s >= t_s[k]) & (t_s < t_s[k] + REFIT_S)
+        w = (1.0 - (t_s[refit] - t_s[k]) / REFIT_S)[:, None, None]  # ...which it lets go of over REFIT_S
+        xy0, wd0 = xy0.copy(), wd0.copy()
+        xy0[refit] = w * frozen_xy + (1.0 - w) * xy0[refit]
+        wd0[refit] = w * frozen_wd + (1.0 - w) * wd0[refit]
+        people[0] = (xy0, v0, pr0, wd0)
+
+    # ---- walking towards the camera: the picture grows about the top of the head, the feet leave the frame
+    if approach is not None:
+        a, b, zoom = (float(v) for v in approach)
+        check(0.0 <= a < b and zoom > 0, f"approach must be (start_s, end_s, zoom) with start < end, got {approach}")
+        k = int(np.searchsorted(t_s, a - 1e-9))
+        xy0 = people[0][0]
+        top = np.array([float(np.nanmean(xy0[k, :, 0])), float(np.nanmin(xy0[k, :, 1]))])
+        z = 1.0 + (zoom - 1.0) * np.clip((t_s - a) / (b - a), 0.0, 1.0)
+        people = [(top + z[:, None, None] * (xy - top), v, pr, wd) for xy, v, pr, wd in people]
+
     # ---- noise -------------------------------------------------------------------------------------------
     if noise_px > 0:
         people = [(xy + rng.normal(0, noise_px, xy.shape), v, pr,
                    wd + rng.normal(0, noise_px / px_per_m, wd.shape)) for xy, v, pr, wd in people]
+
+    # a fade to black: the exerciser's keypoints grow less visible and wander, then nobody is found
+    if fade_out is not None:
+        a, b = float(fade_out[0]), float(fade_out[1])
+        check(0.0 <= a < b, f"fade_out must be (start_s, end_s) with 0 <= start_s < end_s, got {fade_out}")
+        k = np.clip((t_s - a) / (b - a), 0.0, 1.0)
+        xy, v, pr, wd = people[0]
+        wander = rng.normal(0.0, 1.0, wd.shape) * (0.1 * k)[:, None, None]  # metres
+        people[0] = (xy + px_per_m * wander[..., :2], v * (1.0 - k)[:, None], pr, wd + wander)
 
     # out-of-frame landmarks are barely visible, as MediaPipe reports them
     people = [(xy, np.where((xy[..., 0] < 0) | (xy[..., 0] >= w_px) | (xy[..., 1] < 0) | (xy[..., 1] >= h_px),
@@ -162,6 +229,8 @@ def synthesize(
     detected = np.ones(n, bool)
     for a, b in dropouts:
         detected &= ~((t_s >= a - 1e-9) & (t_s < b - 1e-9))
+    if fade_out is not None:
+        detected &= t_s < float(fade_out[1]) - 1e-9
     n_slots = len(people)
     xy_out = np.full((n, n_slots, N_LANDMARKS, 2), np.nan, np.float32)
     world_out = np.full((n, n_slots, N_LANDMARKS, 3), np.nan, np.float32)
@@ -188,12 +257,13 @@ def synthesize(
             "exercise": exercise, "reps": reps, "rep_s": rep_s, "depth": depth, "view": view, "side": side,
             "limbs": mode, "noise_px": noise_px, "dropouts": [list(map(float, d)) for d in dropouts],
             "pause": list(map(float, pause)) if pause else None, "jitter_at_deg": jitter_at_deg,
-            "hold_s": hold if spec.hold else None, "seed": seed, "second_person": second_person,
+            "hold_s": hold if spec.hold else None, "hold_transition_s": float(hold_transition_s),
+            "hold_drift": float(hold_drift), "seed": seed, "second_person": second_person,
         },
     )
     del pres_out  # the generator draws presence like the model reports it; the pose container keeps none
     series = PoseSeries(t_s.astype(np.float64), np.arange(n, dtype=np.int64), xy_out, vis_out, world_out, n_people,
-                        float(fps), w_px, h_px, meta)
+                        float(fps), w_px, h_px, meta, cut_flags if len(camera_cuts) else None)
     per_side = mode != "both"
     return SyntheticClip(
         series=series, exercise=exercise, reps=reps,

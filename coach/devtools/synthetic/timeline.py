@@ -52,10 +52,13 @@ def _assign(q_l: np.ndarray, q_r: np.ndarray, frames: slice, q: np.ndarray, who:
 def build_timeline(spec: Spec, mode: str, side: str, *, reps: int, rep_s: float, depth: float, fps: float,
                    lead_in_s: float, tail_s: float, pause: tuple[float, float] | None,
                    jitter_at_deg: float | None, hold: float, primary: str, primary_side: str,
-                   rng: np.random.Generator) -> Timeline:
+                   rng: np.random.Generator, transition_s: float = _TRANSITION_S,
+                   drift: float = 0.0) -> Timeline:
     """Lay out the clip (lead-in, repetitions or the hold, pause, jitter stretch, tail) and fill in each side's
     progress frame by frame. `mode` is the resolved limb mode, `hold` the seconds to hold (holds only),
-    `primary` the angle trace the jitter stretch hovers on; `rng` is used by the jitter stretch only."""
+    `primary` the angle trace the jitter stretch hovers on; `rng` is used by the jitter stretch only.
+    Holds: `transition_s` seconds getting into and out of the pose; `drift` the progress lost, linearly, over
+    each stretch in the pose (a tiring person sinking or rising a little)."""
     rest_s = min(0.4, 0.15 * rep_s)
     move_s = rep_s - rest_s
     segments: list[tuple[str, float, object]] = [("still", lead_in_s, None)]
@@ -64,16 +67,16 @@ def build_timeline(spec: Spec, mode: str, side: str, *, reps: int, rep_s: float,
     hold_spans: list[tuple[float, float]] = []
     sides = _rep_sides(reps, mode, side)
     if spec.hold:
-        segments.append(("in", _TRANSITION_S, None))
+        segments.append(("in", transition_s, None))
         if pause is None:
             segments.append(("hold", hold, None))
         else:  # a broken hold: out of the pose, a rest, back in; only the time in the pose counts
-            first = float(pause[0]) - lead_in_s - _TRANSITION_S
+            first = float(pause[0]) - lead_in_s - transition_s
             check(0 < first < hold, f"pause at {pause[0]} s must fall inside the hold "
-                                    f"({lead_in_s + _TRANSITION_S:g}..{lead_in_s + _TRANSITION_S + hold:g} s)")
-            segments += [("hold", first, None), ("out", _TRANSITION_S, None), ("still", float(pause[1]), "pause"),
-                         ("in", _TRANSITION_S, None), ("hold", hold - first, None)]
-        segments.append(("out", _TRANSITION_S, None))
+                                    f"({lead_in_s + transition_s:g}..{lead_in_s + transition_s + hold:g} s)")
+            segments += [("hold", first, None), ("out", transition_s, None), ("still", float(pause[1]), "pause"),
+                         ("in", transition_s, None), ("hold", hold - first, None)]
+        segments.append(("out", transition_s, None))
     else:
         t = lead_in_s
         for who in sides:
@@ -108,12 +111,12 @@ def build_timeline(spec: Spec, mode: str, side: str, *, reps: int, rep_s: float,
         elif kind == "in":
             _assign(q_l, q_r, mask, (1 - np.cos(np.pi * np.clip(tau / dur, 0, 1))) / 2, "both")
         elif kind == "hold":
-            _assign(q_l, q_r, mask, np.ones(len(tau)), "both")
+            _assign(q_l, q_r, mask, 1.0 - drift * tau / dur, "both")
             hold_spans.append((t0, t0 + dur))
         elif kind == "still" and arg == "pause":
             pause_span = (t0, t0 + dur)
         elif kind == "out":
-            _assign(q_l, q_r, mask, (1 + np.cos(np.pi * np.clip(tau / dur, 0, 1))) / 2, "both")
+            _assign(q_l, q_r, mask, (1.0 - drift) * (1 + np.cos(np.pi * np.clip(tau / dur, 0, 1))) / 2, "both")
         elif kind == "jitter":
             who = "both" if mode == "both" else str(arg)
             q = _jitter_progress(spec, mode, depth, who, float(jitter_at_deg), primary, tau, dur, rng)

@@ -4,7 +4,8 @@ was not cued within its rule's ``cooldown_s`` (so cues do not nag)."""
 
 from __future__ import annotations
 
-from coach.engine.events import FaultRaised, FormFault
+from coach.engine.events import FormFault
+from coach.engine.machine.rep_ledger import cue
 from coach.engine.machine.table import Rule
 
 
@@ -22,16 +23,6 @@ class FaultWatcher:
             if r.check in ("always", "during"):
                 self.frame_bits |= r.bit
         self.prev_active = 0
-
-    def cue(self, t: float, fault: FormFault, cooldown_s: float, out: list) -> None:
-        """Show the fault's cue unless the same fault was cued less than `cooldown_s` ago."""
-        tally = self.tally
-        last = tally.cue_times.get(fault.code)
-        if last is None or t - last >= cooldown_s:
-            tally.cue_times[fault.code] = t
-            tally.last_cue = fault.cue
-            tally.last_cue_s = t
-            out.append(FaultRaised(t, fault))
 
     def frame(self, t: float, mask: int, phase: int | None, rep_index: int | None, out: list) -> list[FormFault]:
         """Frame-level rules that start failing in this frame (in their phase, for ``during``). Returns the
@@ -52,7 +43,7 @@ class FaultWatcher:
                         if last is None or t - last >= r.cooldown_s:
                             self.tally.faults.append(f)
                             raised.append(f)
-                            self.cue(t, f, r.cooldown_s, out)
+                            cue(self.tally, t, f, r.cooldown_s, out)
         self.prev_active = active
         return raised
 

@@ -29,13 +29,16 @@ class RepDraft:
     mask_max: int
     mask_or: int  #: every condition bit that held during the rep (for over_rep rules)
     faults: tuple  #: frame-level faults raised during the rep
+    quality: float = 1.0  #: mean quality (visibility) of the frames tracked
+    range_min: tuple = (_NAN, _NAN)  #: the adaptive range (low, high) when the minimum was seen
+    range_max: tuple = (_NAN, _NAN)  #: ... and when the maximum was
 
 
 class RepCycle:
     """Where in the cycle the person is (`step`: -1 none, 0 start phase, k reached the k-th phase)."""
 
     __slots__ = ("table", "step", "start_s", "tracking", "vmin", "vmax", "tmin", "tmax", "imin", "imax",
-                 "mmin", "mmax", "v_start", "mask_or", "faults")
+                 "mmin", "mmax", "v_start", "mask_or", "faults", "q_sum", "q_n", "rmin", "rmax")
 
     def __init__(self, table: TransitionTable) -> None:
         self.table = table
@@ -53,6 +56,9 @@ class RepCycle:
         self.mmin = self.mmax = 0
         self.mask_or = 0
         self.faults: list = []
+        self.q_sum = 0.0
+        self.q_n = 0
+        self.rmin = self.rmax = (_NAN, _NAN)
 
     def _track_from_start_phase(self) -> None:
         self.reset()
@@ -75,12 +81,21 @@ class RepCycle:
         c = self.table.cycle
         return c is not None and len(c) >= 3 and not self.table.open_cycle and self.step == len(c) - 2
 
+    @property
+    def past_turn(self) -> bool:
+        """The rep in progress has reached its turning phase (a closed cycle) or its last phase (an open one)."""
+        c = self.table.cycle
+        if c is None:
+            return False
+        return self.step == len(c) - 1 if self.table.open_cycle else self.step >= len(c) - 2 >= 1
+
     def draft(self, end_s: float) -> RepDraft | None:
         """The rep in progress as if it ended at `end_s` (None when no rep is in progress)."""
         if self.start_s is None or self.imin < 0:
             return None
         return RepDraft(self.start_s, end_s, self.v_start, self.vmin, self.vmax, self.tmin, self.tmax, self.imin,
-                        self.imax, self.mmin, self.mmax, self.mask_or, tuple(self.faults))
+                        self.imax, self.mmin, self.mmax, self.mask_or, tuple(self.faults),
+                        self.q_sum / self.q_n if self.q_n else 1.0, self.rmin, self.rmax)
 
     def enter(self, k: int, t_entry: float) -> RepDraft | None:
         """Phase `k` was entered (dated `t_entry`); returns the rep completed by it, if any."""
@@ -129,13 +144,16 @@ class RepCycle:
         self.step = -1
         return done
 
-    def track(self, t: float, v: float, i: int, mask: int) -> None:
-        """Follow the extremes of the rep (from the start phase on) with this frame."""
+    def track(self, t: float, v: float, i: int, mask: int, quality: float = 1.0, rng: tuple = (_NAN, _NAN)) -> None:
+        """Follow the extremes of the rep (from the start phase on) with this frame; `rng` is the adaptive
+        range (low, high) in it."""
         if not self.tracking:
             return
+        self.q_sum += quality
+        self.q_n += 1
         if not v >= self.vmin:  # also true while vmin is NaN
-            self.vmin, self.tmin, self.imin, self.mmin = v, t, i, mask
+            self.vmin, self.tmin, self.imin, self.mmin, self.rmin = v, t, i, mask, rng
         if not v <= self.vmax:
-            self.vmax, self.tmax, self.imax, self.mmax = v, t, i, mask
+            self.vmax, self.tmax, self.imax, self.mmax, self.rmax = v, t, i, mask, rng
         if self.start_s is not None:
             self.mask_or |= mask

@@ -59,6 +59,7 @@ class TransitionTable:
     max_rep_s: float | None
     hold_min_s: float
     bridge_gap_s: float
+    hold_tolerance: float | None  #: a hold is timed only near its held level (None: the whole phase)
     rules: tuple[Rule, ...]
     measure: str  #: the primary measure
     rest: str | None  #: "high"/"low" end where reps start, or None (inferred per rep)
@@ -110,10 +111,10 @@ class TransitionTable:
         out.append(Row("any step", "enter the start phase again", "", "cycle restarts (a half rep is not counted)"))
         out.append(Row("any step", "enter a phase of the cycle out of order", "", "rep abandoned"))
         out.append(Row("any step", f"not measurable for more than {self.max_gap_s:g} s", "",
-                       "rep abandoned; the next phase is entered without dwell"))
+                       "rep abandoned (counted if on its way back); the next phase is entered without dwell"))
         if len(cyc) >= 3 and not self.open_cycle:
-            out.append(Row(f"step {len(cyc) - 2}", "the source ends on the way back", "",
-                           "rep counted (its return is cut by the end)"))
+            out.append(Row(f"step {len(cyc) - 2}", "observation ends on the way back", "",
+                           "rep counted, flagged ended early (its return is cut by the end, a fade or a loss)"))
         if self.min_rep_s > 0 or self.max_rep_s is not None:
             span = f"{self.min_rep_s:g} s" + (f" to {self.max_rep_s:g} s" if self.max_rep_s is not None else " or more")
             out.append(Row("counting", "a rep lasting outside " + span, "", "not counted"))
@@ -165,8 +166,10 @@ def compile_table(*, phases: tuple[str, ...], when_text: tuple[str, ...], until_
                   cycle: tuple[int, ...] | None, rules: tuple[Rule, ...], measure: str, hold_phase: int | None = None,
                   min_phase_s: float = 0.1, max_gap_s: float = 4.0, min_rep_s: float = 0.0,
                   max_rep_s: float | None = None, hold_min_s: float = 0.0, bridge_gap_s: float = 0.0,
-                  rest: str | None = None, rest_s: float | None = None) -> TransitionTable:
+                  hold_tolerance: float | None = None, rest: str | None = None,
+                  rest_s: float | None = None) -> TransitionTable:
     """Build the table; the moves are derived from the cycle."""
     enter, exit_ = _moves(cycle, len(phases))
     return TransitionTable(phases, when_text, until_text, cycle, hold_phase, min_phase_s, max_gap_s, min_rep_s,
-                           max_rep_s, hold_min_s, bridge_gap_s, rules, measure, rest, rest_s, enter, exit_)
+                           max_rep_s, hold_min_s, bridge_gap_s, hold_tolerance, rules,
+                           measure, rest, rest_s, enter, exit_)
