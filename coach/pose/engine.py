@@ -219,27 +219,26 @@ class ScoutingPoseEngine:
     """Video mode, up to two people, at the cost of about one person while only one is in view.
 
     MediaPipe's `num_poses=2` in video mode runs its person detector on every frame while it tracks fewer
-    than two people (+50-70% CPU per frame with one person in view), and its detector often reports a
-    single person where two stand close (a partner behind or beside the exerciser). This engine uses two
-    `num_poses=1` video landmarkers instead:
+    than two people (+50-70% CPU per frame with one person in view). This engine tracks with a
+    `num_poses=1` landmarker, and every `scout_every_s` of source time (while it tracks someone):
 
-    - the first tracks one person on the frames as they are (exactly what `num_poses=1` gives);
-    - every `scout_every_s` of source time, the second looks at the frame with that person painted out
-      (`painted_out`, where the first found them on the previous frame): with nobody else there only its
-      person detector runs;
-    - when it finds someone, it keeps tracking them on every frame (painted the same way), and frames
-      carry both people (slot 0 the first landmarker's, slot 1 the second's), until `leave_after_s` has
-      passed without a second person; then only the first runs again.
+    1. looks for somebody else, cheaply: the frame with the tracked person painted out (`painted_out`,
+       where they were on the previous frame) goes to an image-mode `num_poses=1` landmarker; with nobody
+       else there only its person detector runs;
+    2. when that finds someone, a `num_poses=2` video landmarker checks the frame as it is; if it finds
+       two people (`coach.pose.people.distinct_people`: not a skeleton fitted again over the first), it
+       takes over from that frame on and tracks both, until `leave_after_s` has passed without two people;
+       then the one-person landmarker takes over again.
 
-    The second landmarker runs on its own thread at the same time as the first (MediaPipe releases the
-    GIL), so on a machine with a core to spare a look or a second person adds CPU but little time.
-    Frames come out in order, one `PoseFrame` per call with 0, 1 or 2 people, timestamps from the source.
-    Looks and switches depend only on the frames and their timestamps, never on timing, so a file always
-    gives the same keypoints. A second find that is the first person again (a part of them left
-    unpainted, lying inside the first's box: `coach.pose.people.distinct_people`) is not a second person;
-    the second landmarker is then reset (an empty picture clears its tracking and smoothing). Each frame
-    says whether the picture cut since the previous one (`coach.pose.camera_cuts`). Both landmarkers are
-    created up front (creating one takes ~0.2-0.3 s, a visible stall mid-session).
+    The look and the check run on their own thread beside the one-person landmarker (MediaPipe releases
+    the GIL), so on a machine with a core to spare they add CPU but little time. Frames come out in order,
+    one `PoseFrame` per call with 0, 1 or 2 people, timestamps from the source, each saying whether the
+    picture cut since the previous one (`coach.pose.camera_cuts`). Looks, checks and switches depend only
+    on the frames and their timestamps, never on timing, so a file always gives the same keypoints; while
+    nobody else is found, exactly those of `num_poses=1`. The painted look alone is not trusted with a
+    second person: it also finds skeletons made up over a chair or over a part of the first person left
+    unpainted, which MediaPipe's own two-person landmarker does not report. All landmarkers are created up
+    front (creating one takes ~0.2-0.3 s, a visible stall mid-session).
     """
 
     num_poses = 2
@@ -248,30 +247,37 @@ class ScoutingPoseEngine:
     def __init__(self, model_path: str | Path, *, scout_every_s: float = SCOUT_EVERY_S,
                  leave_after_s: float = LEAVE_AFTER_S, **options) -> None:
         """scout_every_s: seconds of source time between looks for a second person (while one person is
-        tracked). leave_after_s: seconds without a second person before only the first landmarker runs
-        again. options: `PoseEngine`'s confidence thresholds."""
+        tracked). leave_after_s: seconds with fewer than two people before the two-person landmarker is
+        left. options: `PoseEngine`'s confidence thresholds."""
         from concurrent.futures import ThreadPoolExecutor
 
         self.model_path = Path(model_path)
         self.scout_every_s = float(scout_every_s)
         self.leave_after_s = float(leave_after_s)
-        self._first = PoseEngine(model_path, num_poses=1, find_cuts=False, **options)
+        self._engines: list[PoseEngine] = []
         try:
-            self._second = PoseEngine(model_path, num_poses=1, find_cuts=False, **options)
+            self._single = self._open(model_path, num_poses=1, find_cuts=False, **options)
+            self._dual = self._open(model_path, num_poses=2, find_cuts=False, **options)
+            self._look = self._open(model_path, num_poses=1, mode="image", **options)
         except BaseException:
-            self._first.close()
+            self.close()
             raise
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pose-second")
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pose-look")
         self._cuts = CutDetector()  # every frame of the stream passes here, whichever landmarker sees it
-        self.two_people = False  #: True while the second landmarker runs on every frame
-        self._previous: PoseFrame | None = None  #: the first landmarker's result on the previous frame
+        self.two_people = False  #: True while the two-person landmarker is in use
+        self._previous: PoseFrame | None = None  #: the one-person landmarker's result on the previous frame
         self._last_scout_s = -np.inf
         self._last_two_s = -np.inf
-        #: seconds spent in `detect` since creation (both landmarkers, wall time)
+        #: seconds spent in `detect` since creation (every landmarker, wall time)
         self.inference_s = 0.0
-        #: counters since creation: frames seen, looks for a second person, frames on which the second
-        #: landmarker ran (looks included), frames with two people, switches to two people
-        self.stats = {"frames": 0, "scouts": 0, "second_runs": 0, "two_people_frames": 0, "switches": 0}
+        #: counters since creation: frames seen, cheap looks, looks that found someone (so the two-person
+        #: landmarker checked), frames with two people, switches to the two-person landmarker
+        self.stats = {"frames": 0, "scouts": 0, "checks": 0, "two_people_frames": 0, "switches": 0}
+
+    def _open(self, model_path, **kwargs) -> PoseEngine:
+        engine = PoseEngine(model_path, **kwargs)
+        self._engines.append(engine)
+        return engine
 
     @property
     def people_key(self) -> str:
@@ -292,63 +298,58 @@ class ScoutingPoseEngine:
     def _people(self, image_bgr: np.ndarray, t: float, frame_index: int) -> PoseFrame:
         st = self.stats
         st["frames"] += 1
-        before = self._previous
-        look = not self.two_people and before is not None and before.n_people > 0 and \
-            t - self._last_scout_s >= self.scout_every_s
-        second = None
-        if self.two_people or look:
-            if look:
+        if self.two_people:
+            pose = self._dual.detect(image_bgr, t, frame_index)
+            if pose.n_people >= 2:
+                self._last_two_s = t
+                st["two_people_frames"] += 1
+            elif t - self._last_two_s >= self.leave_after_s:
+                self.two_people = False
+                self._previous = None  # the one-person landmarker picks up again from this frame on
                 self._last_scout_s = t
-                st["scouts"] += 1
-            st["second_runs"] += 1
-            painted = painted_out(image_bgr, people_arrays(before)) if before is not None and before.n_people \
-                else image_bgr
-            second = self._pool.submit(self._second.detect, painted, t, frame_index)
-        try:
-            pose = self._first.detect(image_bgr, t, frame_index)
-        finally:
-            other = second.result() if second is not None else None
-        self._previous = pose
-        if other is not None and not other.n_people:
-            other = None
-        if other is not None and pose.n_people and distinct_people(_together(pose, other)).n_people < 2:
-            self._second.detect(_EMPTY, t + 0.0005)  # reset: do not keep tracking a part of the first person
-            other = None
-        if other is not None:
-            if not self.two_people:
-                st["switches"] += 1
-            self.two_people = True
-            self._last_two_s = t
-        elif self.two_people and t - self._last_two_s >= self.leave_after_s:
-            self.two_people = False
+            return pose
+        before = self._previous
+        check = None
+        if before is not None and before.n_people and t - self._last_scout_s >= self.scout_every_s:
             self._last_scout_s = t
-        if other is not None and pose.n_people:
-            st["two_people_frames"] += 1
-            return _together(pose, other)
-        return other if other is not None else pose
+            st["scouts"] += 1
+            check = self._pool.submit(self._look_and_check, image_bgr, before, t, frame_index)
+        try:
+            pose = self._single.detect(image_bgr, t, frame_index)
+        finally:
+            both = check.result() if check is not None else None
+        self._previous = pose
+        if both is None:
+            return pose
+        self.two_people = True
+        self._last_two_s = t
+        st["switches"] += 1
+        st["two_people_frames"] += 1
+        return both
+
+    def _look_and_check(self, image_bgr: np.ndarray, before: PoseFrame, t: float, frame_index: int
+                        ) -> PoseFrame | None:
+        """Everyone on this frame when somebody besides the person tracked in `before` is there (the
+        two-person landmarker's result), else None."""
+        if not self._look.detect(painted_out(image_bgr, people_arrays(before))).n_people:
+            return None
+        self.stats["checks"] += 1
+        both = self._dual.detect(image_bgr, t, frame_index)
+        return both if both.n_people >= 2 else None
 
     def close(self) -> None:
-        """Release both landmarkers."""
-        self._pool.shutdown(wait=True)
-        self._first.close()
-        self._second.close()
+        """Release the landmarkers."""
+        pool = getattr(self, "_pool", None)
+        if pool is not None:
+            pool.shutdown(wait=True)
+        for engine in self._engines:
+            engine.close()
 
     def __enter__(self) -> "ScoutingPoseEngine":
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _together(a: PoseFrame, b: PoseFrame) -> PoseFrame:
-    """The people of frame `a` then those of `b` (the same frame seen by two landmarkers)."""
-    world = None if a.world_m is None or b.world_m is None else np.concatenate([a.world_m, b.world_m])
-    return dataclasses.replace(a, xy_px=np.concatenate([a.xy_px, b.xy_px]),
-                               visibility=np.concatenate([a.visibility, b.visibility]), world_m=world)
-
-
-#: the picture that resets a video landmarker (nobody in it)
-_EMPTY = np.zeros((64, 64, 3), np.uint8)
 
 
 def painted_out(image_bgr: np.ndarray, people: PeopleArrays) -> np.ndarray:
@@ -371,12 +372,12 @@ def painted_out(image_bgr: np.ndarray, people: PeopleArrays) -> np.ndarray:
 
 
 def _auto_key(scout_every_s: float, leave_after_s: float) -> str:
-    return f"auto-pair-s{scout_every_s:g}-l{leave_after_s:g}"
+    return f"auto-look-s{scout_every_s:g}-l{leave_after_s:g}"
 
 
 def people_key(people: People) -> str:
     """The `people_key` of the engine `open_video_engine(model, people)` gives: "p1", "p2", ... for a
-    number, "auto-pair-s0.5-l1" (strategy and its timings) for "auto". Keypoints extracted under different
+    number, "auto-look-s0.5-l1" (strategy and its timings) for "auto". Keypoints extracted under different
     keys differ, so caches keep them apart."""
     people = parse_people(people)
     return _auto_key(SCOUT_EVERY_S, LEAVE_AFTER_S) if people == AUTO else f"p{people}"
