@@ -22,6 +22,7 @@ time the engine's thread holds it, it would otherwise wait up to a whole switch 
 
 from __future__ import annotations
 
+import os
 import queue
 import sys
 import threading
@@ -36,13 +37,31 @@ U = TypeVar("U")
 _DONE = object()
 #: seconds between forced GIL switches while a pipeline runs (Python's default is 0.005)
 GIL_SWITCH_S = 0.001
+#: seconds a stopping thread is waited for
+_JOIN_S = 5.0
+
+
+#: niceness added to the threads whose work can wait (decoding ahead, writing the annotated video): when the
+#: cores are busy they yield to the model, which sets the pace
+BACKGROUND_NICE = 10
+
+
+def _lower_priority(nice: int) -> None:
+    """Make the calling thread `nice` steps nicer (Linux schedules threads on their own; elsewhere and
+    when not allowed, nothing happens)."""
+    if nice <= 0 or not hasattr(os, "setpriority"):
+        return
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + nice))
+    except OSError:
+        pass
 
 
 def _short_gil_switches() -> None:
+    """Shorten the interpreter's thread switch interval to `GIL_SWITCH_S` (process-wide; never lengthened)."""
     if sys.getswitchinterval() > GIL_SWITCH_S:
         sys.setswitchinterval(GIL_SWITCH_S)
-#: seconds a stopping thread is waited for
-_JOIN_S = 5.0
 
 
 class _Failure:
@@ -58,7 +77,9 @@ class ThreadedStage(Generic[U]):
     """`fn` applied to every item of `items` on a thread, results delivered in order through a queue of
     `depth` items. Iterate it once; `close()` (or leaving the iteration early) stops the thread."""
 
-    def __init__(self, items: Iterable[T], fn: Callable[[T], U], *, depth: int, name: str) -> None:
+    def __init__(self, items: Iterable[T], fn: Callable[[T], U], *, depth: int, name: str, nice: int = 0) -> None:
+        """depth: results queued at most. nice: how much nicer than the caller the thread runs (Linux)."""
+        self._nice = nice
         self._items = items
         self._fn = fn
         self._queue: queue.Queue = queue.Queue(maxsize=max(1, depth))
@@ -77,6 +98,7 @@ class ThreadedStage(Generic[U]):
         return False
 
     def _run(self) -> None:
+        _lower_priority(self._nice)
         try:
             for item in self._items:
                 if self._stop.is_set() or not self._put(self._fn(item)):
@@ -179,8 +201,8 @@ def posed_frames(frames: Iterable[Frame], detect: Callable[[Frame], PoseFrame], 
 
 def prefetched(frames: Iterable[Frame], depth: int = 2) -> ThreadedStage[Frame]:
     """`frames` read (decoded) on a thread, `depth` frames ahead of the consumer at most; every frame, in
-    order."""
-    return ThreadedStage(frames, _same, depth=depth, name="frame-reader")
+    order. The thread runs `BACKGROUND_NICE` nicer: on busy cores it waits for the model, not the reverse."""
+    return ThreadedStage(frames, _same, depth=depth, name="frame-reader", nice=BACKGROUND_NICE)
 
 
 def _same(frame: Frame) -> Frame:
@@ -201,8 +223,10 @@ class BackgroundWorker(Generic[T]):
     unbounded growth); an exception raised by `fn` is raised by the next `submit` or by `close`, which
     finishes every submitted item first."""
 
-    def __init__(self, fn: Callable[[T], object], *, depth: int = 4, name: str = "sink-worker") -> None:
+    def __init__(self, fn: Callable[[T], object], *, depth: int = 4, name: str = "sink-worker",
+                 nice: int = BACKGROUND_NICE) -> None:
         self._fn = fn
+        self._nice = nice
         self._queue: queue.Queue = queue.Queue(maxsize=max(1, depth))
         self._failure: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
@@ -210,6 +234,7 @@ class BackgroundWorker(Generic[T]):
         self._closed = False
 
     def _run(self) -> None:
+        _lower_priority(self._nice)
         while True:
             item = self._queue.get()
             if item is _DONE:
