@@ -123,3 +123,52 @@ def test_centred_envelope_follows_the_range():
     t, x = sine(amp=40.0)
     lo, hi = centred_envelope(x, 120)
     assert np.allclose(lo[60:-60], 80, atol=1.0) and np.allclose(hi[60:-60], 160, atol=1.0)
+
+
+def test_centred_median_is_numpys_nanmedian_of_each_centred_window():
+    import warnings
+
+    from coach.engine.filters import _centred_windows, centred_median
+
+    rng = np.random.default_rng(7)
+    for trial in range(200):
+        x = rng.normal(size=int(rng.integers(3, 300))) * rng.choice([1e-3, 1.0, 100.0])
+        x[rng.random(len(x)) < rng.choice([0.0, 0.2, 0.6, 0.95])] = np.nan
+        for window in (2, 3, 4, 5, 9):
+            got = centred_median(x, window)
+            if len(x) < window:
+                np.testing.assert_array_equal(got, x)
+                continue
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                expected = np.nanmedian(_centred_windows(x, window), axis=1)
+            expected[np.isnan(x)] = np.nan
+            np.testing.assert_array_equal(got, expected)  # bit for bit, NaN where NaN
+
+
+def test_zero_phase_filters_each_segment_exactly_as_scipys_filtfilt():
+    from scipy import signal
+
+    from coach.engine.filters import _butter_low, _filtfilt
+
+    rng = np.random.default_rng(8)
+    for trial in range(50):
+        x = np.cumsum(rng.normal(size=int(rng.integers(12, 500))))
+        wn = float(rng.uniform(0.02, 0.9))
+        b, a = signal.butter(2, wn)
+        b2, a2, zi = _butter_low(2, wn)
+        np.testing.assert_array_equal(b, b2)
+        padlen = min(45, len(x) - 1)
+        np.testing.assert_array_equal(_filtfilt(b2, a2, zi, x, padlen), signal.filtfilt(b, a, x, padlen=padlen))
+
+
+def test_one_frames_body_centre_with_plain_floats_is_the_vectorised_one():
+    from coach.engine.jump_gate import body_centre_frame, body_centres
+
+    rng = np.random.default_rng(9)
+    xy = rng.uniform(-50, 2000, (300, 33, 2))
+    xy[rng.random((300, 33)) < 0.1] = np.nan
+    (centres, torsos) = body_centres(xy)
+    for t in range(len(xy)):
+        got = body_centre_frame(xy[t])
+        np.testing.assert_array_equal(np.array(got), np.array([*centres[t], torsos[t]]))

@@ -147,3 +147,106 @@ def test_bad_conditions_are_rejected_with_a_reason(text, words):
     with pytest.raises(ExpressionError) as exc:
         parse_condition(text, ["knee"])
     assert words in str(exc.value)
+
+
+# ----------------------------------------------------------------------------- one frame with plain floats
+
+def _all_channels():
+    """(geometry, side, min_visibility) of every channel of every built-in definition, 3-D and 2-D."""
+    from coach.engine.compiled import compile_definition
+    from coach.exercise.library import list_definitions
+
+    found = {}
+    for definition in list_definitions():
+        for has_world in (True, False):
+            try:
+                comp = compile_definition(definition, has_world=has_world)
+            except Exception:  # a definition that insists on 3-D
+                continue
+            for c in comp.channels:
+                found[(c.geometry, c.side, c.min_visibility)] = None
+    return list(found)
+
+
+def _same(one: float, many: float) -> bool:
+    return one == many or (math.isnan(one) and math.isnan(many))
+
+
+@pytest.fixture(scope="module")
+def real_keypoints(shared_data, pose_model):
+    """45 frames (from the 3rd second) of three real clips (side, front and floor views), as the pose engine
+    gives them."""
+    import cv2
+
+    from coach.pose.engine import PoseEngine
+
+    out = []
+    for name in ("squat_bw_mti_mrpose.mp4", "jumping_jacks_fitnessblender_mrpose.mp4", "pushup_side_gym_omartarek.mp4"):
+        cap = cv2.VideoCapture(str(shared_data / "videos" / name))
+        cap.set(cv2.CAP_PROP_POS_FRAMES, 60)
+        frames = []
+        with PoseEngine(pose_model) as engine:
+            for i in range(45):
+                ok, image = cap.read()
+                if not ok:
+                    break
+                pose = engine.detect(image, i / 30.0, i)
+                if pose.n_people:
+                    frames.append((pose.xy_px[0], pose.world_m[0], pose.visibility[0]))
+        cap.release()
+        assert len(frames) > 30, name
+        out.append(tuple(np.stack(a) for a in zip(*frames)))
+    return out
+
+
+def test_one_frame_with_plain_floats_equals_the_vectorised_measure_on_real_keypoints(real_keypoints):
+    from coach.engine.measures import compute_frame
+
+    channels = _all_channels()
+    assert len(channels) > 30
+    compared = 0
+    for xy32, world32, vis32 in real_keypoints:
+        # float64 as the counter passes them, and float32 straight from a recording
+        for xy, world, vis in ((xy32.astype(np.float64), world32.astype(np.float64), vis32.astype(np.float64)),
+                               (xy32, world32, vis32)):
+            for geom, side, min_vis in channels:
+                many = compute(geom, xy, world, vis, side, min_vis)
+                for t in range(len(xy)):
+                    one = compute_frame(geom, xy[t], world[t], vis[t], side, min_vis)
+                    assert _same(one, many[t]), (geom, side, t, one, many[t])
+                    compared += 1
+                    # and compute itself on one frame
+                    assert _same(float(compute(geom, xy[t:t + 1], world[t:t + 1], vis[t:t + 1], side,
+                                               min_vis)[0]), many[t])
+    assert compared > 10_000
+
+
+def test_one_frame_with_plain_floats_handles_degenerate_bodies_as_numpy_does():
+    from coach.engine.measures import compute_frame
+
+    rng = np.random.default_rng(3)
+    base_xy = rng.uniform(0, 500, (N_LANDMARKS, 2))
+    base_world = rng.uniform(-1, 1, (N_LANDMARKS, 3))
+    frames = []
+    for case in range(6):
+        xy, world, vis = base_xy.copy(), base_world.copy(), np.ones(N_LANDMARKS)
+        if case == 1:  # everything on one point: zero-length limbs and body lengths
+            xy[:], world[:] = 7.0, 0.25
+        elif case == 2:  # coordinates missing while the visibility says seen
+            xy[:] = np.nan
+            world[:] = np.nan
+        elif case == 3:  # shoulders on the hips: no torso length
+            for s in ("left", "right"):
+                xy[landmark_index(f"{s}_shoulder")] = xy[landmark_index(f"{s}_hip")]
+                world[landmark_index(f"{s}_shoulder")] = world[landmark_index(f"{s}_hip")]
+        elif case == 4:  # visibility exactly at and just under the usual thresholds
+            vis[:] = np.where(np.arange(N_LANDMARKS) % 2, 0.5, np.nextafter(0.5, 0))
+        elif case == 5:  # collinear points: the cosine rounds past ±1
+            xy[:, 1] = 3.0 * xy[:, 0] + 1.0
+        frames.append((xy, world, vis))
+    xy, world, vis = (np.stack(a) for a in zip(*frames))
+    for geom, side, min_vis in _all_channels() + [(MeasureGeometry("angle", ("hip", "knee", "ankle"), "3d"), "left",
+                                                   0.5)]:
+        many = compute(geom, xy, world, vis, side, min_vis)
+        for t in range(len(frames)):
+            assert _same(compute_frame(geom, xy[t], world[t], vis[t], side, min_vis), many[t]), (geom, t)

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Callable
 
 from coach import __version__
-from coach.app.sources import Frame, FrameSource, VideoFileSource, prefetched
+from coach.app.sources import Frame, FrameSource, VideoFileSource
 from coach.pose.engine import AUTO, People, PoseEngine, ScoutingPoseEngine, open_video_engine, people_key
 from coach.pose.series import PoseFrame, PoseSeries
 
@@ -22,18 +22,24 @@ def extract_keypoints(source: FrameSource, engine: "PoseEngine | ScoutingPoseEng
     """Detect keypoints in every frame of `source` and pack them into a `PoseSeries`.
 
     `on_frame(frame, pose_frame)` is called after each frame (progress bars, previews). A KeyboardInterrupt
-    stops the extraction and keeps the frames done so far (the recording's meta says so).
+    stops the extraction and keeps the frames done so far (the recording's meta says so). A camera is read
+    through a latest-frame slot (`coach.app.pipeline.LatestFrames`): frames arriving while the model is
+    busy are dropped, not queued.
     """
+    from coach.app.pipeline import frames_of, posed_frames
+
     frames: list[PoseFrame] = []
     interrupted = False
-    try:
-        for frame in (source if source.is_live else prefetched(source)):
-            pose = engine.detect(frame.image_bgr, frame.timestamp_s, frame.index)
+    stream = posed_frames(frames_of(source), lambda f: engine.detect(f.image_bgr, f.timestamp_s, f.index))
+    try:  # decoding and the model on their own threads; `on_frame` (previews) overlaps the next frame's model
+        for frame, pose in stream:
             frames.append(pose)
             if on_frame is not None:
                 on_frame(frame, pose)
     except KeyboardInterrupt:
         interrupted = True
+    finally:
+        stream.close()
     meta = dict(source=source.description, model_variant=model_variant, model_sha256=model_sha256,
                 program_version=__version__, num_poses=engine.num_poses, people=engine.people_key,
                 ended="interrupted" if interrupted else source.ended_reason)

@@ -5,6 +5,7 @@ Each function takes a BGR image, draws on a copy or in place as documented, and 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -34,17 +35,22 @@ def draw_skeleton(image: np.ndarray, xy: np.ndarray, vis: np.ndarray,
     s = _scale(image)
     thick = int(round(2 * s))
     radius = int(round(3 * s))
+    # plain floats: numpy's per-call cost on single landmarks was most of the drawing time
+    if vis.dtype != np.float64:  # compared in the array's precision, as numpy compares
+        min_visibility = float(vis.dtype.type(min_visibility))
+    v = vis.tolist()
+    points = [(int(round(x)), int(round(y))) if math.isfinite(x) and math.isfinite(y) else None
+              for x, y in xy.tolist()]
+    faint = tuple(int(c * 0.45) for c in colour)
     for a, b in _EDGE_IDX:
-        if not (np.isfinite(xy[a]).all() and np.isfinite(xy[b]).all()):
+        pa, pb = points[a], points[b]
+        if pa is None or pb is None:
             continue
-        seen = min(vis[a], vis[b]) >= min_visibility
-        c = colour if seen else tuple(int(v * 0.45) for v in colour)
-        cv2.line(image, tuple(np.round(xy[a]).astype(int)), tuple(np.round(xy[b]).astype(int)), c,
-                 thick if seen else max(1, thick // 2), cv2.LINE_AA)
-    for i in range(len(xy)):
-        if not np.isfinite(xy[i]).all() or vis[i] < min_visibility:
+        seen = min(v[a], v[b]) >= min_visibility
+        cv2.line(image, pa, pb, colour if seen else faint, thick if seen else max(1, thick // 2), cv2.LINE_AA)
+    for p, seen in zip(points, v):
+        if p is None or seen < min_visibility:
             continue
-        p = tuple(np.round(xy[i]).astype(int))
         cv2.circle(image, p, radius, (255, 255, 255), -1, cv2.LINE_AA)
         cv2.circle(image, p, radius, colour, max(1, thick // 2), cv2.LINE_AA)
     return image

@@ -46,10 +46,20 @@ def annotate(frame: Frame | None, pose: PoseFrame, overlay: OverlayModel) -> np.
 
 
 class VideoSink:
-    """Writes the annotated frames to an .mp4 file (`--save-video`)."""
+    """Writes the annotated frames to an .mp4 file (`--save-video`).
+
+    Drawing and encoding run on their own thread (`coach.app.pipeline.BackgroundWorker`), a few frames
+    behind the engine: they overlap the model's work instead of adding to it. `close()` writes what is
+    still queued."""
 
     def __init__(self, path, fps: float) -> None:
+        from coach.app.pipeline import BackgroundWorker
+
         self.writer = VideoWriter(path, fps)
+        self._worker = BackgroundWorker(self._write, depth=4, name="video-writer")
+
+    def _write(self, item: tuple) -> None:
+        self.writer.write(annotate(*item))
 
     def on_set_started(self, set_index: int, target_reps: int | None) -> None:
         return None
@@ -58,13 +68,17 @@ class VideoSink:
         return None
 
     def on_frame(self, frame: Frame | None, pose: PoseFrame, overlay: OverlayModel) -> None:
-        self.writer.write(annotate(frame, pose, overlay))
+        self._worker.submit((frame, pose, overlay))
 
     def on_set_ended(self, set_result: SetResult) -> None:
         return None
 
     def close(self) -> None:
-        self.writer.close()
+        """Write the frames still queued and close the file."""
+        try:
+            self._worker.close()
+        finally:
+            self.writer.close()
 
 
 class WindowSink:
@@ -73,13 +87,17 @@ class WindowSink:
     WINDOW = "coach"
     MAX_START_SIZE = (1280, 720)  #: the window opens at the picture's size, at most this (pixels); resizable
 
-    def __init__(self) -> None:
+    def __init__(self, dropped_frames=None) -> None:
+        """dropped_frames: a callable giving how many camera frames were dropped so far (shown in the
+        window's title when any were), or None."""
         import cv2
 
         _use_system_fonts_for_qt()
         self.cv2 = cv2
         self.last_key: str | None = None
         self._opened = False
+        self._dropped_frames = dropped_frames
+        self._dropped_shown = 0
 
     def on_set_started(self, set_index: int, target_reps: int | None) -> None:
         return None
@@ -96,6 +114,11 @@ class WindowSink:
             self.cv2.resizeWindow(self.WINDOW, int(width * scale), int(height * scale))
             self._opened = True
         self.cv2.imshow(self.WINDOW, image)
+        dropped = self._dropped_frames() if self._dropped_frames is not None else 0
+        if dropped != self._dropped_shown:
+            self._dropped_shown = dropped
+            self.cv2.setWindowTitle(self.WINDOW, f"coach - {dropped} camera frames dropped (the model is slower "
+                                                 "than the camera)")
         key = self.cv2.waitKey(1) & 0xFF
         self.last_key = {ord("q"): "quit", 27: "quit", ord(" "): "pause", ord("n"): "next"}.get(key)
 

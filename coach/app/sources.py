@@ -252,40 +252,8 @@ def prefetched(source: FrameSource, depth: int = 2) -> Iterator[Frame]:
 
     OpenCV releases the GIL while it decodes, so the next frame is read while the pose model works on
     this one. Frames, order and timestamps are exactly those of `source`; an exception raised while
-    reading is raised here. Stopping early (break, close) stops the reader.
+    reading is raised here. Stopping early (break, close) stops the reader. (`coach.app.pipeline`.)
     """
-    import queue
-    import threading
+    from coach.app.pipeline import prefetched as threaded
 
-    q: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-    done = object()
-
-    def read() -> None:
-        try:
-            for frame in source:
-                while not stop.is_set():
-                    try:
-                        q.put(frame, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            q.put(done)
-        except BaseException as exc:  # handed to the consumer, re-raised there
-            q.put(exc)
-
-    reader = threading.Thread(target=read, name="frame-reader", daemon=True)
-    reader.start()
-    try:
-        while True:
-            item = q.get()
-            if item is done:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        reader.join(timeout=5)
+    return iter(threaded(source, depth))

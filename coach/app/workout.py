@@ -362,7 +362,10 @@ def pose_stream(source: str | Path, *, model_path: Path | None = None, num_poses
     the second only while they are in view; or a number).
 
     Returns (iterator, info) where info has: description, fps, width_px, height_px, is_live,
-    frame_count, and a callable `ended_reason()`. A recording is replayed without the model (frame None).
+    frame_count, and callables `ended_reason()` and `dropped_frames()` (camera frames replaced by a newer
+    one while the model was busy; 0 for files). A recording is replayed without the model (frame None).
+    Video and camera frames go through `coach.app.pipeline`: decoding (or capture) and the model run on
+    their own threads, so the consumer's work on one frame overlaps the model's on the next.
     """
     if is_recording(source):
         from coach.app.sources import shown
@@ -370,24 +373,26 @@ def pose_stream(source: str | Path, *, model_path: Path | None = None, num_poses
         series = load_recording(source)
         info = dict(description=shown(source), fps=series.fps, width_px=series.width_px,
                     height_px=series.height_px, is_live=False, frame_count=len(series),
-                    ended_reason=lambda: "end of recording")
+                    ended_reason=lambda: "end of recording", dropped_frames=lambda: 0)
         return ((None, pf) for pf in series.frames()), info
 
+    from coach.app.pipeline import LatestFrames, frames_of, posed_frames
+    from coach.app.sources import open_source
     from coach.pose.engine import open_video_engine
-    from coach.app.sources import open_source, prefetched
 
     src = open_source(source)
-    info = dict(description=src.description, fps=src.fps, width_px=src.width_px, height_px=src.height_px,
-                is_live=src.is_live, frame_count=src.frame_count, ended_reason=lambda: src.ended_reason)
     if model_path is None:
         src.close()
         raise ValueError("a model path is needed for video and camera sources")
+    delivered = frames_of(src)
+    info = dict(description=src.description, fps=src.fps, width_px=src.width_px, height_px=src.height_px,
+                is_live=src.is_live, frame_count=src.frame_count, ended_reason=lambda: src.ended_reason,
+                dropped_frames=lambda: delivered.dropped if isinstance(delivered, LatestFrames) else 0)
 
     def frames() -> Iterator[tuple[Frame | None, PoseFrame]]:
-        # Files decode ahead on a thread while the model works; a camera is read as it comes (a queue
-        # would only add latency).
+        # A camera: no queue after the model either (latency); a file: a few frames of slack.
         with src, open_video_engine(model_path, num_poses) as engine:
-            for frame in (src if src.is_live else prefetched(src)):
-                yield frame, engine.detect(frame.image_bgr, frame.timestamp_s, frame.index)
+            yield from posed_frames(delivered, lambda f: engine.detect(f.image_bgr, f.timestamp_s, f.index),
+                                    depth=1 if src.is_live else 3)
 
     return frames(), info

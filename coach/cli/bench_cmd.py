@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Optional
 
@@ -35,13 +36,22 @@ def bench(
     num_poses: str = PeopleOption,
     people: bool = typer.Option(False, "--people", help="Instead: the pipeline pass with the model looking "
                                 "for 1, 2, auto and 4 people: frames/s and CPU ms per frame of each."),
+    pace: bool = typer.Option(True, "--paced/--no-paced", help="Also run the clip as a camera delivers it "
+                              "(frames released at its fps) for the latency figures; takes the clip's length."),
+    repeat: int = typer.Option(1, "--repeat", min=1, max=10, help="Run the inference, pipeline and paced "
+                               "passes N times in turn and keep the best of each (a shared machine only slows "
+                               "passes down)."),
 ) -> None:
     """Measure frames/s of each stage on one clip: decoding, inference, pipeline, counting engine.
 
-    --people runs the pipeline with the model looking for 1, 2, auto and 4 people and prints the cost of each.
+    Passes over the same frames: decoding alone; the model alone (bare inference); the whole pipeline flat
+    out (decoding, model, engine and overlay overlapping, as `workout --source FILE` runs them); the same
+    paced like a camera (frames released at the clip's fps; latency from a frame's release to its overlay,
+    frames dropped while the model was busy); the counting engine alone on the keypoints (offline
+    frames/s, and the live engine's milliseconds per frame). Prints pipeline ÷ inference, the real-time
+    factor and the machine's load average (other programs slow every pass).
 
-    Prints frames/s for decoding alone, bare pose inference, the whole pipeline, and the counting engine
-    on the resulting keypoints; plus pipeline ÷ inference and the real-time factor.
+    --people runs the pipeline with the model looking for 1, 2, auto and 4 people and prints the cost of each.
 
     These are figures for this machine, not a test. Example: coach bench clip.mp4 --json
     """
@@ -71,7 +81,8 @@ def bench(
         return
     with Progress(console=err_console, transient=True) as bar:
         result = run_benchmark(video, info.path, model_variant=info.variant, max_frames=frames,
-                               exercise=exercise, progress=_stage_bars(bar), num_poses=num_poses)
+                               exercise=exercise, progress=_stage_bars(bar), num_poses=num_poses, pace=pace,
+                               repeat=repeat)
     if as_json:
         print(json.dumps(result.to_dict(), indent=2))
         return
@@ -81,14 +92,23 @@ def bench(
     table.add_column("stage")
     table.add_column("frames/s", justify="right")
     table.add_row("decoding alone", f"{result.decode_fps:,.1f}")
-    table.add_row("bare pose inference", f"{result.inference_fps:,.1f}")
-    table.add_row("whole pipeline (pose, engine, overlay)", f"{result.pipeline_fps:,.1f}")
+    table.add_row("bare pose inference (its own pass)", f"{result.inference_fps:,.1f}")
+    table.add_row("whole pipeline, flat out (decode, pose, engine, overlay)", f"{result.pipeline_fps:,.1f}")
     if result.engine_fps is not None:
-        table.add_row(f"counting engine ({exercise}, recording)", f"{result.engine_fps:,.0f}")
+        table.add_row(f"counting engine ({exercise}, recording, offline)", f"{result.engine_fps:,.0f}")
     console.print(table)
+    load = result.extra.get("load_1min", [])
     console.print(f"pipeline ÷ inference: {result.pipeline_over_inference:.3f}   "
-                  f"real-time factor: {result.realtime_factor:.2f}×   frame→overlay latency: "
-                  f"p50 {result.latency_ms_p50:.1f} ms, p95 {result.latency_ms_p95:.1f} ms")
+                  f"real-time factor: {result.realtime_factor:.2f}×   live engine: "
+                  f"{result.engine_live_ms_per_frame:.3f} ms/frame")
+    if result.latency_ms_p50 is not None:
+        console.print(f"paced like a camera: frame → overlay latency p50 {result.latency_ms_p50:.1f} ms, "
+                      f"p95 {result.latency_ms_p95:.1f} ms; {result.paced_dropped_frames} frames dropped")
+    console.print(f"flat out: frame → overlay latency p50 {result.latency_flat_out_ms_p50:.1f} ms, "
+                  f"p95 {result.latency_flat_out_ms_p95:.1f} ms (frames wait in the bounded queues)")
+    if load:
+        console.print(f"load average (1 min) at start and end: {load[0]} / {load[-1]} on {os.cpu_count()} cores"
+                      + (f"; best of {repeat} runs" if repeat > 1 else ""))
 
 
 def register(app: typer.Typer) -> None:

@@ -63,8 +63,9 @@ def parse_people_option(value: str) -> "object":
 PeopleOption = typer.Option(
     "auto", "--num-poses", metavar="auto|N", parser=parse_people_option,
     help="People to look for in each frame. auto: up to two, tracking one and looking for a second every "
-    "0.5 s, so a second person costs time only while they are in view. N (1-8): MediaPipe looks for up to N "
-    "on every frame (with fewer than N in view it runs its person detector on every frame: ~40% slower).")
+    "0.5 s (the first painted out), so a second person costs time only while they are in view. N (1-8): "
+    "MediaPipe looks for up to N on every frame (with fewer than N in view it runs its person detector on "
+    "every frame: ~40% slower).")
 
 
 def parse_date(value: Optional[str], option: str) -> Optional[date]:

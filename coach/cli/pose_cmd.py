@@ -33,6 +33,7 @@ def extract(
     running the model again. Example: coach pose extract squat.mp4 -o squat.npz --preview squat_pose.mp4
     """
     from coach.app.extraction import extract_keypoints
+    from coach.app.pipeline import BackgroundWorker
     from coach.pose.engine import open_video_engine
     from coach.pose.recording import save_recording
     from coach.app.renderer import draw_pose_frame
@@ -45,11 +46,14 @@ def extract(
         info = resolve_model_path(model, variant)
         engine = open_video_engine(info.path, num_poses)
         writer = VideoWriter(preview, src.fps) if preview else None
+        # the preview is drawn and encoded on its own thread, overlapping the model
+        drawing = BackgroundWorker(lambda item: writer.write(draw_pose_frame(item[0].image_bgr.copy(), item[1])),
+                                   name="preview-writer") if writer is not None else None
         t0 = time.perf_counter()
         with progress_task(f"extracting {Path(str(source)).name}", src.frame_count) as advance:
             def on_frame(frame, pose) -> None:
-                if writer is not None:
-                    writer.write(draw_pose_frame(frame.image_bgr.copy(), pose))
+                if drawing is not None:
+                    drawing.submit((frame, pose))
                 done = frame.index + 1
                 advance(f"{done / max(time.perf_counter() - t0, 1e-9):5.1f} fps")
 
@@ -57,9 +61,13 @@ def extract(
                 series = extract_keypoints(src, engine, model_variant=info.variant, model_sha256=info.sha256,
                                            on_frame=on_frame)
             finally:
-                if writer is not None:
-                    writer.close()
-                engine.close()
+                try:
+                    if drawing is not None:
+                        drawing.close()
+                finally:
+                    if writer is not None:
+                        writer.close()
+                    engine.close()
     path = save_recording(output, series)
     found = int(np.count_nonzero(series.n_people))
     total = len(series)

@@ -18,11 +18,13 @@ from coach.errors import CoachError
 class TerminalSink:
     """A rich live panel (camera) or progress bar (files) for headless use."""
 
-    def __init__(self, live_source: bool, total_frames: int | None, exercise: str) -> None:
+    def __init__(self, live_source: bool, total_frames: int | None, exercise: str, dropped_frames=None) -> None:
+        """dropped_frames: a callable giving the camera frames dropped so far (shown in the live panel)."""
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         self.live_source = live_source
         self.exercise = exercise
+        self.dropped_frames = dropped_frames
         self.overlay = None
         if live_source:
             self.live = Live(self._panel(), console=err_console, refresh_per_second=8, transient=False)
@@ -64,6 +66,9 @@ class TerminalSink:
             t.add_row("status", f"[red]not measurable: {o.not_measurable}")
         if o.resting_s is not None:
             t.add_row("rest", f"{o.resting_s:.0f} s")
+        dropped = self.dropped_frames() if self.dropped_frames is not None else 0
+        if dropped:
+            t.add_row("dropped", f"{dropped} camera frames (the model is slower than the camera)")
         return t
 
     def on_set_started(self, set_index, target_reps) -> None:
@@ -273,10 +278,10 @@ def workout(
     video = VideoSink(save_video, info["fps"]) if save_video else None
     if video:
         sinks.append(video)
-    window = WindowSink() if show else None
+    window = WindowSink(info["dropped_frames"] if live else None) if show else None
     if window:
         sinks.append(window)
-    terminal = TerminalSink(live, info["frame_count"], definition.id)
+    terminal = TerminalSink(live, info["frame_count"], definition.id, info["dropped_frames"] if live else None)
     sinks.append(terminal)
 
     session = RecordedWorkout(definition, plan, history=history, patient=patient, source=info["description"],
@@ -298,12 +303,17 @@ def workout(
             video.close()
         if window:
             window.close()
+    if live:  # camera frames replaced by a newer one while the model was busy (never queued)
+        result = {**result, "dropped_frames": info["dropped_frames"]()}
     if as_json:
         print(json.dumps(result, indent=2))
     else:
         print_summary(result, planned=(plan.sets, plan.reps), pain=pain, effort=effort, note=note)
         if save_video:
             console.print(f"annotated video: [bold]{save_video}[/]")
+        if live and result["dropped_frames"]:
+            err_console.print(f"{result['dropped_frames']} camera frames were dropped while the model was busy "
+                              "(the overlay stays at most one frame behind the model).")
         if reason == "camera lost":
             err_console.print("[yellow]The camera stopped delivering frames; the set was ended and "
                               "everything counted was kept.[/]")

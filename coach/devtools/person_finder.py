@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 import cv2
 import numpy as np
 
-from coach.pose.engine import PeopleArrays, PoseEngine, tile_boxes
+from coach.pose.engine import PeopleArrays, PoseEngine, painted_out, tile_boxes
 from coach.pose.landmarks import COCO17_TO_LANDMARK, landmark_index
 
 #: MediaPipe indices of the COCO-17 keypoints, in COCO's order.
@@ -102,22 +102,6 @@ def person_box(xy_px: np.ndarray, pad: float = 0.15) -> tuple[float, float, floa
     margin = (hi - lo) * pad
     return (float(lo[0] - margin[0]), float(lo[1] - margin[1]), float(hi[0] + margin[0]),
             float(hi[1] + margin[1]))
-
-
-def painted_out(image_bgr: np.ndarray, people: PeopleArrays) -> np.ndarray:
-    """A copy of the image with each person's silhouette (the hull of its landmarks, widened) in grey.
-
-    The detector then no longer sees them and may report the next person. The hull, not the box, is
-    painted, so a partner overlapping the box keeps most of their body.
-    """
-    out = image_bgr.copy()
-    for xy in people.xy_px:
-        lo, hi = xy.min(axis=0), xy.max(axis=0)
-        width = max(4, int(0.12 * float(np.max(hi - lo))))
-        hull = cv2.convexHull(np.round(xy).astype(np.int32))
-        cv2.fillConvexPoly(out, hull, (128, 128, 128))
-        cv2.polylines(out, [hull], True, (128, 128, 128), thickness=width)
-    return out
 
 
 def _refined(engine: PoseEngine, image_bgr: np.ndarray, people: PeopleArrays) -> PeopleArrays:

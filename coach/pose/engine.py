@@ -216,20 +216,34 @@ def parse_people(value: People) -> People:
 
 
 class ScoutingPoseEngine:
-    """Video mode, up to two people, at the cost of one person while only one is in view.
+    """Video mode, up to two people, at the cost of about one person while only one is in view.
 
     MediaPipe's `num_poses=2` in video mode runs its person detector on every frame while it tracks fewer
-    than two people (about +60% CPU per frame with one person in view). This engine instead tracks with a
-    `num_poses=1` landmarker and, every `scout_every_s` of source time while someone is tracked, shows that
-    frame to a `num_poses=2` video landmarker as well (its detector looks for everyone). When that finds
-    two people, the two-person landmarker takes over from that frame on; after `leave_after_s` without two
-    people it hands back to the one-person landmarker. Frames come out in order, one `PoseFrame` per call
-    with 1 or 2 people (or nobody), timestamps from the source; schedule and switches depend only on the
-    frames and their timestamps, so a file always gives the same keypoints.
+    than two people (+50-70% CPU per frame with one person in view). This engine tracks with a
+    `num_poses=1` landmarker, and every `scout_every_s` of source time (while it tracks someone):
 
-    Both landmarkers are created up front (creating one takes ~0.2-0.3 s, a visible stall mid-session);
-    the one not in use keeps its last state and picks up from it (MediaPipe re-detects when its tracked
-    region no longer holds a person).
+    1. looks for somebody else, cheaply: the frame with the tracked person painted out (`painted_out`,
+       where they were on the previous frame) goes to an image-mode `num_poses=1` landmarker; with nobody
+       else there only its person detector runs;
+    2. when that finds someone, a `num_poses=2` video landmarker checks the frame as it is; if it finds
+       two people (`coach.pose.people.distinct_people`: not a skeleton fitted again over the first), it
+       takes over from that frame on and tracks both, until `leave_after_s` has passed without two people;
+       then the one-person landmarker takes over again.
+
+    A look that keeps finding someone the check does not confirm (a skeleton made up over a chair, or a
+    partner MediaPipe's two-person landmarker sees only now and then) costs a check every look: measured
+    +25% CPU on such a clip, against +5-7% for the looks alone. Checking less often after failures was
+    tried and dropped: it also missed the one second in which a partner could be confirmed.
+
+    The look and the check run on their own thread beside the one-person landmarker (MediaPipe releases
+    the GIL), so on a machine with a core to spare they add CPU but little time. Frames come out in order,
+    one `PoseFrame` per call with 0, 1 or 2 people, timestamps from the source, each saying whether the
+    picture cut since the previous one (`coach.pose.camera_cuts`). Looks, checks and switches depend only
+    on the frames and their timestamps, never on timing, so a file always gives the same keypoints; while
+    nobody else is found, exactly those of `num_poses=1`. The painted look alone is not trusted with a
+    second person: it also finds skeletons made up over a chair or over a part of the first person left
+    unpainted, which MediaPipe's own two-person landmarker does not report. All landmarkers are created up
+    front (creating one takes ~0.2-0.3 s, a visible stall mid-session).
     """
 
     num_poses = 2
@@ -240,27 +254,35 @@ class ScoutingPoseEngine:
         """scout_every_s: seconds of source time between looks for a second person (while one person is
         tracked). leave_after_s: seconds with fewer than two people before the two-person landmarker is
         left. options: `PoseEngine`'s confidence thresholds."""
+        from concurrent.futures import ThreadPoolExecutor
+
         self.model_path = Path(model_path)
         self.scout_every_s = float(scout_every_s)
         self.leave_after_s = float(leave_after_s)
-        self._single = PoseEngine(model_path, num_poses=1, find_cuts=False, **options)
+        self._engines: list[PoseEngine] = []
         try:
-            self._dual = PoseEngine(model_path, num_poses=2, find_cuts=False, **options)
+            self._single = self._open(model_path, num_poses=1, find_cuts=False, **options)
+            self._dual = self._open(model_path, num_poses=2, find_cuts=False, **options)
+            self._look = self._open(model_path, num_poses=1, mode="image", **options)
         except BaseException:
-            self._single.close()
+            self.close()
             raise
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pose-look")
         self._cuts = CutDetector()  # every frame of the stream passes here, whichever landmarker sees it
         self.two_people = False  #: True while the two-person landmarker is in use
+        self._previous: PoseFrame | None = None  #: the one-person landmarker's result on the previous frame
         self._last_scout_s = -np.inf
         self._last_two_s = -np.inf
-        #: counters since creation: frames seen, looks for a second person, frames on the two-person
-        #: landmarker, switches to it
-        self.stats = {"frames": 0, "scouts": 0, "two_people_frames": 0, "switches": 0}
+        #: seconds spent in `detect` since creation (every landmarker, wall time)
+        self.inference_s = 0.0
+        #: counters since creation: frames seen, cheap looks, looks that found someone (so the two-person
+        #: landmarker checked), frames with two people, switches to the two-person landmarker
+        self.stats = {"frames": 0, "scouts": 0, "checks": 0, "two_people_frames": 0, "switches": 0}
 
-    @property
-    def inference_s(self) -> float:
-        """Seconds spent inside the model(s) since creation."""
-        return self._single.inference_s + self._dual.inference_s
+    def _open(self, model_path, **kwargs) -> PoseEngine:
+        engine = PoseEngine(model_path, **kwargs)
+        self._engines.append(engine)
+        return engine
 
     @property
     def people_key(self) -> str:
@@ -272,38 +294,61 @@ class ScoutingPoseEngine:
         The frame says whether the picture cut since the previous one (`coach.pose.camera_cuts`).
 
         image_bgr: (H, W, 3) uint8, BGR. timestamp_s: the frame's source time, seconds."""
+        started = time.perf_counter()
         pose = self._people(image_bgr, timestamp_s, frame_index)
-        return dataclasses.replace(pose, cut=self._cuts.update(image_bgr))
+        pose = dataclasses.replace(pose, cut=self._cuts.update(image_bgr))
+        self.inference_s += time.perf_counter() - started
+        return pose
 
-    def _people(self, image_bgr: np.ndarray, timestamp_s: float, frame_index: int) -> PoseFrame:
-        self.stats["frames"] += 1
-        t = timestamp_s
+    def _people(self, image_bgr: np.ndarray, t: float, frame_index: int) -> PoseFrame:
+        st = self.stats
+        st["frames"] += 1
         if self.two_people:
             pose = self._dual.detect(image_bgr, t, frame_index)
             if pose.n_people >= 2:
                 self._last_two_s = t
+                st["two_people_frames"] += 1
             elif t - self._last_two_s >= self.leave_after_s:
                 self.two_people = False
+                self._previous = None  # the one-person landmarker picks up again from this frame on
                 self._last_scout_s = t
-            self.stats["two_people_frames"] += 1
             return pose
-        pose = self._single.detect(image_bgr, t, frame_index)
-        if pose.n_people and t - self._last_scout_s >= self.scout_every_s:
+        before = self._previous
+        check = None
+        if before is not None and before.n_people and t - self._last_scout_s >= self.scout_every_s:
             self._last_scout_s = t
-            self.stats["scouts"] += 1
-            both = self._dual.detect(image_bgr, t, frame_index)
-            if both.n_people >= 2:
-                self.two_people = True
-                self._last_two_s = t
-                self.stats["switches"] += 1
-                self.stats["two_people_frames"] += 1
-                return both
-        return pose
+            st["scouts"] += 1
+            check = self._pool.submit(self._look_and_check, image_bgr, before, t, frame_index)
+        try:
+            pose = self._single.detect(image_bgr, t, frame_index)
+        finally:
+            both = check.result() if check is not None else None
+        self._previous = pose
+        if both is None:
+            return pose
+        self.two_people = True
+        self._last_two_s = t
+        st["switches"] += 1
+        st["two_people_frames"] += 1
+        return both
+
+    def _look_and_check(self, image_bgr: np.ndarray, before: PoseFrame, t: float, frame_index: int
+                        ) -> PoseFrame | None:
+        """Everyone on this frame when somebody besides the person tracked in `before` is there (the
+        two-person landmarker's result), else None."""
+        if not self._look.detect(painted_out(image_bgr, people_arrays(before))).n_people:
+            return None
+        self.stats["checks"] += 1
+        both = self._dual.detect(image_bgr, t, frame_index)
+        return both if both.n_people >= 2 else None
 
     def close(self) -> None:
-        """Release both landmarkers."""
-        self._single.close()
-        self._dual.close()
+        """Release the landmarkers."""
+        pool = getattr(self, "_pool", None)
+        if pool is not None:
+            pool.shutdown(wait=True)
+        for engine in self._engines:
+            engine.close()
 
     def __enter__(self) -> "ScoutingPoseEngine":
         return self
@@ -312,13 +357,32 @@ class ScoutingPoseEngine:
         self.close()
 
 
+def painted_out(image_bgr: np.ndarray, people: PeopleArrays) -> np.ndarray:
+    """A copy of the image with each person's silhouette (the hull of its landmarks, widened) in grey.
+
+    The detector then no longer sees them and may report the next person. The hull, not the box, is
+    painted, so a partner overlapping the box keeps most of their body.
+    """
+    out = image_bgr.copy()
+    for xy in people.xy_px:
+        xy = xy[np.all(np.isfinite(xy), axis=1)]
+        if len(xy) < 3:
+            continue
+        lo, hi = xy.min(axis=0), xy.max(axis=0)
+        width = max(4, int(0.12 * float(np.max(hi - lo))))
+        hull = cv2.convexHull(np.round(xy).astype(np.int32))
+        cv2.fillConvexPoly(out, hull, (128, 128, 128))
+        cv2.polylines(out, [hull], True, (128, 128, 128), thickness=width)
+    return out
+
+
 def _auto_key(scout_every_s: float, leave_after_s: float) -> str:
-    return f"auto2-s{scout_every_s:g}-l{leave_after_s:g}"
+    return f"auto-look-s{scout_every_s:g}-l{leave_after_s:g}"
 
 
 def people_key(people: People) -> str:
     """The `people_key` of the engine `open_video_engine(model, people)` gives: "p1", "p2", ... for a
-    number, "auto2-s0.5-l1" (strategy and its timings) for "auto". Keypoints extracted under different
+    number, "auto-look-s0.5-l1" (strategy and its timings) for "auto". Keypoints extracted under different
     keys differ, so caches keep them apart."""
     people = parse_people(people)
     return _auto_key(SCOUT_EVERY_S, LEAVE_AFTER_S) if people == AUTO else f"p{people}"
