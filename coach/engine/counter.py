@@ -29,10 +29,10 @@ from coach.engine.cuts import CutWatcher, body_sizes
 from coach.engine.events import Event
 from coach.engine.filters import Smoother, sample_rate_hz
 from coach.engine.lanes import Lane, counted_sides, fallback_range
-from coach.engine.jump_gate import JumpGate, body_centres
+from coach.engine.jump_gate import JumpGate, body_centre_frame, body_centres
 from coach.engine.machine import Machine, Tally
 from coach.engine.machine.rep_ledger import RepLedger
-from coach.engine.measures import compute
+from coach.engine.measures import compute, compute_frame
 from coach.engine.reasons import frame_reason
 from coach.engine.result import CountResult, Trace, not_measurable_by_all
 from coach.engine.sides import SideChooser
@@ -78,8 +78,7 @@ def make_chooser(d: ExerciseDefinition, comp: Compiled, choose: str | int = "aut
     chans = [c for c in comp.channels if c.measure == comp.primary]
 
     def measure_fn(xy, world, vis):
-        return tuple(float(compute(c.geometry, xy[None], None if world is None else world[None], vis[None],
-                                   c.side, c.min_visibility)[0]) for c in chans)
+        return tuple(compute_frame(c.geometry, xy, world, vis, c.side, c.min_visibility) for c in chans)
 
     rng = d.movement.range
     min_activity = 0.5 * rng.min_span if rng is not None and d.movement.hold is None else float("inf")
@@ -224,13 +223,10 @@ class Counter:
             xy = np.full((N_LANDMARKS, 2), np.nan)
             world = np.full((N_LANDMARKS, 3), np.nan) if self.has_world else None
             vis = np.zeros(N_LANDMARKS)
-        (cx, cy), torso = body_centres(xy)
-        jumped = self.gate.update(float(cx), float(cy), float(torso))
+        jumped = self.gate.update(*body_centre_frame(xy))
         if jumped:
             vis = np.zeros_like(vis)
-        xy1, vis1 = xy[None], vis[None]
-        world1 = None if world is None else world[None]
-        raw = [float(compute(c.geometry, xy1, world1, vis1, c.side, c.min_visibility)[0]) for c in self.comp.channels]
+        raw = [compute_frame(c.geometry, xy, world, vis, c.side, c.min_visibility) for c in self.comp.channels]
         return raw, {"nobody": slot < 0, "jumped": jumped, "xy": xy, "vis": vis, "cut": frame.cut,
                      "size": float(body_sizes(xy)), "who": self.chooser.chosen if self.chooser.seen_several else None}
 
