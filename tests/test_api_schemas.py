@@ -211,7 +211,7 @@ def test_real_bodies_fit_their_schema_key_by_key(api):
     prescriptions, a finished job and a broken definition file fits the schema /openapi.json documents for
     it, and holds no key the schema does not declare; and the models lose nothing on the way: a job's
     ``result`` is the ``coach workout --json`` object its analysis stored, key for key."""
-    from coach.api import job_queue as jq
+    from coach.api.job_records import get_job
 
     client, tokens, accepted = api
     doc = client.get("/openapi.json").json()
@@ -231,7 +231,7 @@ def test_real_bodies_fit_their_schema_key_by_key(api):
         problems += [f"{label}: {e}" for e in errors]
         problems += [f"{label}: undocumented key {k}" for k in _undocumented_keys(body, schema, doc, "body")]
         if label == "job":
-            stored = jq.get_job(client.app.state.sessionmaker, body["id"]).result
+            stored = get_job(client.app.state.sessionmaker, body["id"]).result
             assert body["status"] == "done" and body["result"]["reps"] == 3
             assert body["result"] == stored
     assert not problems, "\n".join(problems)

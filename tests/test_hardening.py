@@ -552,7 +552,8 @@ def test_leftover_uploads_are_cleaned_when_the_server_starts(tmp_path: Path):
     from fastapi.testclient import TestClient
 
     from coach.api import create_app
-    from coach.api import job_queue as jq
+    from coach.api.job_records import create_job, new_job_id
+    from coach.api.upload_store import _HOST
     from coach.api.users import add_user
     from db.engine import close_database, open_database, write_session
     from db.patients import get_or_create_patient
@@ -566,9 +567,9 @@ def test_leftover_uploads_are_cleaned_when_the_server_starts(tmp_path: Path):
         pid = get_or_create_patient(s, "ana").id
     jobs = {}
     for status, keep in (("done", False), ("failed", False), ("done", True), ("queued", False)):
-        job, _ = jq.create_job(sm, job_id=jq.new_job_id(), owner_user_id=owner, patient_id=pid, exercise_id="squat",
-                               filename="a.npz", kind="recording", upload_name="", prescription_id=None,
-                               keep_upload=keep, client_key=None)
+        job, _ = create_job(sm, job_id=new_job_id(), owner_user_id=owner, patient_id=pid, exercise_id="squat",
+                            filename="a.npz", kind="recording", upload_name="", prescription_id=None,
+                            keep_upload=keep, client_key=None)
         with write_session(sm) as s:
             from db.models import AnalysisJob
 
@@ -579,10 +580,10 @@ def test_leftover_uploads_are_cleaned_when_the_server_starts(tmp_path: Path):
     close_database(sm)
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
                           text=True).stdout.strip()
-    killed_part = uploads / f"{jq.new_job_id()}.{jq._HOST}-{dead}.part"  # a server killed while receiving
-    live_part = uploads / f"{jq.new_job_id()}.{jq._HOST}-{os.getpid()}.part"  # one receiving now
-    no_job_old = uploads / f"{jq.new_job_id()}.video"  # killed between storing and recording, an hour ago
-    no_job_new = uploads / f"{jq.new_job_id()}.video"  # another server may be recording its job right now
+    killed_part = uploads / f"{new_job_id()}.{_HOST}-{dead}.part"  # a server killed while receiving
+    live_part = uploads / f"{new_job_id()}.{_HOST}-{os.getpid()}.part"  # one receiving now
+    no_job_old = uploads / f"{new_job_id()}.video"  # killed between storing and recording, an hour ago
+    no_job_new = uploads / f"{new_job_id()}.video"  # another server may be recording its job right now
     legacy = Path(tempfile.mkdtemp(prefix="coach-uploads-"))  # what coach made before durable jobs
     (legacy / "upload.mp4").write_bytes(b"x")
     for p in (killed_part, live_part, no_job_old, no_job_new):

@@ -1,5 +1,6 @@
-"""Durable analysis jobs (coach/api/job_queue.py): uploads survive a restart, a resent upload is the same job,
-a killed worker's job is retried and never counted twice, bounded retries end in 'failed' with the reason.
+"""Durable analysis jobs (coach/api/job_runner.py, job_records.py, job_queue.py, upload_store.py): uploads
+survive a restart, a resent upload is the same job, a killed worker's job is retried and never counted
+twice, bounded retries end in 'failed' with the reason.
 
 Two deployments, each with real components: the embedded default (SQLite history, huey's SQLite queue)
 and a clinic's (a real PostgreSQL and a real Redis started here on loopback; skipped, with the reason,
@@ -21,7 +22,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from coach.api import create_app
-from coach.api import job_queue as jq
+from coach.api.job_queue import JobQueue, parse_queue
+from coach.api.job_records import Job, claim, create_job, get_job, new_job_id
+from coach.api.job_runner import ORPHAN_GRACE_S, JobRunner, QueueWorkers, recover
+from coach.api.upload_store import UploadStore
 from coach.api.schemas.jobs import JobDetailOut
 from coach.api.users import add_user, issue_token
 from db.engine import close_database, open_database, write_session
@@ -43,9 +47,9 @@ class Deployment:
     def app(self, **kw):
         return create_app(self.db, queue=str(self.queue), uploads=self.uploads, **kw)
 
-    def runner(self, sm, **kw) -> jq.JobRunner:
-        return jq.JobRunner(sm, jq.JobQueue(jq.parse_queue(str(self.queue))), jq.UploadStore(self.uploads),
-                            lambda: None, **kw)
+    def runner(self, sm, **kw) -> JobRunner:
+        return JobRunner(sm, JobQueue(parse_queue(str(self.queue))), UploadStore(self.uploads),
+                         lambda: None, **kw)
 
 
 @pytest.fixture(params=["embedded", "clinic"])
@@ -124,7 +128,7 @@ def _row_get(db):
     def get(job_id):
         sm = open_database(db)
         try:
-            job = jq.get_job(sm, job_id)
+            job = get_job(sm, job_id)
             return JobDetailOut.model_validate(job).model_dump(mode="json") if job else None
         finally:
             close_database(sm)
@@ -203,19 +207,19 @@ def test_the_video_is_kept_only_when_asked(deployment, squat_npz):
 # ---------------------------------------------------------------------------------- retries, failure
 
 
-def _queued_job(deployment, sm, *, exercise_id="squat", upload: Path | None = None, max_attempts=3) -> jq.Job:
+def _queued_job(deployment, sm, *, exercise_id="squat", upload: Path | None = None, max_attempts=3) -> Job:
     """A job as the server records it, its upload copied into the upload folder (or missing)."""
-    store = jq.UploadStore(deployment.uploads)
-    job_id = jq.new_job_id()
+    store = UploadStore(deployment.uploads)
+    job_id = new_job_id()
     name = f"{job_id}.npz"
     if upload is not None:
         store.path(name).write_bytes(upload.read_bytes())
     with sm() as s:
         patient_id = s.scalar(select(Patient.id).where(Patient.name == "ana"))
         owner = s.scalar(select(User.id).where(User.name == "ana"))
-    job, _ = jq.create_job(sm, job_id=job_id, owner_user_id=owner, patient_id=patient_id, exercise_id=exercise_id,
-                           filename="a.npz", kind="recording", upload_name=name, prescription_id=None,
-                           keep_upload=False, client_key=None, max_attempts=max_attempts)
+    job, _ = create_job(sm, job_id=job_id, owner_user_id=owner, patient_id=patient_id, exercise_id=exercise_id,
+                        filename="a.npz", kind="recording", upload_name=name, prescription_id=None,
+                        keep_upload=False, client_key=None, max_attempts=max_attempts)
     return job
 
 
@@ -224,7 +228,7 @@ def test_a_passing_error_is_retried_a_bounded_number_of_times_then_failed_with_i
     sm = open_database(deployment.db)
     try:
         runner = deployment.runner(sm, retry_delay_s=0.2)
-        workers = jq.QueueWorkers(runner, 1)
+        workers = QueueWorkers(runner, 1)
         workers.start()
         try:
             job = _queued_job(deployment, sm, upload=None, max_attempts=2)
@@ -245,11 +249,11 @@ def test_a_bad_file_fails_at_once_since_a_retry_would_fail_the_same_way(deployme
         job = _queued_job(deployment, sm, exercise_id="no_such_exercise", upload=squat_npz[0])
         assert runner.process(job.id) == "failed"
         assert runner.process(job.id) is None  # delivered again: not queued any more, not run again
-        failed = jq.get_job(sm, job.id)
+        failed = get_job(sm, job.id)
     finally:
         close_database(sm)
     assert failed.attempts == 1 and "no_such_exercise" in failed.error
-    assert not jq.UploadStore(deployment.uploads).path(failed.upload_name).exists()
+    assert not UploadStore(deployment.uploads).path(failed.upload_name).exists()
 
 
 def test_a_job_whose_worker_vanished_is_requeued_then_failed_after_its_last_attempt(deployment, squat_npz):
@@ -259,16 +263,16 @@ def test_a_job_whose_worker_vanished_is_requeued_then_failed_after_its_last_atte
         runner = deployment.runner(sm)
         job = _queued_job(deployment, sm, upload=squat_npz[0], max_attempts=2)
         for attempt in (1, 2):
-            assert jq.claim(sm, job.id, "lost-host:1:w", lease_s=5) is not None
-            assert jq.recover(sm, runner.queue, runner.uploads).requeued == []  # the lease still holds
+            assert claim(sm, job.id, "lost-host:1:w", lease_s=5) is not None
+            assert recover(sm, runner.queue, runner.uploads).requeued == []  # the lease still holds
             later = utc_now() + timedelta(seconds=6)
-            outcome = jq.recover(sm, runner.queue, runner.uploads, now=later)
-            assert jq.recover(sm, runner.queue, runner.uploads, now=later).requeued == []  # once only
+            outcome = recover(sm, runner.queue, runner.uploads, now=later)
+            assert recover(sm, runner.queue, runner.uploads, now=later).requeued == []  # once only
             if attempt == 1:
-                assert outcome.requeued == [job.id] and jq.get_job(sm, job.id).status == "queued"
+                assert outcome.requeued == [job.id] and get_job(sm, job.id).status == "queued"
                 assert job.id in runner.queue.waiting_ids()
         assert outcome.failed == [job.id]
-        failed = jq.get_job(sm, job.id)
+        failed = get_job(sm, job.id)
     finally:
         close_database(sm)
     assert failed.status == "failed" and "stopped 2 times" in failed.error and "lost-host" in failed.error
@@ -281,11 +285,11 @@ def test_a_queued_job_that_never_reached_the_queue_is_enqueued_again(deployment,
         runner = deployment.runner(sm)
         job = _queued_job(deployment, sm, upload=squat_npz[0])
         assert runner.queue.waiting_ids() == set()
-        assert jq.recover(sm, runner.queue, runner.uploads).enqueued == []  # within the grace period
-        later = utc_now() + timedelta(seconds=jq.ORPHAN_GRACE_S + 1)
-        assert jq.recover(sm, runner.queue, runner.uploads, now=later).enqueued == [job.id]
+        assert recover(sm, runner.queue, runner.uploads).enqueued == []  # within the grace period
+        later = utc_now() + timedelta(seconds=ORPHAN_GRACE_S + 1)
+        assert recover(sm, runner.queue, runner.uploads, now=later).enqueued == [job.id]
         assert runner.queue.waiting_ids() == {job.id}
-        assert jq.recover(sm, runner.queue, runner.uploads, now=later).enqueued == []  # it is there now
+        assert recover(sm, runner.queue, runner.uploads, now=later).enqueued == []  # it is there now
     finally:
         close_database(sm)
 
@@ -303,7 +307,7 @@ def test_sigkill_of_a_worker_mid_job_retries_it_on_another_without_counting_it_t
     sm = open_database(deployment.db)
     try:
         job = _queued_job(deployment, sm, upload=path)
-        jq.JobQueue(jq.parse_queue(str(deployment.queue))).enqueue(job.id)
+        JobQueue(parse_queue(str(deployment.queue))).enqueue(job.id)
     finally:
         close_database(sm)
     common = ["--db", str(deployment.db), "--queue", str(deployment.queue), "--uploads", str(deployment.uploads),
@@ -341,7 +345,7 @@ def test_sigterm_of_a_worker_puts_its_job_back_for_the_next_one(deployment, long
     sm = open_database(deployment.db)
     try:
         job = _queued_job(deployment, sm, upload=path)
-        jq.JobQueue(jq.parse_queue(str(deployment.queue))).enqueue(job.id)
+        JobQueue(parse_queue(str(deployment.queue))).enqueue(job.id)
     finally:
         close_database(sm)
     common = ["--db", str(deployment.db), "--queue", str(deployment.queue), "--uploads", str(deployment.uploads)]

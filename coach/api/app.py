@@ -63,19 +63,21 @@ def create_app(db_path: str | os.PathLike | None = None, *, model_path: str | os
     (default 1 on the embedded queue, 0 when a queue is given: `coach worker`s do them)."""
     from coach.api import jobs, live, routes_exercises, routes_patients
     from coach.api.limits import BodySizeLimit
-    from coach.api import job_queue as jq
+    from coach.api.job_queue import QUEUE_ENV, UPLOADS_ENV, JobQueue, default_queue, default_uploads, parse_queue
+    from coach.api.job_records import DEFAULT_ATTEMPTS
+    from coach.api.upload_store import UploadStore
     from db.engine import close_database, open_database, resolve_db_path
 
     location = resolve_db_path(db_path)
-    queue = queue if queue is not None else os.environ.get(jq.QUEUE_ENV) or None
-    queue_location = jq.parse_queue(queue) if queue is not None else jq.default_queue(location)
+    queue = queue if queue is not None else os.environ.get(QUEUE_ENV) or None
+    queue_location = parse_queue(queue) if queue is not None else default_queue(location)
     if job_workers is None:
         job_workers = 1 if queue is None else 0
-    uploads = uploads if uploads is not None else os.environ.get(jq.UPLOADS_ENV) or None
+    uploads = uploads if uploads is not None else os.environ.get(UPLOADS_ENV) or None
     settings = ApiSettings(db_path=location, model_path=Path(model_path) if model_path else None,
                            max_upload_bytes=int(max_upload_mb * 1e6), job_workers=job_workers, max_live=max_live,
                            exercise_dirs=[Path(d) for d in exercise_dirs], queue=queue_location,
-                           uploads=Path(uploads).expanduser() if uploads else jq.default_uploads(location))
+                           uploads=Path(uploads).expanduser() if uploads else default_uploads(location))
     if pose_engine_factory is None:
         def pose_engine_factory():
             from coach.pose.engine import PoseEngine
@@ -84,9 +86,9 @@ def create_app(db_path: str | os.PathLike | None = None, *, model_path: str | os
     settings.pose_engine_factory = pose_engine_factory
     sm = open_database(settings.db_path)
     try:
-        job_store = jq.JobQueue(settings.queue)
+        job_store = JobQueue(settings.queue)
         job_store.check()
-        uploads_store = jq.UploadStore(settings.uploads)
+        uploads_store = UploadStore(settings.uploads)
     except BaseException:
         close_database(sm)
         raise
@@ -120,7 +122,7 @@ def create_app(db_path: str | os.PathLike | None = None, *, model_path: str | os
     app.state.settings = settings
     app.state.sessionmaker = sm
     app.state.jobs = jobs.JobManager(sm, job_store, uploads_store, settings.resolve_model, settings.exercise_dirs,
-                                     workers=job_workers, max_attempts=job_attempts or jq.DEFAULT_ATTEMPTS,
+                                     workers=job_workers, max_attempts=job_attempts or DEFAULT_ATTEMPTS,
                                      lease_s=job_lease_s)
     app.state.live_slots = asyncio.Semaphore(max_live)
     from coach.api.reports import RENDERS_AT_ONCE

@@ -7,7 +7,7 @@ the history (``result.session_id``).
 - Uploads stream into the upload folder; bodies over the limit are refused with 413 while they arrive
   (see ``coach.api.limits``). The content is sniffed, not the name trusted: OpenCV must open the file
   and read a frame, or it must load as a coach keypoint recording; anything else is 415.
-- Jobs are durable (``coach.api.job_queue``): the job row is in the history database and its id in the
+- Jobs are durable (``coach.api.job_runner``): the job row is in the history database and its id in the
   queue, so a queued or running job survives a restart of the server, and workers on other machines
   (``coach worker``) can take them. A client that may resend an upload (a lost answer, a restarted
   server) sends an ``Idempotency-Key`` header: the same key gives the same job, never a second one.
@@ -26,8 +26,11 @@ from sqlalchemy.orm import Session
 
 from coach.api.deps import current_user, get_db, visible_patient
 from coach.api.errors import COMMON, responses
-from coach.api import job_queue
-from coach.api.job_queue import DEFAULT_ATTEMPTS, Job, JobQueue, JobRunner, QueueWorkers, UploadStore, new_job_id
+from coach.api import job_records
+from coach.api.job_queue import JobQueue
+from coach.api.job_records import DEFAULT_ATTEMPTS, Job, new_job_id
+from coach.api.job_runner import JobRunner, QueueWorkers
+from coach.api.upload_store import UploadStore, upload_states
 from coach.api.schemas.jobs import JobAcceptedOut, JobDetailOut, JobOut
 from coach.api.users import Principal
 from coach.errors import CoachError
@@ -59,7 +62,7 @@ class JobManager:
     def start(self) -> None:
         """Start the in-process workers (none if ``workers`` is 0: separate `coach worker`s do the jobs)."""
         with self._lock:
-            self.uploads.sweep(lambda ids: job_queue.upload_states(self.sm, ids))
+            self.uploads.sweep(lambda ids: upload_states(self.sm, ids))
             if self._n_workers > 0 and self.workers is None:
                 self.workers = QueueWorkers(self.runner, self._n_workers)
                 self.workers.start()
@@ -71,10 +74,10 @@ class JobManager:
         self.queue.enqueue(job.id)
 
     def get(self, job_id: str) -> Job | None:
-        return job_queue.get_job(self.sm, job_id)
+        return job_records.get_job(self.sm, job_id)
 
     def list_for(self, user_id: int) -> list[Job]:
-        return job_queue.jobs_of(self.sm, user_id)
+        return job_records.jobs_of(self.sm, user_id)
 
     def shutdown(self) -> None:
         """Stop the in-process workers: running analyses stop at their next frame and go back to the
@@ -90,7 +93,7 @@ def run_analysis(job: Job, path: Path, sm, model_path_fn, exercise_dirs, prescri
                  stopping: threading.Event | None = None) -> dict:
     """What `coach workout --source FILE --no-show --json` does, recording into ``sm``.
 
-    ``job`` (a :class:`coach.api.job_queue.Job`) gets ``frame_count``, ``frames_done`` and ``session_id``
+    ``job`` (a :class:`coach.api.job_records.Job`) gets ``frame_count``, ``frames_done`` and ``session_id``
     as the analysis goes; the session carries ``job.id``, so a retry replaces an earlier attempt's.
     ``stopping.is_set()`` ends it at the next frame ("interrupted")."""
     from coach.app.recorded_workout import RecordedWorkout, run_stream
@@ -190,7 +193,7 @@ def create_job(request: Request,
     except CoachError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from None
     if idempotency_key is not None:
-        earlier = job_queue.find_by_client_key(mgr.sm, user.user_id, idempotency_key)
+        earlier = job_records.find_by_client_key(mgr.sm, user.user_id, idempotency_key)
         if earlier is not None:
             return JobAcceptedOut.model_validate(earlier)
     job_id = new_job_id()
@@ -205,7 +208,7 @@ def create_job(request: Request,
         upload_name = mgr.uploads.save(dest, job_id, kind)
         rx = _prescription_id(db, p.name, definition.id)
         name = Path(file.filename or "upload").name[:200]
-        job, created = job_queue.create_job(mgr.sm, job_id=job_id, owner_user_id=user.user_id, patient_id=p.id,
+        job, created = job_records.create_job(mgr.sm, job_id=job_id, owner_user_id=user.user_id, patient_id=p.id,
                                             exercise_id=definition.id, filename=name, kind=kind,
                                             upload_name=upload_name, prescription_id=rx, keep_upload=keep_video,
                                             client_key=idempotency_key, max_attempts=mgr.max_attempts)

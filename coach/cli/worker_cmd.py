@@ -33,7 +33,10 @@ def worker(
       coach worker --db postgresql+psycopg://coach@db.clinic/coach --queue redis://queue.clinic:6379/0 \\\n
                    --uploads /srv/coach/uploads
     """
-    from coach.api import job_queue as jq
+    from coach.api.job_queue import (QUEUE_ENV, UPLOADS_ENV, JobQueue, default_queue, default_uploads, describe_queue,
+                                     parse_queue)
+    from coach.api.job_runner import JobRunner, QueueWorkers
+    from coach.api.upload_store import UploadStore
     from db.engine import check_schema, close_database, describe, make_engine, resolve_db_path
     from sqlalchemy.orm import sessionmaker
 
@@ -41,11 +44,11 @@ def worker(
 
     location = resolve_db_path(db)
     check_schema(location)  # the server migrates a shared database; a worker never does
-    queue = queue if queue is not None else os.environ.get(jq.QUEUE_ENV) or None
-    queue_location = jq.parse_queue(queue) if queue is not None else jq.default_queue(location)
-    uploads = uploads if uploads is not None else os.environ.get(jq.UPLOADS_ENV) or None
-    store = jq.UploadStore(uploads if uploads else jq.default_uploads(location))
-    q = jq.JobQueue(queue_location)
+    queue = queue if queue is not None else os.environ.get(QUEUE_ENV) or None
+    queue_location = parse_queue(queue) if queue is not None else default_queue(location)
+    uploads = uploads if uploads is not None else os.environ.get(UPLOADS_ENV) or None
+    store = UploadStore(uploads if uploads else default_uploads(location))
+    q = JobQueue(queue_location)
     q.check()
 
     model_cache: list[Path] = []
@@ -58,13 +61,14 @@ def worker(
         return model_cache[0]
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
-    logging.getLogger("coach.api.job_queue").setLevel(logging.INFO)
+    for name in ("coach.api.job_queue", "coach.api.upload_store", "coach.api.job_runner"):
+        logging.getLogger(name).setLevel(logging.INFO)
     sm = sessionmaker(bind=make_engine(location), expire_on_commit=False)
-    runner = jq.JobRunner(sm, q, store, model_path, [exercises_dir] if exercises_dir else (), lease_s=lease_s)
+    runner = JobRunner(sm, q, store, model_path, [exercises_dir] if exercises_dir else (), lease_s=lease_s)
     err_console.print(f"coach worker ({threads} at once): database {describe(location)}, "
-                      f"{jq.describe_queue(queue_location)}, uploads {store.folder}", highlight=False)
+                      f"{describe_queue(queue_location)}, uploads {store.folder}", highlight=False)
     try:
-        jq.QueueWorkers(runner, threads).run()
+        QueueWorkers(runner, threads).run()
     finally:
         q.close()
         close_database(sm)

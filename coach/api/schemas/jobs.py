@@ -1,4 +1,4 @@
-"""Video analysis jobs as the API shows them (``coach.api.job_queue.Job``): status and progress, and when
+"""Video analysis jobs as the API shows them (``coach.api.job_records.Job``): status and progress, and when
 done the workout's result."""
 
 from __future__ import annotations
