@@ -434,3 +434,34 @@ def test_a_long_history_keeps_its_own_axis_and_same_day_bars_apart(report, monke
     bars = _bars(axes["elbow_flexion.reps"])
     assert len(bars) == len(elbow.sessions)
     assert all(r1 <= l2 + 1e-9 for (_, r1), (l2, _) in pairwise(bars))
+
+
+def test_a_range_of_motion_seen_in_one_session_shows_no_change(tmp_path):
+    """With one session, first and latest are the same session: the change column says "—", uncoloured
+    (it read "+0.0" in red, as if the patient had got worse); with several, its colour follows its sign."""
+    import re
+
+    from coach.reports.render import render_html, render_markdown
+
+    report, _ = _short_report(tmp_path, "lone", days=1, today=date(2026, 3, 3))  # one squat session that day
+    (squat,) = [ex for ex in report.exercises if ex.exercise_id == "squat"]
+    assert squat.rom and all(len(s.points) == 1 for s in squat.rom)
+    html = render_html(report, {})
+    rows = re.findall(r"<tr><td class=\"l\">([^<]+)</td><td class=\"l\">[^<]*</td><td>1</td>"
+                      r"<td>[^<]*</td><td>[^<]*</td><td class=\"([a-z]*)\">([^<]*)</td>", html)
+    assert rows and all(cls == "" and text == "—" for _, cls, text in rows), rows
+    md_rows = re.findall(r"^\| [^|]+ \| [^|]+ \| 1 \| [0-9.]+ \| [0-9.]+ \| ([^|]+) \|", render_markdown(report), re.M)
+    assert md_rows and all(text.strip() == "—" for text in md_rows), md_rows
+
+
+def test_a_range_of_motion_change_is_coloured_by_its_sign(report):
+    import re
+
+    from coach.reports.render import render_html
+
+    html = render_html(report, {})
+    cells = re.findall(r"<td class=\"(good|bad|)\">([+-−]?[0-9.]+|—)</td><td>[0-9]+</td>", html)
+    assert cells
+    for cls, text in cells:
+        value = float(text.replace("−", "-"))
+        assert cls == ("good" if value > 0 else "bad" if value < 0 else ""), (cls, text)

@@ -294,7 +294,7 @@ def render_markdown(report: Report) -> str:
             out += ["### Range of motion", ""]
             out += _md_table(["measure", "side", "sessions", "first", "latest", "change", "target"],
                              [[s.label, s.side, len(s.points), num(s.first.mean), num(s.latest.mean),
-                               signed(s.latest.mean - s.first.mean),
+                               signed(s.latest.mean - s.first.mean) if len(s.points) > 1 else "—",
                                num(ex.target_rom) if s.measure == ex.measure else "—"] for s in ex.rom])
         if ex.faults_total:
             out += ["### Form faults", ""]
