@@ -64,6 +64,13 @@ def _short_gil_switches() -> None:
         sys.setswitchinterval(GIL_SWITCH_S)
 
 
+def _stop_thread(stop: threading.Event, thread: threading.Thread) -> None:
+    """Tell a stage's thread to stop and wait for it (up to `_JOIN_S`; never from that thread itself)."""
+    stop.set()
+    if thread.is_alive() and thread is not threading.current_thread():
+        thread.join(timeout=_JOIN_S)
+
+
 class _Failure:
     """An exception raised in a stage's thread, carried to the consumer."""
 
@@ -129,9 +136,7 @@ class ThreadedStage(Generic[U]):
 
     def close(self) -> None:
         """Stop the thread (it finishes the item in hand) and wait for it."""
-        self._stop.set()
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(timeout=_JOIN_S)
+        _stop_thread(self._stop, self._thread)
 
 
 class LatestFrames:
@@ -187,9 +192,7 @@ class LatestFrames:
 
     def close(self) -> None:
         """Stop capturing (the source's current read finishes first)."""
-        self._stop.set()
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(timeout=_JOIN_S)
+        _stop_thread(self._stop, self._thread)
 
 
 def posed_frames(frames: Iterable[Frame], detect: Callable[[Frame], PoseFrame], *, depth: int = 3
