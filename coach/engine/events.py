@@ -64,12 +64,11 @@ class RepRecord:
 
 
 @dataclass(frozen=True)
-class HoldRecord:
-    """One continuous interval in the hold position (plank, wall sit)."""
+class _Interval:
+    """An interval of the source's time, seconds."""
 
     start_s: float
     end_s: float
-    side: Side = "both"
 
     @property
     def duration_s(self) -> float:
@@ -82,21 +81,17 @@ class HoldRecord:
 
 
 @dataclass(frozen=True)
-class NotMeasurable:
+class HoldRecord(_Interval):
+    """One continuous interval in the hold position (plank, wall sit)."""
+
+    side: Side = "both"
+
+
+@dataclass(frozen=True)
+class NotMeasurable(_Interval):
     """An interval the engine could not measure, with the reason (landmarks unseen, wrong view)."""
 
-    start_s: float
-    end_s: float
     reason: str  #: e.g. "left_knee, left_ankle not visible" or "needs a side view"
-
-    @property
-    def duration_s(self) -> float:
-        return self.end_s - self.start_s
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["duration_s"] = self.duration_s
-        return d
 
 
 # Per-frame events, for live sinks (overlay, terminal panel, WebSocket).
