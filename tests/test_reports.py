@@ -465,3 +465,18 @@ def test_a_range_of_motion_change_is_coloured_by_its_sign(report):
     for cls, text in cells:
         value = float(text.replace("−", "-"))
         assert cls == ("good" if value > 0 else "bad" if value < 0 else ""), (cls, text)
+
+
+def test_the_number_of_sessions_is_said_in_good_english():
+    """"1 session, none prescribed", not "1 sessions" (seen on a one-session history on PostgreSQL)."""
+    from coach.reports.render import adherence_line
+    from coach.reports.summary import Summary
+
+    def summary(done: int) -> Summary:
+        day = date(2026, 3, 3)
+        return Summary(patient="ana", period_from=day, period_to=day, counted_to=day, sessions_done=done,
+                       sessions_prescribed=None, sessions_counted=0, adherence_percent=None, pain_mean=None,
+                       pain_max=None, pain_over_limit=0, effort_mean=None, exercises=[], alerts=[])
+
+    assert adherence_line(summary(1)) == "Adherence — (1 session, none prescribed)"
+    assert adherence_line(summary(3)) == "Adherence — (3 sessions, none prescribed)"

@@ -129,10 +129,15 @@ def not_measurable_cell(x: ExerciseLine) -> str:
     return f"{x.not_measurable_percent}%" + (f" {FLAG}" if x.not_measurable_flag else "")
 
 
+def sessions_count(n: int) -> str:
+    """"1 session", "3 sessions"."""
+    return f"{n} session{'' if n == 1 else 's'}"
+
+
 def adherence_line(sm: Summary) -> str:
     """"Adherence 80% (4 of 5 prescribed sessions)"."""
     if sm.sessions_prescribed is None:
-        return f"Adherence — ({sm.sessions_done} sessions, none prescribed)"
+        return f"Adherence — ({sessions_count(sm.sessions_done)}, none prescribed)"
     return f"Adherence {pct(sm.adherence_percent)} ({sm.sessions_counted} of {sm.sessions_prescribed} prescribed sessions)"
 
 
@@ -267,7 +272,7 @@ def render_markdown(report: Report) -> str:
     sm = r.summary
     out = [f"# Progress report — {r.patient}", "",
            f"Reporting period {r.period_from.isoformat()} to {r.period_to.isoformat()} (UTC days); "
-           f"{r.sessions} sessions; generated {r.generated_at.strftime('%Y-%m-%d %H:%M')} UTC.", ""]
+           f"{sessions_count(r.sessions)}; generated {r.generated_at.strftime('%Y-%m-%d %H:%M')} UTC.", ""]
     if r.message:
         out += [f"> {r.message}", ""]
     out += ["## Summary", "", f"**{adherence_line(sm)}** · {pain_line(sm)}", ""]

@@ -396,7 +396,9 @@ const cells = {
 };
 
 function adherenceLine(sm) {
-  if (sm.sessions_prescribed === null) return `Adherence — (${sm.sessions_done} sessions, none prescribed)`;
+  if (sm.sessions_prescribed === null) {
+    return `Adherence — (${sm.sessions_done} session${sm.sessions_done === 1 ? "" : "s"}, none prescribed)`;
+  }
   return `Adherence ${sm.adherence_percent}% (${sm.sessions_counted} of ${sm.sessions_prescribed} prescribed sessions)`;
 }
 
