@@ -502,7 +502,8 @@ def test_try_prints_every_measure_the_side_it_was_taken_on_and_why_a_rep_ends_be
     lines = res.output.splitlines()
     knee = next(ln for ln in lines if ln.startswith("knee ("))
     assert knee.startswith("knee (left side): ") and "reps start at its high end and turn at its lowest value" in knee
-    assert any(ln.startswith("hip: ") and "not used by any phase or rule" in ln for ln in lines)
+    # hip is squat's fallback measure (counted when the knee cannot be seen), not an unused one
+    assert any(ln.startswith("hip: ") and "fallback: counted when knee cannot be measured" in ln for ln in lines)
     assert any(ln.startswith("trunk_lean: ") and " … " in ln for ln in lines)
     # reps counted together are not credited to a side: no "side" column saying "both" under "left side"
     header = next(ln for ln in lines if "start s" in ln)
@@ -526,3 +527,13 @@ def test_every_whole_definition_in_the_authoring_guide_loads_and_the_bridge_turn
         assert not problems, [str(p) for p in problems]
     bridge = next(parse_definition_text(b)[0] for b in blocks if b.startswith("id: bridge"))
     assert rest_end(bridge) == "low" and bridge.measures["hip"].min_visibility == 0.2
+
+
+def test_a_fallback_measure_is_used():
+    """`movement.fallback` counts its measure when the primary cannot be measured: `validate` must not call
+    it unused (it did, on the built-in squat, lunge and sit_to_stand)."""
+    for name in ("squat", "lunge", "sit_to_stand"):
+        path = BUILTIN_DIR / f"{name}.yaml"
+        res = invoke("exercises", "validate", str(path))
+        assert res.exit_code == 0, res.output
+        assert "not used by any phase or form rule" not in res.output, res.output

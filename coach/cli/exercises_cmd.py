@@ -439,7 +439,10 @@ def _print_try(d, result, source: str, mode: str, changes) -> None:
                          rest_end(d) or "", "each rep turns at the extreme farther from where it started")
             what = f"primary: {turns}"
         else:
-            what = "not used by any phase or rule" if name not in d.used_measures() else ""
+            fallback = d.movement.fallback
+            what = (f"fallback: counted when {d.movement.measure} cannot be measured"
+                    if fallback is not None and fallback.measure == name
+                    else "not used by any phase or rule" if name not in d.used_measures() else "")
         span = f"{min(vals):.{places}f} … {max(vals):.{places}f} {unit}".rstrip() if vals else "never measured"
         label = f"{name} ({side})" if side else name
         _print(f"{label}: {span}" + (f"   [{what}]" if what else ""))

@@ -265,7 +265,10 @@ def _measure_panel(ax, d: ExerciseDefinition, result, name: str, faults, side_la
                     color="#b71c1c", rotation=30, zorder=7)
     if marked:
         handles.append(ax.plot([], [], "X", ms=9, color="#d62728", label="form fault (code)")[0])
-    if not levels and name not in d.used_measures():
+    if d.movement.fallback is not None and d.movement.fallback.measure == name:
+        handles.append(ax.plot([], [], " ", label=f"(fallback: counted when {d.movement.measure}\n"
+                                                  f"cannot be measured)")[0])
+    elif not levels and name not in d.used_measures():
         handles.append(ax.plot([], [], " ", label="(not used by any phase or rule)")[0])
     label = f"{side_label} {name}" if side_label else name
     ax.set_ylabel(f"{label} ({unit})" if unit else label, fontsize=9)

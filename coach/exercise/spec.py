@@ -362,10 +362,12 @@ class ExerciseDefinition(_Model):
         return self.measures[name].unit
 
     def used_measures(self) -> set[str]:
-        """Measures the counting uses: the primary one, the one that credits sides, and every measure a
-        phase or a form rule compares."""
+        """Measures the counting uses: the primary one, its fallback, the one that credits sides, and every
+        measure a phase or a form rule compares."""
         mv = self.movement
         out = {mv.measure} | ({mv.credit_side.measure} if mv.credit_side else set())
+        if mv.fallback is not None:
+            out.add(mv.fallback.measure)
         for c in self._conditions.values():
             out |= c.names
         return out
