@@ -163,7 +163,10 @@ def test_zero_phase_filters_each_segment_exactly_as_scipys_filtfilt():
 
 
 def test_one_frames_body_centre_with_plain_floats_is_the_vectorised_one():
-    from coach.engine.jump_gate import body_centre_frame, body_centres
+    from coach.engine.torso import body_centres, body_frame, body_sizes
+
+    def body_centre_frame(xy):
+        return body_frame(xy)[:3]
 
     rng = np.random.default_rng(9)
     xy = rng.uniform(-50, 2000, (300, 33, 2))
@@ -172,3 +175,6 @@ def test_one_frames_body_centre_with_plain_floats_is_the_vectorised_one():
     for t in range(len(xy)):
         got = body_centre_frame(xy[t])
         np.testing.assert_array_equal(np.array(got), np.array([*centres[t], torsos[t]]))
+    sizes = body_sizes(xy)
+    for t in range(len(xy)):
+        np.testing.assert_array_equal(np.array(body_frame(xy[t])[3]), sizes[t])

@@ -25,17 +25,18 @@ import numpy as np
 from coach.engine.adaptive_range import AdaptiveRange
 from coach.engine.caveats import caveat, fallback_caveats, margin_function, sides_caveats
 from coach.engine.compiled import SIDES, Compiled, compile_definition
-from coach.engine.cuts import CutWatcher, body_sizes
+from coach.engine.cuts import CutWatcher
 from coach.engine.events import Event
 from coach.engine.filters import Smoother, sample_rate_hz
 from coach.engine.lanes import Lane, counted_sides, fallback_range
-from coach.engine.jump_gate import JumpGate, body_centre_frame, body_centres
+from coach.engine.jump_gate import JumpGate
 from coach.engine.machine import Machine, Tally
 from coach.engine.machine.rep_ledger import RepLedger
 from coach.engine.measures import compute, compute_frame
 from coach.engine.reasons import frame_reason
 from coach.engine.result import CountResult, Trace, not_measurable_by_all
 from coach.engine.sides import SideChooser
+from coach.engine.torso import body_centres, body_frame, body_sizes
 from coach.engine.tracking import ExerciserChooser
 from coach.exercise.expressions import RANGE_HI, RANGE_LO
 from coach.exercise.spec import ExerciseDefinition
@@ -223,12 +224,13 @@ class Counter:
             xy = np.full((N_LANDMARKS, 2), np.nan)
             world = np.full((N_LANDMARKS, 3), np.nan) if self.has_world else None
             vis = np.zeros(N_LANDMARKS)
-        jumped = self.gate.update(*body_centre_frame(xy))
+        cx, cy, torso, size = body_frame(xy)
+        jumped = self.gate.update(cx, cy, torso)
         if jumped:
             vis = np.zeros_like(vis)
         raw = [compute_frame(c.geometry, xy, world, vis, c.side, c.min_visibility) for c in self.comp.channels]
         return raw, {"nobody": slot < 0, "jumped": jumped, "xy": xy, "vis": vis, "cut": frame.cut,
-                     "size": float(body_sizes(xy)), "who": self.chooser.chosen if self.chooser.seen_several else None}
+                     "size": size, "who": self.chooser.chosen if self.chooser.seen_several else None}
 
     # ------------------------------------------------------------------ stages 3 and 4, shared by live and count()
 

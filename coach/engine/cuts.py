@@ -12,10 +12,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
-from coach.pose.landmarks import landmark_index
-
 #: Seconds after a cut during which keypoints are not trusted (the pose model refits).
 REFIT_S = 0.4
 #: Without the picture: the body's size in the image changing this many times between consecutive frames.
@@ -23,25 +19,11 @@ ZOOM_CUT = 1.6
 #: Reason given for the frames after a cut.
 REFITTING = "camera cut: waiting for the pose model to refit"
 
-_LS, _RS = landmark_index("left_shoulder"), landmark_index("right_shoulder")
-_LH, _RH = landmark_index("left_hip"), landmark_index("right_hip")
-
-
-def body_sizes(xy: np.ndarray) -> np.ndarray:
-    """Size of skeletons xy (..., 33, 2) in pixels: the larger of the torso length and the shoulder width (one
-    of them stays when the other is foreshortened); NaN when unseen."""
-    sh = 0.5 * (xy[..., _LS, :] + xy[..., _RS, :])
-    hp = 0.5 * (xy[..., _LH, :] + xy[..., _RH, :])
-    torso = np.linalg.norm(sh - hp, axis=-1)
-    width = np.linalg.norm(xy[..., _LS, :] - xy[..., _RS, :], axis=-1)
-    return np.fmax(torso, width)
-
-
 class CutWatcher:
     """`update(t, cut, size, jumped, nobody)` per frame -> (a cut at this frame, keypoints not trusted yet).
 
     cut: the pose stage's flag for this frame (True/False), or None when no picture was seen; size: the
-    followed body's `body_sizes` in this frame (NaN when nobody); jumped: the followed body jumped to
+    followed body's size in this frame (`coach.engine.torso.body_sizes`) (NaN when nobody); jumped: the followed body jumped to
     elsewhere in the picture since the previous frame (`coach.engine.jump_gate`: another person is followed
     now), which is no zoom; nobody: nobody is followed in this frame. A cut matters only within the
     watching of someone: a cut to the first shot with a person in it (after a title card, nobody in view)

@@ -14,10 +14,11 @@ import numpy as np
 from coach.engine.adaptive_range import offline_range
 from coach.engine.caveats import caveat, fallback_caveats, margin_function, sides_caveats
 from coach.engine.compiled import SIDES, compile_definition
-from coach.engine.cuts import CutWatcher, body_sizes
+from coach.engine.cuts import CutWatcher
 from coach.engine.lanes import counted_sides, from_fallback, shot_continues
 from coach.engine.filters import centred_median, sample_rate_hz, zero_phase
-from coach.engine.jump_gate import JumpGate, body_centres
+from coach.engine.jump_gate import JumpGate
+from coach.engine.torso import body_centres, body_sizes
 from coach.engine.machine import Machine, Tally
 from coach.engine.machine.rep_ledger import RepLedger
 from coach.engine.measures import compute, side_visibility
