@@ -219,6 +219,16 @@ def _shade(ax, result, times: np.ndarray, colours: dict, duration: float, strip=
     return handles
 
 
+def _mark_faults(ax, times: np.ndarray, values: np.ndarray, faults, *, ms: float) -> list:
+    """A red cross with its code on the curve at each fault's time; the legend's handle (none without faults)."""
+    for f in faults:
+        y = _value_at(times, values, f.time_s)
+        ax.plot([f.time_s], [y], "X", ms=ms, color="#d62728", mec="white", zorder=7)
+        ax.annotate(f.code, (f.time_s, y), xytext=(4, 4), textcoords="offset points", fontsize=8,
+                    color="#b71c1c", rotation=30, zorder=7)
+    return [ax.plot([], [], "X", ms=ms, color="#d62728", label="form fault (code)")[0]] if faults else []
+
+
 def _measure_panel(ax, d: ExerciseDefinition, result, name: str, faults, side_label: str, last: bool) -> None:
     """A measure other than the primary one: its values, the thresholds the phases and the form rules
     compare it with, and the faults of those rules."""
@@ -257,14 +267,7 @@ def _measure_panel(ax, d: ExerciseDefinition, result, name: str, faults, side_la
                               label=f"fault {rule.code} if {op} {value:g} ({rule.check})")
             handles.append(line)
             levels.append(value)
-    marked = [f for f in faults if f.code in codes]
-    for f in marked:
-        y = _value_at(times, raw, f.time_s)
-        ax.plot([f.time_s], [y], "X", ms=9, color="#d62728", mec="white", zorder=7)
-        ax.annotate(f.code, (f.time_s, y), xytext=(4, 4), textcoords="offset points", fontsize=8,
-                    color="#b71c1c", rotation=30, zorder=7)
-    if marked:
-        handles.append(ax.plot([], [], "X", ms=9, color="#d62728", label="form fault (code)")[0])
+    handles += _mark_faults(ax, times, raw, [f for f in faults if f.code in codes], ms=9)
     if d.movement.fallback is not None and d.movement.fallback.measure == name:
         handles.append(ax.plot([], [], " ", label=f"(fallback: counted when {d.movement.measure}\n"
                                                   f"cannot be measured)")[0])
@@ -370,14 +373,7 @@ def _panel(ax, strip, d: ExerciseDefinition, result, reps, faults, side_label: s
         handles.append(ax.plot([], [], "o", ms=9, mfc="#2e7d32", mec="white",
                                label="counted rep: number at its turning point,\nspan on top (it ends when the condition of\nits last phase began to hold)")[0])
 
-    # faults
-    for f in faults:
-        y = _value_at(times, values, f.time_s)
-        ax.plot([f.time_s], [y], "X", ms=10, color="#d62728", mec="white", zorder=7)
-        ax.annotate(f.code, (f.time_s, y), xytext=(4, 4), textcoords="offset points", fontsize=8,
-                    color="#b71c1c", rotation=30, zorder=7)
-    if faults:
-        handles.append(ax.plot([], [], "X", ms=10, color="#d62728", label="form fault (code)")[0])
+    handles += _mark_faults(ax, times, values, faults, ms=10)
 
     name = f"{side_label} {measure}" if side_label else measure
     ax.set_ylabel(f"{name} ({unit})" if unit else name)
