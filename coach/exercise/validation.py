@@ -15,6 +15,13 @@ from coach.exercise.spec import (MEASURE_KINDS, ExerciseDefinition, FormRule, Me
                                  valid_part)
 from coach.exercise.yaml_source import Problem, dotted, line_for
 
+
+def _did_you_mean(name: str, known: list[str], otherwise: str = "") -> str:
+    """"; did you mean 'x'?" for the known name closest to a misspelt `name`, else `otherwise`."""
+    hint = closest_name(name, known)
+    return f"; did you mean '{hint}'?" if hint else otherwise
+
+
 def describe(value: Any) -> str:
     if isinstance(value, bool):
         return f"{value!r} (true/false)"
@@ -197,9 +204,8 @@ def semantic_problems(d: ExerciseDefinition, lines: dict[tuple, int]) -> list[Pr
             add(("measures", n), f"'{n}' cannot name a measure (use letters, digits and _, not and/or/not/abs)")
     mv = d.movement
     if mv.measure not in d.measures:
-        hint = closest_name(mv.measure, names)
         add(("movement", "measure"), f"unknown measure '{mv.measure}'"
-            + (f"; did you mean '{hint}'?" if hint else f"; measures defined: {', '.join(names)}"))
+            + _did_you_mean(mv.measure, names, f"; measures defined: {', '.join(names)}"))
         return probs
     conds: dict[str, Condition] = {}
     pct_reported: list[bool] = []
@@ -268,35 +274,31 @@ def semantic_problems(d: ExerciseDefinition, lines: dict[tuple, int]) -> list[Pr
     if mv.rep is not None:
         for i, p in enumerate(mv.rep):
             if p not in mv.phases:
-                hint = closest_name(p, phase_names)
                 add(("movement", "rep", i), f"the rep cycle names phase '{p}', which is not defined"
-                    + (f"; did you mean '{hint}'?" if hint else f"; phases: {', '.join(phase_names)}"))
+                    + _did_you_mean(p, phase_names, f"; phases: {', '.join(phase_names)}"))
         for a, b in zip(mv.rep, mv.rep[1:]):
             if a == b:
                 add(("movement", "rep"), f"the rep cycle repeats '{a}' twice in a row; list each change "
                                          f"of phase once, e.g. [up, down, up]")
                 break
     if mv.hold is not None and mv.hold.phase not in mv.phases:
-        hint = closest_name(mv.hold.phase, phase_names)
         add(("movement", "hold", "phase"), f"hold names phase '{mv.hold.phase}', which is not defined"
-            + (f"; did you mean '{hint}'?" if hint else f"; phases: {', '.join(phase_names)}"))
+            + _did_you_mean(mv.hold.phase, phase_names, f"; phases: {', '.join(phase_names)}"))
     if mv.rep is None and mv.hold is None:
         add(("movement",), "a movement needs a rep cycle (rep: [up, down, up]) or a hold (hold: {phase: ...})")
     if mv.credit_side is not None:
         cs = mv.credit_side
         if cs.measure not in d.measures:
-            hint = closest_name(cs.measure, names)
             add(("movement", "credit_side", "measure"), f"unknown measure '{cs.measure}'"
-                + (f"; did you mean '{hint}'?" if hint else ""))
+                + _did_you_mean(cs.measure, names))
         elif not d.measures[cs.measure].sided:
             add(("movement", "credit_side", "measure"),
                 f"'{cs.measure}' has no side (it uses no left/right landmark), so it cannot tell sides apart")
     if mv.fallback is not None:
         fb = mv.fallback
         if fb.measure not in d.measures:
-            hint = closest_name(fb.measure, names)
             add(("movement", "fallback", "measure"), f"unknown measure '{fb.measure}'"
-                + (f"; did you mean '{hint}'?" if hint else ""))
+                + _did_you_mean(fb.measure, names))
         elif fb.measure == mv.measure:
             add(("movement", "fallback", "measure"), "the fallback must be another measure than the primary one")
         if mv.range is None:
@@ -313,9 +315,8 @@ def semantic_problems(d: ExerciseDefinition, lines: dict[tuple, int]) -> list[Pr
                 add(("form", i, "check"), f"'during' needs a defined phase, found '{rest or 'nothing'}'"
                     + (f"; did you mean 'during {hint}'?" if hint else f"; phases: {', '.join(phase_names)}"))
         elif check not in ("always", "at_turn", "over_rep"):
-            hint = closest_name(check, ["always", "at_turn", "over_rep", *(f"during {p}" for p in phase_names)])
             add(("form", i, "check"), f"expected always, at_turn, over_rep or 'during PHASE', found '{check}'"
-                + (f"; did you mean '{hint}'?" if hint else ""))
+                + _did_you_mean(check, ["always", "at_turn", "over_rep", *(f"during {p}" for p in phase_names)]))
         parse(("form", i, "fail_if"), f"form:{i}", rule.fail_if)
     codes = [r.code for r in d.form]
     for i, c in enumerate(codes):
