@@ -129,6 +129,7 @@ class Counter:
         self._followed: int | None = None  # the person followed, once several have been seen
         self._conds = [(bit, c.compile()) for bit, c in self.comp.conditions]
         self._rule_bit = 1 << (2 * len(self.comp.phases))  # bits from here on are form rules
+        self._fallback_measure = mv.fallback.measure if mv.fallback is not None else None
         prim_geom = self.comp.channels[self.comp.channel_of[(mv.measure, "left")]].geometry
         self._quality_idx = {sd: [landmark_index(n) for n in prim_geom.landmarks(sd)] for sd in SIDES}
         self._fps = fps
@@ -296,7 +297,7 @@ class Counter:
         shown = self.lanes[0]
         counted = lo = hi = _NAN
         vis = ctx["vis"]
-        fb_name = mv.fallback.measure if mv.fallback is not None else None
+        fb_name = self._fallback_measure
         for lane in self.lanes:
             s = lane.side
             if s is None:
