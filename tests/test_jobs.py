@@ -95,12 +95,15 @@ def squat_npz(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def long_npz(tmp_path_factory):
-    """Long enough (about 4 s of analysis here) to kill a worker in the middle of it."""
+    """Long enough (about 5 s of analysis here) to stop or kill a worker in the middle of it: the tests stop it
+    once its first progress is written (after a 1 s heartbeat), and the job must still be running then, on
+    a busy machine too (with 60 reps, about 2 s since the live path got faster, one run in four had
+    finished the job before the SIGTERM arrived)."""
     from coach.pose.recording import save_recording
     from coach.devtools.synthetic import synthesize
 
-    clip = synthesize("squat", reps=60, fps=30.0)
-    return save_recording(tmp_path_factory.mktemp("npz") / "squat60.npz", clip.series), clip.reps
+    clip = synthesize("squat", reps=150, fps=30.0)
+    return save_recording(tmp_path_factory.mktemp("npz") / "squat150.npz", clip.series), clip.reps
 
 
 def _post(client, token, path: Path, **headers):
